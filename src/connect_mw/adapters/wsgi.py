@@ -1,0 +1,84 @@
+"""Pure WSGI middleware, on werkzeug's request and response primitives.
+
+Wrap any WSGI app: requests to the Connect path are answered here, every other request goes
+to the wrapped app untouched (its ``wsgi.input`` is never read)::
+
+    app = ConnectWSGIMiddleware(app, receiver=receiver)
+
+Without an app it is a standalone WSGI application that answers 404 elsewhere.
+
+A blocking ``read()`` cannot be interrupted from inside WSGI: the read timeout is checked
+between chunks, and the server's own socket timeout (``gunicorn --timeout``) bounds a
+stalled read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wrappers import Request as WerkzeugRequest
+from werkzeug.wrappers import Response as WerkzeugResponse
+from werkzeug.wsgi import get_input_stream
+
+from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
+from ..http import Request, Response, lower_headers
+from ..receiver import Receiver
+
+WSGIApp = Any  # a WSGI callable; typeshed's protocol is not importable at runtime
+_CHUNK = 64 * 1024
+
+
+class ConnectWSGIMiddleware:
+    """WSGI middleware (or app, when ``app`` is ``None``) serving a Connect endpoint."""
+
+    def __init__(
+        self, app: WSGIApp | None = None, *, receiver: Receiver | None = None, **options: Any
+    ) -> None:
+        if receiver is not None and options:
+            raise TypeError("pass either receiver= or Receiver options, not both")
+        self.app = app
+        self.receiver = receiver if receiver is not None else Receiver(**options)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Answer the Connect path; pass everything else to the wrapped app."""
+        path = environ.get("PATH_INFO", "") or "/"
+        if self.receiver.owns(path):
+            response = self._answer(environ)
+        elif self.app is not None:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        else:
+            response = Response(404, body=b'{"error":"not found"}')
+        reply = WerkzeugResponse(response.body, status=response.status)
+        for name, value in response.headers:
+            reply.headers[name] = value
+        return reply(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any]) -> Response:
+        request = WerkzeugRequest(environ, shallow=True)
+        headers = lower_headers(request.headers.items())
+        line = Request(request.method, request.path, headers)
+        try:
+            self.receiver.precheck(request.method, headers)
+            body = self._read_body(environ)
+        except ConnectError as error:
+            return self.receiver.reject(error, line)
+        return self.receiver.handle(Request(request.method, request.path, headers, body))
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        limit = self.receiver.max_body_size
+        deadline = time.monotonic() + self.receiver.read_timeout
+        chunks: list[bytes] = []
+        try:
+            stream: IO[bytes] = get_input_stream(environ, max_content_length=limit)
+            while chunk := stream.read(_CHUNK):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise RequestTimeout()
+        except RequestEntityTooLarge as exc:
+            raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
+        except ClientDisconnected as exc:
+            raise ConnectError("body ended before Content-Length was reached") from exc
+        return b"".join(chunks)

@@ -1,0 +1,165 @@
+"""The ``connect-mw`` command line (also ``python -m connect_mw``).
+
+``connect-mw serve`` runs a standalone receiver: uvicorn, the ASGI app, SQLite by default.
+Every option also reads an environment variable, so a container needs no flags::
+
+    CONNECT_MW_HMAC_KEYS=<key> connect-mw serve --host 0.0.0.0 --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import ConfigurationError
+from .receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
+from .stores import DEFAULT_STORE_URI
+
+log = logging.getLogger("connect_mw")
+
+_SERVE_EPILOG = """\
+examples:
+  connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"
+  connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
+  connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
+  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080
+
+environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
+(ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
+CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1
+"""
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _account_keys(pairs: Sequence[str]) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for pair in pairs:
+        account, sep, key = pair.partition("=")
+        if not sep or not account.strip() or not key:
+            raise ConfigurationError(f"--account-key takes ACCOUNT=KEY, got {pair!r}")
+        keys.setdefault(account.strip(), []).append(key)
+    return keys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``connect-mw``."""
+    parser = argparse.ArgumentParser(prog="connect-mw", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run a standalone Connect receiver",
+        description="Run a standalone DocuSign Connect receiver (uvicorn + SQLite).",
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    env = os.environ.get
+    serve.add_argument("--host", default=env("CONNECT_MW_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(env("CONNECT_MW_PORT", "8000")))
+    serve.add_argument("--path", default=env("CONNECT_MW_PATH", DEFAULT_PATH))
+    serve.add_argument(
+        "--store",
+        default=env("CONNECT_MW_STORE", DEFAULT_STORE_URI),
+        help="store URI (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--hmac-key",
+        action="append",
+        default=_env_list("CONNECT_MW_HMAC_KEYS"),
+        metavar="KEY",
+        help="an HMAC key, used verbatim; repeat for rotation",
+    )
+    serve.add_argument(
+        "--account-key",
+        action="append",
+        default=_env_list("CONNECT_MW_ACCOUNT_KEYS"),
+        metavar="ACCOUNT=KEY",
+        help="a key for one account (X-DocuSign-AccountId); repeatable",
+    )
+    serve.add_argument(
+        "--basic-auth",
+        default=env("CONNECT_MW_BASIC_AUTH"),
+        metavar="USER:PASSWORD",
+        help="also require this Basic auth",
+    )
+    serve.add_argument(
+        "--max-body-size",
+        type=int,
+        default=int(env("CONNECT_MW_MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE))),
+    )
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=env("CONNECT_MW_ALLOW_UNAUTHENTICATED", "") in {"1", "true"},
+        help="accept requests without any authentication (development only)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=env("CONNECT_MW_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+    return parser
+
+
+def build_receiver(args: argparse.Namespace) -> Receiver:
+    """The receiver ``serve`` runs, from parsed arguments."""
+    basic = None
+    if args.basic_auth:
+        user, sep, password = args.basic_auth.partition(":")
+        if not sep:
+            raise ConfigurationError("--basic-auth takes USER:PASSWORD")
+        basic = (user, password)
+    return Receiver(
+        hmac_keys=args.hmac_key,
+        account_keys=_account_keys(args.account_key),
+        store=args.store,
+        path=args.path,
+        max_body_size=args.max_body_size,
+        basic_auth=basic,
+        allow_unauthenticated=args.allow_unauthenticated,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run uvicorn with the standalone ASGI receiver until interrupted."""
+    try:
+        import uvicorn  # noqa: PLC0415 - optional dependency, only ``serve`` needs it
+    except ImportError:
+        print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
+        return 2
+    from .adapters.asgi import ConnectMiddleware  # noqa: PLC0415
+
+    receiver = build_receiver(args)
+    log.info(
+        "connect-mw listening on http://%s:%d%s, store %s",
+        args.host,
+        args.port,
+        receiver.path,
+        args.store,
+    )
+    uvicorn.run(
+        ConnectMiddleware(receiver=receiver),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        lifespan="on",
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``connect-mw`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return serve(args)
+    except ConfigurationError as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 2

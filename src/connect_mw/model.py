@@ -1,0 +1,292 @@
+"""The typed model every Connect payload is normalized into.
+
+Stdlib only. Everything is a frozen, slotted dataclass so a ``Notification`` can be shared
+between threads and callbacks without copying.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class _OpenStrEnum(str, enum.Enum):
+    """A lower-case string enum that keeps values it does not know instead of rejecting them.
+
+    DocuSign adds statuses without notice; an unknown one becomes a pseudo-member whose
+    ``value`` is the lower-cased text, so it compares equal to that string.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        text = value.strip().lower()
+        for member in cls:
+            if member.value == text:
+                return member
+        pseudo = str.__new__(cls, text)
+        pseudo._name_ = text.upper()
+        pseudo._value_ = text
+        return pseudo
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class EnvelopeStatus(_OpenStrEnum):
+    """An envelope's status as DocuSign names it, lower-cased."""
+
+    CREATED = "created"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SIGNED = "signed"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    VOIDED = "voided"
+    DELETED = "deleted"
+    TIMEDOUT = "timedout"
+    TEMPLATE = "template"
+    PROCESSING = "processing"
+    CORRECT = "correct"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether no later status can replace this one."""
+        return self.value in ENVELOPE_TERMINAL
+
+
+class RecipientStatus(_OpenStrEnum):
+    """A recipient's status as DocuSign names it, lower-cased."""
+
+    CREATED = "created"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SIGNED = "signed"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    FAXPENDING = "faxpending"
+    AUTORESPONDED = "autoresponded"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether no later status can replace this one."""
+        return self.value in RECIPIENT_TERMINAL
+
+
+#: Envelope statuses no later status replaces (plain strings: compare with ``.value``).
+ENVELOPE_TERMINAL = frozenset({"completed", "declined", "voided"})
+#: Recipient statuses no later status replaces.
+RECIPIENT_TERMINAL = frozenset({"completed", "declined"})
+
+
+class PayloadFormat(str, enum.Enum):
+    """Which of Connect's body formats a notification arrived in."""
+
+    XML_LEGACY = "xml"
+    JSON_SIM = "json-sim"
+    JSON_AGGREGATE = "json-aggregate"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent the envelope."""
+
+    name: str | None = None
+    email: str | None = None
+    user_id: str | None = None
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomField:
+    """An envelope or recipient custom field (``text`` or ``list``)."""
+
+    name: str
+    value: str | None = None
+    field_type: str | None = None
+    show: bool | None = None
+    required: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A document attached to the notification, kept encoded until someone asks for its bytes.
+
+    ``encoded_size`` is the length of the base64 text (0 when the notification only listed the
+    document without its bytes).
+    """
+
+    document_id: str
+    name: str | None = None
+    document_type: str | None = None
+    encoded_size: int = 0
+    _encoded: str = field(default="", repr=False, compare=False)
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the notification carried the document's bytes."""
+        return self.encoded_size > 0
+
+    def content(self) -> bytes:
+        """Decode and return the document's bytes (a PDF, usually).
+
+        Raises ``ValueError`` when the notification carried no bytes or they are not base64.
+        """
+        if not self._encoded:
+            raise ValueError(f"document {self.document_id!r} was sent without its bytes")
+        try:
+            return base64.b64decode(self._encoded, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"document {self.document_id!r} is not valid base64") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One recipient of the envelope as the notification describes it."""
+
+    recipient_id: str
+    recipient_type: str | None = None
+    status: RecipientStatus | None = None
+    email: str | None = None
+    name: str | None = None
+    routing_order: int | None = None
+    recipient_id_guid: str | None = None
+    client_user_id: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    signed_at: datetime | None = None
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    auto_responded_reason: str | None = None
+    custom_fields: tuple[CustomField, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeTimes:
+    """DocuSign's own per-status timestamps for the envelope, timezone-aware."""
+
+    created: datetime | None = None
+    sent: datetime | None = None
+    delivered: datetime | None = None
+    signed: datetime | None = None
+    completed: datetime | None = None
+    declined: datetime | None = None
+    voided: datetime | None = None
+    deleted: datetime | None = None
+    status_changed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One Connect delivery, normalized from whichever format it arrived in.
+
+    ``event`` is DocuSign's event name for JSON SIM (``envelope-completed``); XML and
+    aggregate JSON carry none, so one is derived from the envelope status
+    (``envelope-completed`` for status ``Completed``). ``status`` is ``None`` only when the
+    message itself says nothing about the envelope status (a minimal SIM recipient event).
+    ``generated_at`` is when DocuSign generated the message.
+    """
+
+    event: str
+    envelope_id: str
+    format: PayloadFormat
+    account_id: str | None = None
+    status: EnvelopeStatus | None = None
+    generated_at: datetime | None = None
+    times: EnvelopeTimes = EnvelopeTimes()
+    subject: str | None = None
+    sender: Sender | None = None
+    recipients: tuple[Recipient, ...] = ()
+    recipient_id: str | None = None
+    void_reason: str | None = None
+    decline_reason: str | None = None
+    custom_fields: tuple[CustomField, ...] = ()
+    documents: tuple[DocumentRef, ...] = ()
+    retry_count: int | None = None
+    configuration_id: int | None = None
+    user_id: str | None = None
+    api_version: str | None = None
+    raw_size: int = 0
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """The best DocuSign timestamp for ordering this message against others.
+
+        The generation time when DocuSign gave one, else the status-change time, else the
+        latest per-status time the message carries.
+        """
+        if self.generated_at is not None:
+            return self.generated_at
+        if self.times.status_changed is not None:
+            return self.times.status_changed
+        stamps = [getattr(self.times, name) for name in EnvelopeTimes.__dataclass_fields__]
+        present = [stamp for stamp in stamps if stamp is not None]
+        return max(present) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The first time an envelope, or one of its recipients, reached a status.
+
+    ``name`` reads like a Connect event: ``envelope-completed``, ``recipient-sent``.
+    """
+
+    kind: str
+    status: str
+    recipient_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``<kind>-<status>``, the name transition callbacks are registered under."""
+        return f"{self.kind}-{self.status}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientState:
+    """What is known of one recipient after folding every notification so far."""
+
+    recipient_id: str
+    recipient_type: str | None = None
+    email: str | None = None
+    name: str | None = None
+    routing_order: int | None = None
+    status: RecipientStatus | None = None
+    status_at: datetime | None = None
+    reached: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeState:
+    """An envelope's latest known state, folded from every notification received.
+
+    ``status`` never regresses: a terminal status stays, and an older message never replaces
+    the status of a newer one. ``reached`` holds every status the envelope is known to have
+    reached, which is what makes transition callbacks fire once.
+    """
+
+    envelope_id: str
+    account_id: str | None = None
+    status: EnvelopeStatus | None = None
+    status_at: datetime | None = None
+    updated_at: datetime | None = None
+    subject: str | None = None
+    void_reason: str | None = None
+    decline_reason: str | None = None
+    reached: frozenset[str] = frozenset()
+    recipients: tuple[RecipientState, ...] = ()
+    event_count: int = 0
+
+    def recipient(self, recipient_id: str) -> RecipientState | None:
+        """The recipient with this id, or ``None``."""
+        for recipient in self.recipients:
+            if recipient.recipient_id == recipient_id:
+                return recipient
+        return None

@@ -1,0 +1,254 @@
+"""``Receiver``: the sans-I/O core that turns one request into one response.
+
+``handle(request)`` runs checks → authentication → parsing → key derivation (all pure, in
+:meth:`Receiver.accept`), then the one store call, then inline callbacks, then
+:meth:`Receiver.acknowledge`. A 2xx goes out only after the store committed the event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .callbacks import CallbackRegistry
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    InternalError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    StoreUnavailable,
+    UnsupportedMediaType,
+)
+from .http import Request, Response
+from .keys import KeyFunc, derive_key
+from .model import Notification
+from .parse import parse
+from .processing import aprocess, process
+from .stores import Store, open_store
+from .stores.base import RecordOutcome
+from .verify import (
+    ACCOUNT_HEADER,
+    Authenticator,
+    BasicCredentials,
+    BearerAuth,
+    BearerValidator,
+    HmacKeys,
+)
+
+log = logging.getLogger("connect_mw")
+
+DEFAULT_PATH = "/docusign/connect"
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+DEFAULT_READ_TIMEOUT = 30.0
+ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/json", "application/xml", "text/xml"})
+_JSON_HEADERS = (("content-type", "application/json"),)
+
+
+def _media_type_ok(media_type: str | None) -> bool:
+    if media_type is None:
+        return True  # sniffed from the body
+    return media_type in ACCEPTED_MEDIA_TYPES or media_type.endswith(("+xml", "+json"))
+
+
+def _json_response(status: int, payload: Mapping[str, object]) -> Response:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(status, _JSON_HEADERS, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A request that passed every pure check: what the store is asked to record."""
+
+    notification: Notification
+    key: str
+    raw: bytes
+
+
+class Receiver(CallbackRegistry):
+    """Receives DocuSign Connect notifications.
+
+    Register callbacks on it, mount it with an adapter (:mod:`connect_mw.adapters`), query
+    its :attr:`store`.
+
+    Authentication: ``hmac_keys`` (the default key set, a string or several during
+    rotation), ``account_keys`` (``{account_id: keys}``, chosen by ``X-DocuSign-AccountId``),
+    ``basic_auth`` (``(username, password)``) or ``bearer_validator`` (a function that
+    returns ``True`` for a valid OAuth token). With none of them the receiver refuses to
+    start unless ``allow_unauthenticated=True``.
+
+    ``store`` is a :class:`~connect_mw.stores.Store` or a URI (default: an SQLite file
+    ``connect-mw.sqlite3`` in the working directory). ``key_func`` replaces the default
+    idempotency key (:func:`connect_mw.keys.default_key`).
+    """
+
+    def __init__(
+        self,
+        *,
+        hmac_keys: str | Iterable[str] = (),
+        account_keys: Mapping[str, str | Iterable[str]] | None = None,
+        store: str | Store | None = None,
+        path: str = DEFAULT_PATH,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        basic_auth: tuple[str, str] | None = None,
+        bearer_validator: BearerValidator | None = None,
+        allow_unauthenticated: bool = False,
+        key_func: KeyFunc | None = None,
+    ) -> None:
+        super().__init__()
+        if not path.startswith("/"):
+            raise ConfigurationError(f"path must start with '/': {path!r}")
+        if max_body_size <= 0 or read_timeout <= 0:
+            raise ConfigurationError("max_body_size and read_timeout must be positive")
+        self.authenticator = Authenticator(
+            hmac_keys=HmacKeys.build(hmac_keys, account_keys),
+            basic=BasicCredentials(*basic_auth) if basic_auth else None,
+            bearer=BearerAuth(bearer_validator) if bearer_validator else None,
+        )
+        if not self.authenticator.configured:
+            if not allow_unauthenticated:
+                raise ConfigurationError(
+                    "no authentication configured: give hmac_keys (or basic_auth / "
+                    "bearer_validator), or pass allow_unauthenticated=True explicitly"
+                )
+            log.warning(
+                "connect-mw receiver at %s accepts UNAUTHENTICATED requests: anyone can "
+                "post fake envelope events; configure HMAC keys in production",
+                path,
+            )
+        self.path = path.rstrip("/") or "/"
+        self.max_body_size = max_body_size
+        self.read_timeout = read_timeout
+        self.key_func = key_func
+        self.store = open_store(store)
+
+    # Pure steps ---------------------------------------------------------------------
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` is the Connect endpoint (a trailing slash is tolerated)."""
+        return (path.rstrip("/") or "/") == self.path
+
+    def precheck(self, method: str, headers: Mapping[str, str]) -> None:
+        """The checks that need only the request line and headers (before the body is read).
+
+        Raises 405, 413 (declared ``Content-Length`` over the limit), 415 (media type or a
+        ``Content-Encoding``), or 400 for a malformed ``Content-Length``.
+        """
+        if method.upper() != "POST":
+            raise MethodNotAllowed()
+        media_type = Request("POST", self.path, headers).content_type
+        if not _media_type_ok(media_type):
+            raise UnsupportedMediaType(
+                f"unsupported media type {media_type!r}: expected XML or JSON"
+            )
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in {"", "identity"}:
+            raise UnsupportedMediaType(f"content encoding {encoding!r} is not accepted")
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                raise ConnectError("malformed Content-Length header")
+            if int(length) > self.max_body_size:
+                raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
+
+    def accept(self, request: Request) -> Accepted:
+        """Check, authenticate, parse and key ``request``; raise a ``ConnectError`` if not."""
+        self.precheck(request.method, request.headers)
+        if len(request.body) > self.max_body_size:
+            raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
+        self.authenticator.verify(request)
+        notification = self._with_account(parse(request.body, request.content_type), request)
+        try:
+            key = derive_key(notification, self.key_func)
+        except Exception as exc:
+            log.exception("key_func failed for envelope=%s", notification.envelope_id)
+            raise InternalError("could not derive an idempotency key") from exc
+        return Accepted(notification, key, request.body)
+
+    @staticmethod
+    def _with_account(notification: Notification, request: Request) -> Notification:
+        header = request.headers.get(ACCOUNT_HEADER, "").strip()
+        if not header:
+            return notification
+        body = notification.account_id
+        if body is None:
+            return dataclasses.replace(notification, account_id=header)
+        if body.lower() != header.lower():
+            raise AuthenticationError("X-DocuSign-AccountId does not match the body's account")
+        return notification
+
+    def acknowledge(self, outcome: RecordOutcome) -> Response:
+        """The 200 for a committed (or already stored) delivery."""
+        status = "accepted" if outcome.inserted else "duplicate"
+        return _json_response(200, {"status": status, "key": outcome.key})
+
+    def reject(self, error: ConnectError, request: Request | None = None) -> Response:
+        """The 4xx/5xx response for ``error``, logged with the request line."""
+        where = f"{request.method} {request.path}" if request is not None else "request"
+        log.warning("rejected %s %s: %s", error.status, where, error.reason)
+        headers = _JSON_HEADERS + ((("allow", "POST"),) if error.status == 405 else ())
+        body = json.dumps({"error": error.reason}, separators=(",", ":")).encode()
+        return Response(error.status, headers, body)
+
+    # The whole pipeline -------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Process one request synchronously (WSGI, scripts, tests)."""
+        try:
+            accepted = self.accept(request)
+            outcome = self._record(accepted)
+        except ConnectError as error:
+            return self.reject(error, request)
+        if outcome.inserted:
+            process(self.store, self, accepted.notification, outcome)
+        return self.acknowledge(outcome)
+
+    async def ahandle(self, request: Request) -> Response:
+        """Process one request without blocking the event loop (ASGI)."""
+        try:
+            accepted = self.accept(request)
+            outcome = await self._arecord(accepted)
+        except ConnectError as error:
+            return self.reject(error, request)
+        if outcome.inserted:
+            await aprocess(self.store, self, accepted.notification, outcome)
+        return self.acknowledge(outcome)
+
+    def _record(self, accepted: Accepted) -> RecordOutcome:
+        try:
+            outcome = self.store.record(accepted.notification, accepted.raw, accepted.key)
+        except Exception as exc:
+            log.exception("store failed to record key=%s", accepted.key)
+            raise StoreUnavailable() from exc
+        self._log_outcome(accepted, outcome)
+        return outcome
+
+    async def _arecord(self, accepted: Accepted) -> RecordOutcome:
+        try:
+            outcome = await self.store.arecord(accepted.notification, accepted.raw, accepted.key)
+        except Exception as exc:
+            log.exception("store failed to record key=%s", accepted.key)
+            raise StoreUnavailable() from exc
+        self._log_outcome(accepted, outcome)
+        return outcome
+
+    @staticmethod
+    def _log_outcome(accepted: Accepted, outcome: RecordOutcome) -> None:
+        n = accepted.notification
+        verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
+        log.info(
+            "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
+            verdict,
+            n.envelope_id,
+            n.event,
+            n.status or "-",
+            n.format,
+            n.raw_size,
+            outcome.key,
+            ",".join(t.name for t in outcome.transitions) or "-",
+        )

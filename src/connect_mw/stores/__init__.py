@@ -1,0 +1,48 @@
+"""Storage backends and ``open_store``, which builds one from a URI.
+
+URIs: ``memory://``; ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+``sqlite:///:memory:``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from ..errors import ConfigurationError
+from .base import DEFAULT_RETENTION, ProcessingState, RecordOutcome, Store, StoredEvent
+from .memory import MemoryStore
+from .sqlite import SQLiteStore
+
+DEFAULT_STORE_URI = "sqlite:///connect-mw.sqlite3"
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "DEFAULT_STORE_URI",
+    "MemoryStore",
+    "ProcessingState",
+    "RecordOutcome",
+    "SQLiteStore",
+    "Store",
+    "StoredEvent",
+    "open_store",
+]
+
+
+def open_store(store: str | Store | None = None) -> Store:
+    """Return ``store`` itself, or the store its URI names (SQLite file by default)."""
+    if isinstance(store, Store):
+        return store
+    uri = DEFAULT_STORE_URI if store is None else store
+    if not isinstance(uri, str):
+        raise ConfigurationError(f"store must be a URI string or a Store, not {type(uri)!r}")
+    parts = urlsplit(uri)
+    if parts.scheme == "memory":
+        return MemoryStore()
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
+        if not path:
+            raise ConfigurationError(f"{uri!r}: give a file, e.g. sqlite:///connect-mw.sqlite3")
+        return SQLiteStore(path)
+    raise ConfigurationError(
+        f"unknown store URI {uri!r}: use memory:// or sqlite:///path (or pass a Store)"
+    )

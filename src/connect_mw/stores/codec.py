@@ -1,0 +1,99 @@
+"""Text encodings of states, transitions and times shared by the database-backed stores."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ..model import EnvelopeState, EnvelopeStatus, RecipientState, RecipientStatus, Transition
+
+
+def dump_time(value: datetime | None) -> str | None:
+    """A fixed-width UTC text that sorts like the time (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+def load_time(text: str | None) -> datetime | None:
+    """The inverse of :func:`dump_time`."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=timezone.utc)
+
+
+def dump_transitions(transitions: tuple[Transition, ...]) -> str:
+    """Transitions as a JSON list of ``[kind, status, recipient_id]``."""
+    return json.dumps([[t.kind, t.status, t.recipient_id] for t in transitions])
+
+
+def load_transitions(text: str) -> tuple[Transition, ...]:
+    """The inverse of :func:`dump_transitions`."""
+    return tuple(Transition(kind, status, rid) for kind, status, rid in json.loads(text))
+
+
+def _recipient_dict(r: RecipientState) -> dict[str, Any]:
+    return {
+        "id": r.recipient_id,
+        "type": r.recipient_type,
+        "email": r.email,
+        "name": r.name,
+        "routing_order": r.routing_order,
+        "status": None if r.status is None else r.status.value,
+        "status_at": dump_time(r.status_at),
+        "reached": sorted(r.reached),
+    }
+
+
+def _recipient_from(d: dict[str, Any]) -> RecipientState:
+    return RecipientState(
+        recipient_id=d["id"],
+        recipient_type=d["type"],
+        email=d["email"],
+        name=d["name"],
+        routing_order=d["routing_order"],
+        status=None if d["status"] is None else RecipientStatus(d["status"]),
+        status_at=load_time(d["status_at"]),
+        reached=frozenset(d["reached"]),
+    )
+
+
+def dump_state(state: EnvelopeState) -> str:
+    """An envelope state as compact JSON text."""
+    return json.dumps(
+        {
+            "envelope_id": state.envelope_id,
+            "account_id": state.account_id,
+            "status": None if state.status is None else state.status.value,
+            "status_at": dump_time(state.status_at),
+            "updated_at": dump_time(state.updated_at),
+            "subject": state.subject,
+            "void_reason": state.void_reason,
+            "decline_reason": state.decline_reason,
+            "reached": sorted(state.reached),
+            "recipients": [_recipient_dict(r) for r in state.recipients],
+            "event_count": state.event_count,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def load_state(text: str) -> EnvelopeState:
+    """The inverse of :func:`dump_state`."""
+    d = json.loads(text)
+    return EnvelopeState(
+        envelope_id=d["envelope_id"],
+        account_id=d["account_id"],
+        status=None if d["status"] is None else EnvelopeStatus(d["status"]),
+        status_at=load_time(d["status_at"]),
+        updated_at=load_time(d["updated_at"]),
+        subject=d["subject"],
+        void_reason=d["void_reason"],
+        decline_reason=d["decline_reason"],
+        reached=frozenset(d["reached"]),
+        recipients=tuple(_recipient_from(r) for r in d["recipients"]),
+        event_count=d["event_count"],
+    )

@@ -1,0 +1,256 @@
+"""``SQLiteStore``: the embedded default, on the standard library's ``sqlite3``.
+
+WAL mode, schema created on first use and versioned with ``PRAGMA user_version``. With
+``durable=True`` (the default) every commit is fsynced (``synchronous=FULL``) before
+``record`` returns, so an acknowledged event survives a power cut; ``durable=False`` uses
+``synchronous=NORMAL``, which survives a process crash but may lose the last commits on
+power loss.
+
+One connection is shared by all threads behind a lock; several processes may open the
+same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the wait).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat
+from ..state import fold
+from .base import ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
+from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS connect_events (
+    key          TEXT PRIMARY KEY,
+    envelope_id  TEXT NOT NULL,
+    account_id   TEXT,
+    event        TEXT NOT NULL,
+    status       TEXT,
+    format       TEXT NOT NULL,
+    occurred_at  TEXT,
+    received_at  TEXT NOT NULL,
+    raw          BLOB NOT NULL,
+    raw_size     INTEGER NOT NULL,
+    transitions  TEXT NOT NULL,
+    processing   TEXT NOT NULL DEFAULT 'pending',
+    error        TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS connect_events_envelope
+    ON connect_events (envelope_id, occurred_at);
+CREATE INDEX IF NOT EXISTS connect_events_received ON connect_events (received_at);
+CREATE TABLE IF NOT EXISTS connect_envelopes (
+    envelope_id  TEXT PRIMARY KEY,
+    account_id   TEXT,
+    status       TEXT,
+    updated_at   TEXT,
+    state        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connect_envelopes_status
+    ON connect_envelopes (status, updated_at);
+"""
+_EVENT_COLUMNS = (
+    "key, envelope_id, account_id, event, status, format, occurred_at, received_at, "
+    "raw_size, transitions, processing, error, attempts"
+)
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite file (``":memory:"`` for a private in-memory database)."""
+
+    def __init__(
+        self,
+        path: str | Path = "connect-mw.sqlite3",
+        *,
+        durable: bool = True,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path = str(path)
+        self.durable = durable
+        self.busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connection()
+
+    def record(self, notification: Notification, raw: bytes, key: str) -> RecordOutcome:
+        """Read the state, fold, insert-if-absent and upsert, in one IMMEDIATE transaction."""
+        n = notification
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (n.envelope_id,)
+            ).fetchone()
+            current = load_state(row[0]) if row else None
+            result = fold(current, n)
+            inserted = conn.execute(
+                "INSERT INTO connect_events (key, envelope_id, account_id, event, status, "
+                "format, occurred_at, received_at, raw, raw_size, transitions) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (
+                    key,
+                    n.envelope_id,
+                    n.account_id,
+                    n.event,
+                    None if n.status is None else n.status.value,
+                    n.format.value,
+                    dump_time(n.occurred_at),
+                    dump_time(utcnow()),
+                    raw,
+                    len(raw),
+                    dump_transitions(result.transitions),
+                ),
+            ).rowcount
+            if not inserted:
+                assert current is not None
+                return RecordOutcome(key=key, inserted=False, state=current)
+            state = result.state
+            conn.execute(
+                "INSERT INTO connect_envelopes (envelope_id, account_id, status, updated_at, "
+                "state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (envelope_id) DO UPDATE SET "
+                "account_id = excluded.account_id, status = excluded.status, "
+                "updated_at = excluded.updated_at, state = excluded.state",
+                (
+                    state.envelope_id,
+                    state.account_id,
+                    None if state.status is None else state.status.value,
+                    dump_time(state.updated_at),
+                    dump_state(state),
+                ),
+            )
+        return RecordOutcome(key, True, state, result.transitions, result.stale)
+
+    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
+        """See :meth:`Store.get_envelope`."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (envelope_id,)
+            ).fetchone()
+        return load_state(row[0]) if row else None
+
+    def list_envelopes(self, *, status: str | None = None, limit: int = 100) -> list[EnvelopeState]:
+        """See :meth:`Store.list_envelopes`."""
+        query = "SELECT state FROM connect_envelopes"
+        params: tuple[object, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            params = (status,)
+        query += " ORDER BY updated_at IS NULL, updated_at DESC LIMIT ?"
+        with self._reading() as conn:
+            rows = conn.execute(query, (*params, limit)).fetchall()
+        return [load_state(row[0]) for row in rows]
+
+    def events(self, envelope_id: str) -> list[StoredEvent]:
+        """See :meth:`Store.events`."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM connect_events WHERE envelope_id = ? "
+                "ORDER BY occurred_at IS NULL, occurred_at, rowid",
+                (envelope_id,),
+            ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def get_event(self, key: str) -> StoredEvent | None:
+        """See :meth:`Store.get_event`."""
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_EVENT_COLUMNS}, raw FROM connect_events WHERE key = ?", (key,)
+            ).fetchone()
+        return _event_from_row(row[:-1], raw=bytes(row[-1])) if row else None
+
+    def set_processing(self, key: str, state: ProcessingState, error: str | None = None) -> None:
+        """See :meth:`Store.set_processing`."""
+        with self._transaction() as conn:
+            updated = conn.execute(
+                "UPDATE connect_events SET processing = ?, error = ?, attempts = attempts + 1 "
+                "WHERE key = ?",
+                (state.value, error, key),
+            ).rowcount
+        if not updated:
+            raise KeyError(key)
+
+    def purge(self, before: datetime) -> int:
+        """See :meth:`Store.purge`."""
+        with self._transaction() as conn:
+            return conn.execute(
+                "DELETE FROM connect_events WHERE received_at < ? AND processing != 'pending'",
+                (dump_time(before),),
+            ).rowcount
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _event_from_row(row: tuple[object, ...], raw: bytes | None = None) -> StoredEvent:
+    (
+        key,
+        envelope_id,
+        account_id,
+        event,
+        status,
+        fmt,
+        occurred_at,
+        received_at,
+        raw_size,
+        transitions,
+        processing,
+        error,
+        attempts,
+    ) = row
+    received = load_time(str(received_at))
+    assert received is not None
+    return StoredEvent(
+        key=str(key),
+        envelope_id=str(envelope_id),
+        account_id=None if account_id is None else str(account_id),
+        event=str(event),
+        status=None if status is None else EnvelopeStatus(str(status)),
+        format=PayloadFormat(str(fmt)),
+        occurred_at=None if occurred_at is None else load_time(str(occurred_at)),
+        received_at=received,
+        raw_size=int(str(raw_size)),
+        transitions=load_transitions(str(transitions)),
+        processing=ProcessingState(str(processing)),
+        error=None if error is None else str(error),
+        attempts=int(str(attempts)),
+        raw=raw,
+    )
