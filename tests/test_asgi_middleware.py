@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import httpx
 import pytest
-from deliveries import KEY, PATH, signed_headers, sim_body
 from starlette.types import Message, Receive, Scope, Send
 
 from connect_mw import MemoryStore, Receiver
 from connect_mw.adapters.asgi import ConnectMiddleware
+from deliveries import KEY, PATH, signed_headers, sim_body
 
 
 async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -29,7 +30,7 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"echo:" + body})
 
 
-def middleware(**options: object) -> ConnectMiddleware:
+def middleware(**options: Any) -> ConnectMiddleware:
     options.setdefault("hmac_keys", KEY)
     options.setdefault("store", MemoryStore())
     return ConnectMiddleware(echo_app, **options)

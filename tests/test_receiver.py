@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from pathlib import Path
 
 import anyio
 import pytest
-from deliveries import ACCOUNT, KEY, PATH, signed_request, sim_body
 
 from connect_mw import ConfigurationError, Delivery, MemoryStore, Receiver
 from connect_mw.http import Request
 from connect_mw.model import Notification
 from connect_mw.stores import ProcessingState
 from connect_mw.stores.base import RecordOutcome, StoredEvent
+from deliveries import ACCOUNT, KEY, PATH, signed_request, sim_body
 
 
 def make_receiver(**options: object) -> Receiver:
@@ -50,7 +51,9 @@ def test_invalid_configuration(bad: dict[str, object]) -> None:
         make_receiver(**bad)
 
 
-def test_default_store_is_sqlite_in_working_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_default_store_is_sqlite_in_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     receiver = Receiver(hmac_keys=KEY)
     assert receiver.handle(signed_request(sim_body())).status == 200

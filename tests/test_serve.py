@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deliveries import KEY, PATH, signed_headers, sim_body
 
 from connect_mw import SQLiteStore
 from connect_mw.cli import build_parser, build_receiver, main
+from deliveries import KEY, PATH, signed_headers, sim_body
 
 
 def free_port() -> int:
@@ -60,7 +60,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]
     proc.wait(timeout=10)
 
 
-def test_serve_stores_once_and_rejects_bad_signatures(server) -> None:  # type: ignore[no-untyped-def]
+def test_serve_stores_once_and_rejects_bad_signatures(
+    server: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
     url, db, proc = server
     body = sim_body(status="completed")
     with httpx.Client(base_url=url) as client:
@@ -86,8 +88,8 @@ def test_serve_stores_once_and_rejects_bad_signatures(server) -> None:  # type: 
 
 
 def test_serve_refuses_to_start_without_keys(
-    capsys: pytest.CaptureFixture[str], monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CONNECT_MW_HMAC_KEYS", raising=False)
     assert main(["serve", "--store", "memory://"]) == 2
     assert "no authentication configured" in capsys.readouterr().err

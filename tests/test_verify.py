@@ -18,11 +18,11 @@ BODY = b'{"event":"envelope-sent","data":{"envelopeId":"e1"}}\r\n'
 SECRET = "9GuCDHn8GoJx8g7w1TYFXTe0PSPlHRPiu5sRL40gq8Y="
 
 
-def request(body: bytes = BODY, **headers: str) -> Request:
+def request(body: bytes = BODY, /, **headers: str) -> Request:
     return Request("POST", "/docusign/connect", {k.lower(): v for k, v in headers.items()}, body)
 
 
-def signed(key: str, body: bytes = BODY, n: int = 1, **headers: str) -> Request:
+def signed(key: str, body: bytes = BODY, n: int = 1, /, **headers: str) -> Request:
     return request(body, **{f"x-docusign-signature-{n}": sign(key, body)}, **headers)
 
 
@@ -70,8 +70,8 @@ def test_rotation_any_header_matches_any_key() -> None:
 
 
 def test_later_signature_header_alone_is_checked() -> None:
-    HmacKeys.build("k").verify(signed("k", n=7))
-    HmacKeys.build("k").verify(signed("k", n=100))
+    HmacKeys.build("k").verify(signed("k", BODY, 7))
+    HmacKeys.build("k").verify(signed("k", BODY, 100))
 
 
 def test_missing_signature_is_rejected() -> None:

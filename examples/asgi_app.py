@@ -1,0 +1,40 @@
+"""A plain ASGI app with connect-mw in front of it.
+
+Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.asgi_app:app --port 8000
+
+POST signed notifications to http://127.0.0.1:8000/docusign/connect; every other path is
+served by ``hello`` below. Completed envelopes are appended to ``completed.log``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from starlette.types import Receive, Scope, Send
+
+from connect_mw import Delivery, Receiver
+from connect_mw.adapters.asgi import ConnectMiddleware
+
+COMPLETED_LOG = Path(os.environ.get("COMPLETED_LOG", "completed.log"))
+
+receiver = Receiver(
+    hmac_keys=[k for k in os.environ.get("CONNECT_MW_HMAC_KEYS", "").split(",") if k],
+    store=os.environ.get("CONNECT_MW_STORE", "sqlite:///connect-mw.sqlite3"),
+)
+
+
+@receiver.on_envelope_completed
+async def record_completion(delivery: Delivery) -> None:
+    with COMPLETED_LOG.open("a", encoding="utf-8") as log:
+        log.write(f"{delivery.envelope_id} completed ({delivery.notification.subject})\n")
+
+
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello from the wrapped app\n"})
+
+
+app = ConnectMiddleware(hello, receiver=receiver)
