@@ -52,13 +52,14 @@ class ConnectMiddleware:
     async def _answer(self, scope: Scope, receive: Receive) -> Response:
         request = StarletteRequest(scope, receive)
         headers = lower_headers(request.headers.items())
+        line = Request(request.method, scope["path"], headers)
         try:
             self.receiver.precheck(request.method, headers)
             body = await self._read_body(request)
         except ConnectError as error:
-            return self.receiver.reject(error, Request(request.method, scope["path"], headers))
+            return self.receiver.reject(error, line)
         except ClientDisconnect:
-            return Response(400, body=b'{"error":"client disconnected"}')
+            return self.receiver.reject(ConnectError("client disconnected mid-body"), line)
         return await self.receiver.ahandle(Request(request.method, scope["path"], headers, body))
 
     async def _read_body(self, request: StarletteRequest) -> bytes:
