@@ -1,0 +1,54 @@
+"""Turning a Connect request body into a ``Notification``.
+
+``parse`` accepts the three body formats Connect sends — XML legacy
+(``DocuSignEnvelopeInformation``), JSON SIM (Connect 2.0) and JSON aggregate (a bare REST
+envelope object) — and normalizes them into the same model. Every failure, whatever its
+cause, is a ``ParseError`` whose ``reason`` says what is wrong in plain words; see
+``docs/parsing.md`` for the formats, the field mapping and what is rejected.
+"""
+
+from __future__ import annotations
+
+from ..errors import ParseError
+from ..model import Notification
+from .json import parse_json
+from .sniff import BodyKind, sniff
+from .xml import parse_xml
+
+__all__ = ["UNEXPECTED_FAILURE", "ParseError", "parse"]
+
+#: Reason prefix of a ``ParseError`` raised for a failure no check anticipated (a bug).
+UNEXPECTED_FAILURE = "unexpected parser failure"
+
+
+def parse(body: bytes, content_type: str | None = None) -> Notification:
+    """Parse a Connect body into a ``Notification``.
+
+    ``content_type`` is the request's media type, lower-cased, without parameters
+    (``"application/json"``, ``"text/xml"``), or ``None``. The body's first non-whitespace
+    byte decides the format (``<`` XML, ``{`` JSON); the content type only breaks ties.
+
+    Raises ``ParseError`` for every body that is not a Connect envelope notification, and
+    ``TypeError`` when ``body`` is not bytes-like (a programming error, not a bad body).
+    """
+    raw: object = body
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        raise TypeError(f"body must be bytes, not {type(raw).__name__}")
+    try:
+        return _parse(raw, content_type)
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError("nested too deeply") from None
+    except Exception as exc:
+        raise ParseError(f"{UNEXPECTED_FAILURE} ({type(exc).__name__})") from exc
+
+
+def _parse(body: bytes, content_type: str | None) -> Notification:
+    """Sniff the format and hand the body to its parser."""
+    sniffed = sniff(body, content_type)
+    if sniffed.kind is BodyKind.JSON:
+        return parse_json(body, raw_size=len(body))
+    return parse_xml(sniffed.document, raw_size=len(body))

@@ -1,0 +1,224 @@
+"""The REST envelope object inside JSON messages.
+
+JSON SIM messages carry it as ``data.envelopeSummary``; JSON aggregate messages are one at
+the top level. Both are read by ``read_envelope`` into ``EnvelopeParts``, the envelope's
+share of a ``Notification``. Recipients come from every recipient list DocuSign defines
+(``signers``, ``carbonCopies``, ...; see ``recipients``), in that order; each keeps the short
+``recipientId`` (``"1"``) as ``recipient_id`` and ``recipientIdGuid`` as
+``recipient_id_guid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ParseError
+from ..model import (
+    CustomField,
+    DocumentRef,
+    EnvelopeStatus,
+    EnvelopeTimes,
+    Recipient,
+    RecipientStatus,
+    Sender,
+)
+from .conventions import (
+    JSON_RECIPIENT_LISTS,
+    envelope_decline_reason,
+    fallback_document_id,
+    fallback_recipient_id,
+)
+from .json_access import (
+    get_boolean,
+    get_count,
+    get_id,
+    get_object,
+    get_objects,
+    get_string,
+    get_text,
+    get_time,
+    join,
+    where,
+)
+from .json_load import JSONObject
+from .values import check_text, clean_text, status_name
+
+_TIME_KEYS = {
+    "created": "createdDateTime",
+    "sent": "sentDateTime",
+    "delivered": "deliveredDateTime",
+    "completed": "completedDateTime",
+    "declined": "declinedDateTime",
+    "voided": "voidedDateTime",
+    "deleted": "deletedDateTime",
+    "status_changed": "statusChangedDateTime",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeParts:
+    """What a REST envelope object contributes to a ``Notification``."""
+
+    envelope_id: str | None
+    status: EnvelopeStatus | None
+    subject: str | None
+    sender: Sender | None
+    times: EnvelopeTimes
+    recipients: tuple[Recipient, ...]
+    void_reason: str | None
+    decline_reason: str | None
+    custom_fields: tuple[CustomField, ...]
+    documents: tuple[DocumentRef, ...]
+
+
+def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
+    """Read the REST envelope object found at ``path`` (``""`` for the top level)."""
+    status = status_name(get_string(envelope, "status", path), where(path, "status"))
+    recipients = _recipients(envelope, path)
+    return EnvelopeParts(
+        envelope_id=get_id(envelope, "envelopeId", path),
+        status=EnvelopeStatus(status) if status is not None else None,
+        subject=get_text(envelope, "emailSubject", path),
+        sender=_sender(envelope, path),
+        times=EnvelopeTimes(**{f: get_time(envelope, k, path) for f, k in _TIME_KEYS.items()}),
+        recipients=recipients,
+        void_reason=get_text(envelope, "voidedReason", path),
+        decline_reason=envelope_decline_reason(recipients),
+        custom_fields=_custom_fields(envelope, path),
+        documents=_documents(envelope, path),
+    )
+
+
+def _sender(envelope: JSONObject, path: str) -> Sender | None:
+    """``sender{userName, email, userId, ipAddress}``; ``None`` when absent or empty."""
+    sender_path = join(path, "sender")
+    raw = get_object(envelope, "sender", path)
+    if raw is None:
+        return None
+    sender = Sender(
+        name=get_text(raw, "userName", sender_path),
+        email=get_text(raw, "email", sender_path),
+        user_id=get_id(raw, "userId", sender_path),
+        ip_address=get_text(raw, "ipAddress", sender_path),
+    )
+    return None if sender == Sender() else sender
+
+
+def _custom_fields(envelope: JSONObject, path: str) -> tuple[CustomField, ...]:
+    """``customFields{textCustomFields[], listCustomFields[]}``; nameless fields skipped."""
+    fields_path = join(path, "customFields")
+    raw = get_object(envelope, "customFields", path)
+    if raw is None:
+        return ()
+    fields: list[CustomField] = []
+    for key, field_type in (("textCustomFields", "text"), ("listCustomFields", "list")):
+        for index, item in enumerate(get_objects(raw, key, fields_path)):
+            field = _custom_field(item, f"{join(fields_path, key)}[{index}]", field_type)
+            if field is not None:
+                fields.append(field)
+    return tuple(fields)
+
+
+def _custom_field(item: JSONObject, path: str, field_type: str | None) -> CustomField | None:
+    """One ``{name, value, show, required}`` custom field, ``None`` without a name."""
+    name = get_text(item, "name", path)
+    if name is None:
+        return None
+    return CustomField(
+        name=name,
+        value=get_text(item, "value", path),
+        field_type=field_type,
+        show=get_boolean(item, "show", path),
+        required=get_boolean(item, "required", path),
+    )
+
+
+def _recipients(envelope: JSONObject, path: str) -> tuple[Recipient, ...]:
+    """Every recipient of every known list in ``recipients``, list by list."""
+    recipients_path = join(path, "recipients")
+    raw = get_object(envelope, "recipients", path)
+    if raw is None:
+        return ()
+    found: list[Recipient] = []
+    for key, recipient_type in JSON_RECIPIENT_LISTS.items():
+        list_path = join(recipients_path, key)
+        for index, item in enumerate(get_objects(raw, key, recipients_path)):
+            found.append(_recipient(item, f"{list_path}[{index}]", recipient_type))
+    return tuple(found)
+
+
+def _recipient(item: JSONObject, path: str, recipient_type: str) -> Recipient:
+    """One recipient object; in-person signers fall back to ``signerName``/``signerEmail``."""
+    status = status_name(get_string(item, "status", path), where(path, "status"))
+    email = get_text(item, "email", path) or get_text(item, "signerEmail", path)
+    name = get_text(item, "name", path) or get_text(item, "signerName", path)
+    order = get_count(item, "routingOrder", path)
+    guid = get_id(item, "recipientIdGuid", path)
+    recipient_id = get_id(item, "recipientId", path) or guid
+    return Recipient(
+        recipient_id=recipient_id or fallback_recipient_id(recipient_type, order, email, name),
+        recipient_type=recipient_type,
+        status=RecipientStatus(status) if status is not None else None,
+        email=email,
+        name=name,
+        routing_order=order,
+        recipient_id_guid=guid,
+        client_user_id=get_id(item, "clientUserId", path),
+        sent_at=get_time(item, "sentDateTime", path),
+        delivered_at=get_time(item, "deliveredDateTime", path),
+        signed_at=get_time(item, "signedDateTime", path),
+        declined_at=get_time(item, "declinedDateTime", path),
+        decline_reason=get_text(item, "declinedReason", path),
+        auto_responded_reason=get_text(item, "autoRespondedReason", path),
+        custom_fields=_recipient_custom_fields(item, path),
+    )
+
+
+def _recipient_custom_fields(item: JSONObject, path: str) -> tuple[CustomField, ...]:
+    """A recipient's ``customFields``: plain strings (each names a field) or field objects."""
+    raw = item.get("customFields")
+    if raw is None:
+        return ()
+    label = where(path, "customFields")
+    if not isinstance(raw, list):
+        raise ParseError(f"{label} must be an array")
+    fields: list[CustomField] = []
+    for index, entry in enumerate(raw):
+        field: CustomField | None
+        if isinstance(entry, str):
+            name = clean_text(entry, f"{label}[{index}]")
+            field = CustomField(name=name) if name is not None else None
+        elif isinstance(entry, dict):
+            field = _custom_field(entry, f"{join(path, 'customFields')}[{index}]", None)
+        else:
+            raise ParseError(f"{label}[{index}] must be a string or an object")
+        if field is not None:
+            fields.append(field)
+    return tuple(fields)
+
+
+def _documents(envelope: JSONObject, path: str) -> tuple[DocumentRef, ...]:
+    """``envelopeDocuments[]{documentId, name, type, PDFBytes}``, bytes kept as base64."""
+    documents_path = join(path, "envelopeDocuments")
+    return tuple(
+        _document(item, f"{documents_path}[{index}]", index + 1)
+        for index, item in enumerate(get_objects(envelope, "envelopeDocuments", path))
+    )
+
+
+def _document(item: JSONObject, path: str, position: int) -> DocumentRef:
+    """One document; without ``documentId`` see ``fallback_document_id``."""
+    kind = get_text(item, "type", path)
+    document_type = kind.lower() if kind is not None else None
+    document_id = get_id(item, "documentId", path) or fallback_document_id(document_type, position)
+    encoded = (get_string(item, "PDFBytes", path) or "").strip()
+    if not encoded.isascii():
+        raise ParseError(f"{where(path, 'PDFBytes')} is not base64 text")
+    check_text(encoded, where(path, "PDFBytes"))
+    return DocumentRef(
+        document_id=document_id,
+        name=get_text(item, "name", path),
+        document_type=document_type,
+        encoded_size=len(encoded),
+        _encoded=encoded,
+    )

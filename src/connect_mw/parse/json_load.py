@@ -1,0 +1,107 @@
+"""Decoding JSON bodies strictly.
+
+``json.loads`` alone accepts things a webhook body must not contain, and different JSON
+parsers disagree about some of them (a parser differential lets one body mean two things).
+This loader rejects, with ``ParseError``:
+
+* bodies that are not UTF-8, UTF-16 or UTF-32 text (the encoding is detected as
+  ``json.loads`` does: BOM or the pattern of NUL bytes);
+* ``NaN``, ``Infinity`` and ``-Infinity``, and floats too large to be finite;
+* integers of more than ``MAX_INT_DIGITS`` digits (checked before conversion, so Python
+  3.10, which has no limit of its own, never converts a megabyte of digits);
+* an object with the same key twice;
+* nesting deep enough to exhaust the interpreter's recursion limit;
+* a top level that is not an object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import NoReturn
+
+from ..errors import ParseError
+
+#: Most digits an integer literal may have.
+MAX_INT_DIGITS = 30
+#: Longest float literal accepted.
+MAX_FLOAT_LENGTH = 100
+
+JSONObject = dict[str, object]
+
+
+def load_object(body: bytes) -> JSONObject:
+    """Decode ``body`` and parse it as one JSON object."""
+    text = _decode(body)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            f"JSON: malformed: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise ParseError("JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ParseError(f"JSON: cannot be read ({type(exc).__name__})") from None
+    if not isinstance(value, dict):
+        raise ParseError(f"JSON: top level must be an object, not {_kind(value)}")
+    return value
+
+
+def _decode(body: bytes) -> str:
+    """The body as text, in the encoding its first bytes show (UTF-8 by default)."""
+    encoding = json.detect_encoding(body)
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError:
+        name = encoding.replace("-sig", "").upper()
+        raise ParseError(f"JSON: body is not valid {name} text") from None
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> JSONObject:
+    """Build an object, rejecting a key that appears twice."""
+    result: JSONObject = dict(pairs)
+    if len(result) != len(pairs):
+        raise ParseError("JSON: an object has the same key twice")
+    return result
+
+
+def _reject_constant(name: str) -> NoReturn:
+    """Reject ``NaN``, ``Infinity`` and ``-Infinity``."""
+    raise ParseError(f"JSON: {name} is not a valid JSON number")
+
+
+def _bounded_int(literal: str) -> int:
+    """Convert an integer literal of at most ``MAX_INT_DIGITS`` digits."""
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise ParseError(f"JSON: an integer has more than {MAX_INT_DIGITS} digits")
+    return int(literal)
+
+
+def _finite_float(literal: str) -> float:
+    """Convert a float literal that is not absurdly long and stays finite."""
+    if len(literal) > MAX_FLOAT_LENGTH:
+        raise ParseError(f"JSON: a number is longer than {MAX_FLOAT_LENGTH} characters")
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ParseError("JSON: a number is too large")
+    return value
+
+
+def _kind(value: object) -> str:
+    """A JSON name for the type of ``value``."""
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"

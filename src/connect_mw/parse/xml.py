@@ -1,0 +1,233 @@
+"""The XML legacy format: ``DocuSignEnvelopeInformation``.
+
+One message describes the whole envelope as it was when DocuSign sent it, with every
+recipient's status, and names no triggering event: the event is derived from the envelope
+status (``envelope-completed`` for ``Completed``). Timestamps carry no offset and are read
+in the message's ``TimeZoneOffset`` (UTC when absent; see ``timestamps``). The body holds no
+account id: ``account_id`` stays ``None`` for the receiver to fill from the
+``X-DocuSign-AccountId`` header. ``PDFBytes`` stays base64 text until someone asks a
+``DocumentRef`` for its content.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from xml.etree.ElementTree import Element
+
+from ..errors import ParseError
+from ..model import (
+    CustomField,
+    DocumentRef,
+    EnvelopeStatus,
+    EnvelopeTimes,
+    Notification,
+    PayloadFormat,
+    Recipient,
+    RecipientStatus,
+    Sender,
+)
+from .conventions import (
+    envelope_decline_reason,
+    fallback_document_id,
+    fallback_recipient_id,
+    recipient_type,
+)
+from .timestamps import parse_timestamp, parse_utc_offset
+from .values import boolean, count, identifier, required_identifier, status_name
+from .xml_tree import child, child_text, children, load, local_name, text
+
+_ROOT = "DocuSignEnvelopeInformation"
+_ENVELOPE = "EnvelopeStatus"
+_RECIPIENTS = f"{_ENVELOPE}/RecipientStatuses"
+_DOCUMENTS = "DocumentPDFs"
+
+
+def parse_xml(document: bytes | str, raw_size: int) -> Notification:
+    """Parse a ``DocuSignEnvelopeInformation`` document into a ``Notification``.
+
+    ``raw_size`` is the length of the body as received, kept on the notification.
+    """
+    root = load(document)
+    if local_name(root) != _ROOT:
+        raise ParseError(f"XML: root element must be {_ROOT} in the DocuSign namespace")
+    envelope = child(root, _ENVELOPE, _ROOT)
+    if envelope is None:
+        raise ParseError(f"XML: {_ENVELOPE} is missing")
+    offset = parse_utc_offset(child_text(root, "TimeZoneOffset", _ROOT), "XML: TimeZoneOffset")
+    return _notification(root, envelope, offset or timezone.utc, raw_size)
+
+
+def _notification(root: Element, envelope: Element, tz: timezone, raw_size: int) -> Notification:
+    """Map ``EnvelopeStatus`` (and the ``DocumentPDFs`` beside it) onto the model."""
+    envelope_id = required_identifier(
+        child_text(envelope, "EnvelopeID", _ENVELOPE), f"XML: {_ENVELOPE}/EnvelopeID"
+    )
+    status = _envelope_status(envelope)
+    recipients = _recipients(envelope, tz)
+    return Notification(
+        event=f"envelope-{status.value}",
+        envelope_id=envelope_id,
+        format=PayloadFormat.XML_LEGACY,
+        status=status,
+        generated_at=_time(envelope, "TimeGenerated", _ENVELOPE, tz),
+        times=_times(envelope, tz),
+        subject=child_text(envelope, "Subject", _ENVELOPE),
+        sender=_sender(envelope),
+        recipients=recipients,
+        void_reason=child_text(envelope, "VoidReason", _ENVELOPE),
+        decline_reason=envelope_decline_reason(recipients),
+        custom_fields=_custom_fields(envelope, _ENVELOPE),
+        documents=_documents(root),
+        raw_size=raw_size,
+    )
+
+
+def _envelope_status(envelope: Element) -> EnvelopeStatus:
+    """The required envelope ``Status``, lower-cased into the open enum."""
+    where = f"XML: {_ENVELOPE}/Status"
+    status = status_name(child_text(envelope, "Status", _ENVELOPE), where)
+    if status is None:
+        raise ParseError(f"{where} is missing")
+    return EnvelopeStatus(status)
+
+
+def _time(parent: Element, name: str, path: str, tz: timezone) -> datetime | None:
+    """The timestamp in ``parent``'s child ``name``, offset-less times read in ``tz``."""
+    return parse_timestamp(child_text(parent, name, path), f"XML: {path}/{name}", tz)
+
+
+def _times(envelope: Element, tz: timezone) -> EnvelopeTimes:
+    """The envelope's per-status times (``Voided`` if present; XML has no status-change time)."""
+    stamps = {
+        field: _time(envelope, name, _ENVELOPE, tz)
+        for field, name in (
+            ("created", "Created"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("signed", "Signed"),
+            ("completed", "Completed"),
+            ("declined", "Declined"),
+            ("voided", "Voided"),
+            ("deleted", "Deleted"),
+        )
+    }
+    return EnvelopeTimes(**stamps)
+
+
+def _sender(envelope: Element) -> Sender | None:
+    """The sender from ``UserName``, ``Email`` and ``SenderIPAddress``; ``None`` if all absent."""
+    sender = Sender(
+        name=child_text(envelope, "UserName", _ENVELOPE),
+        email=child_text(envelope, "Email", _ENVELOPE),
+        ip_address=child_text(envelope, "SenderIPAddress", _ENVELOPE),
+    )
+    return None if sender == Sender() else sender
+
+
+def _custom_fields(parent: Element, path: str) -> tuple[CustomField, ...]:
+    """``CustomFields/CustomField`` entries; those without a name are skipped.
+
+    A ``CustomField`` holding plain text (recipient custom fields are plain strings) becomes
+    a field named by that text.
+    """
+    container = child(parent, "CustomFields", path)
+    if container is None:
+        return ()
+    fields = []
+    for index, element in enumerate(children(container, "CustomField"), start=1):
+        field = _custom_field(element, f"{path}/CustomFields/CustomField[{index}]")
+        if field is not None:
+            fields.append(field)
+    return tuple(fields)
+
+
+def _custom_field(element: Element, path: str) -> CustomField | None:
+    """One custom field, structured (``Name``/``Value``/...) or plain text."""
+    if not len(element):
+        name = text(element, path)
+        return CustomField(name=name) if name is not None else None
+    name = child_text(element, "Name", path)
+    if name is None:
+        return None
+    field_type = child_text(element, "CustomFieldType", path)
+    return CustomField(
+        name=name,
+        value=child_text(element, "Value", path),
+        field_type=field_type.lower() if field_type is not None else None,
+        show=boolean(child_text(element, "Show", path), f"XML: {path}/Show"),
+        required=boolean(child_text(element, "Required", path), f"XML: {path}/Required"),
+    )
+
+
+def _recipients(envelope: Element, tz: timezone) -> tuple[Recipient, ...]:
+    """Every ``RecipientStatuses/RecipientStatus``, in document order."""
+    container = child(envelope, "RecipientStatuses", _ENVELOPE)
+    if container is None:
+        return ()
+    return tuple(
+        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz)
+        for index, element in enumerate(children(container, "RecipientStatus"), start=1)
+    )
+
+
+def _recipient(element: Element, path: str, tz: timezone) -> Recipient:
+    """One ``RecipientStatus``; its ``RecipientId`` GUID is both ``recipient_id`` and guid.
+
+    Without a ``RecipientId`` the recipient gets a fallback id from type, routing order and
+    email (``conventions.fallback_recipient_id``).
+    """
+    guid = identifier(child_text(element, "RecipientId", path), f"XML: {path}/RecipientId")
+    status = status_name(child_text(element, "Status", path), f"XML: {path}/Status")
+    kind = recipient_type(child_text(element, "Type", path), f"XML: {path}/Type")
+    email = child_text(element, "Email", path)
+    name = child_text(element, "UserName", path)
+    order = count(child_text(element, "RoutingOrder", path), f"XML: {path}/RoutingOrder")
+    return Recipient(
+        recipient_id=guid or fallback_recipient_id(kind, order, email, name),
+        recipient_type=kind,
+        status=RecipientStatus(status) if status is not None else None,
+        email=email,
+        name=name,
+        routing_order=order,
+        recipient_id_guid=guid,
+        client_user_id=identifier(
+            child_text(element, "ClientUserId", path), f"XML: {path}/ClientUserId"
+        ),
+        sent_at=_time(element, "Sent", path, tz),
+        delivered_at=_time(element, "Delivered", path, tz),
+        signed_at=_time(element, "Signed", path, tz),
+        declined_at=_time(element, "Declined", path, tz),
+        decline_reason=child_text(element, "DeclineReason", path),
+        auto_responded_reason=child_text(element, "AutoRespondedReason", path),
+        custom_fields=_custom_fields(element, path),
+    )
+
+
+def _documents(root: Element) -> tuple[DocumentRef, ...]:
+    """Every ``DocumentPDFs/DocumentPDF``, its ``PDFBytes`` kept as base64 text."""
+    container = child(root, _DOCUMENTS, _ROOT)
+    if container is None:
+        return ()
+    return tuple(
+        _document(element, f"{_DOCUMENTS}/DocumentPDF[{index}]", index)
+        for index, element in enumerate(children(container, "DocumentPDF"), start=1)
+    )
+
+
+def _document(element: Element, path: str, position: int) -> DocumentRef:
+    """One ``DocumentPDF``; without ``DocumentID`` see ``fallback_document_id``."""
+    kind = child_text(element, "DocumentType", path)
+    document_type = kind.lower() if kind is not None else None
+    document_id = identifier(
+        child_text(element, "DocumentID", path), f"XML: {path}/DocumentID"
+    ) or fallback_document_id(document_type, position)
+    encoded = child_text(element, "PDFBytes", path) or ""
+    if not encoded.isascii():
+        raise ParseError(f"XML: {path}/PDFBytes is not base64 text")
+    return DocumentRef(
+        document_id=document_id,
+        name=child_text(element, "Name", path),
+        document_type=document_type,
+        encoded_size=len(encoded),
+        _encoded=encoded,
+    )
