@@ -1,0 +1,60 @@
+"""``import connect_mw`` and every core module pull in no framework, driver or test tool."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CORE_MODULES = [
+    "connect_mw",
+    "connect_mw.adapters.asgi",
+    "connect_mw.adapters.wsgi",
+    "connect_mw.callbacks",
+    "connect_mw.cli",
+    "connect_mw.keys",
+    "connect_mw.parse",
+    "connect_mw.processing",
+    "connect_mw.receiver",
+    "connect_mw.state",
+    "connect_mw.stores",
+    "connect_mw.verify",
+]
+SRC = Path(__file__).resolve().parent.parent / "src" / "connect_mw"
+OPTIONAL = ["flask", "django", "redis", "psycopg", "uvicorn", "pytest", "hypothesis", "httpx"]
+
+
+def test_core_imports_need_no_optional_dependency() -> None:
+    script = (
+        "import sys\n"
+        + "".join(f"import {module}\n" for module in CORE_MODULES)
+        + "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        + f"print(sorted(loaded & set({OPTIONAL!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "callbacks"]
+
+
+@pytest.mark.parametrize("name", PURE_MODULES)
+def test_pure_modules_import_only_the_standard_library_and_each_other(name: str) -> None:
+    tree = ast.parse((SRC / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            roots = [(node.module or "").split(".")[0]]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.module in PURE_MODULES, f"{name} imports .{node.module}"
+            continue
+        else:
+            continue
+        for root in roots:
+            assert root in sys.stdlib_module_names or root == "__future__", f"{name}: {root}"
