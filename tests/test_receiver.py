@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -278,3 +280,20 @@ def test_xml_notification_takes_account_from_header() -> None:
     assert state is not None
     assert (state.status, state.account_id) == ("completed", ACCOUNT)
     assert state.status_at == datetime.fromisoformat("2026-01-05T09:00:00.123456+00:00")
+
+
+def test_callbacks_run_inside_the_call_context() -> None:
+    receiver = make_receiver()
+    trail: list[str] = []
+
+    @contextlib.contextmanager
+    def framework_context() -> Iterator[None]:
+        trail.append("enter")
+        yield
+        trail.append("exit")
+
+    receiver.call_context = framework_context
+    receiver.on_any(lambda d: trail.append("callback"))
+    receiver.handle(signed_request(sim_body()))
+    anyio.run(receiver.ahandle, signed_request(sim_body("envelope-sent")))
+    assert trail == ["enter", "callback", "exit"] * 2

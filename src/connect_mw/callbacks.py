@@ -15,6 +15,7 @@ Two kinds, both may be plain functions or ``async def``:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -46,12 +47,16 @@ Callback = Callable[[Delivery], Awaitable[None] | None]
 ErrorCallback = Callable[[Delivery, BaseException], Awaitable[None] | None]
 _C = TypeVar("_C", bound=Callback)
 _E = TypeVar("_E", bound=ErrorCallback)
+CallContext = Callable[[], AbstractContextManager[object]]
 
 
 class CallbackRegistry:
     """Holds callbacks and says which to call for a stored delivery."""
 
     def __init__(self) -> None:
+        #: Entered around every callback invocation; framework adapters set it (Flask uses
+        #: ``app.app_context``) so callbacks run inside the framework's context.
+        self.call_context: CallContext = nullcontext
         self._transitions: dict[str, list[Callback]] = {}
         self._events: dict[str, list[Callback]] = {}
         self._any: list[Callback] = []

@@ -77,7 +77,8 @@ def run_callbacks(registry: CallbackRegistry, calls: list[tuple[Callback, Delive
     errors: list[str] = []
     for func, delivery in calls:
         try:
-            _call_sync(func, delivery)
+            with registry.call_context():
+                _call_sync(func, delivery)
         except Exception as exc:
             errors.append(_report(registry, func, delivery, exc))
     return errors
@@ -90,7 +91,8 @@ async def arun_callbacks(
     errors: list[str] = []
     for func, delivery in calls:
         try:
-            await _call_async(func, delivery)
+            with registry.call_context():
+                await _call_async(func, delivery)
         except Exception as exc:
             errors.append(_report(registry, func, delivery, exc))
     return errors
