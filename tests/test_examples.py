@@ -12,7 +12,9 @@ import httpx
 import pytest
 from werkzeug.test import Client
 
+from connect_mw.worker import Worker
 from deliveries import KEY, PATH, signed_headers, sim_body
+from polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,8 @@ def test_asgi_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hooked, other = anyio.run(scenario)
     assert hooked.status_code == 200
     assert other.text == "hello from the wrapped app\n"
+    # httpx's transport runs no lifespan, so no in-process worker: run one batch by hand.
+    assert Worker(example.receiver).run_once() == 1
     log = (tmp_path / "completed.log").read_text()
     assert log == "e8b18544-c605-4499-abcf-52209a7f4438 completed (Please sign)\n"
 
@@ -50,5 +54,11 @@ def test_wsgi_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = Client(example.app)
     assert client.post(PATH, data=body, headers=signed_headers(body)).status_code == 200
     assert client.get("/").data == b"hello from the wrapped app\n"
-    log = (tmp_path / "completed.log").read_text()
+    completed = tmp_path / "completed.log"
+    wait_until(
+        lambda: completed.exists() and completed.read_text().endswith("\n"),
+        what="the in-process worker thread to run the callback",
+    )
+    example.app.worker_thread.stop()
+    log = completed.read_text()
     assert log == "e8b18544-c605-4499-abcf-52209a7f4438 completed (Please sign)\n"

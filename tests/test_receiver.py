@@ -16,13 +16,14 @@ from connect_mw import ConfigurationError, Delivery, MemoryStore, Receiver
 from connect_mw.http import Request
 from connect_mw.model import Notification
 from connect_mw.stores import ProcessingState
-from connect_mw.stores.base import RecordOutcome, StoredEvent
+from connect_mw.stores.base import Lease, RecordOutcome, StoredEvent
 from deliveries import ACCOUNT, KEY, PATH, signed_request, sim_body
 
 
 def make_receiver(**options: object) -> Receiver:
     options.setdefault("hmac_keys", KEY)
     options.setdefault("store", MemoryStore())
+    options.setdefault("mode", "inline")
     return Receiver(**options)  # type: ignore[arg-type]
 
 
@@ -138,7 +139,9 @@ def test_rejections_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 class BrokenStore(MemoryStore):
-    def record(self, notification: Notification, raw: bytes, key: str) -> RecordOutcome:
+    def record(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
         raise OSError("disk full")
 
 

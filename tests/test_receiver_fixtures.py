@@ -17,7 +17,7 @@ def content_type(name: str) -> str:
 def test_fixture_is_accepted_and_folded(name: str) -> None:
     body = fixture_bytes(name)
     expected = parse(body, content_type(name).split(";")[0])
-    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), mode="inline")
     account = expected.account_id or ACCOUNT  # the header names the body's own account
     request = signed_request(body, content_type=content_type(name), x_docusign_accountid=account)
     response = receiver.handle(request)
@@ -32,7 +32,7 @@ def test_fixture_is_accepted_and_folded(name: str) -> None:
 
 
 def test_aggregate_message_fires_both_recipient_transitions() -> None:
-    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), mode="inline")
     completed: list[str | None] = []
     sent: list[str | None] = []
     receiver.on_recipient_completed(
@@ -53,7 +53,7 @@ def test_aggregate_message_fires_both_recipient_transitions() -> None:
 
 
 def test_pretty_and_single_line_xml_are_one_event() -> None:
-    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), mode="inline")
     seen: list[Delivery] = []
     receiver.on_any(seen.append)
     for name in ["xml_sent_pretty.xml", "xml_sent_single_line.xml"]:
@@ -63,7 +63,7 @@ def test_pretty_and_single_line_xml_are_one_event() -> None:
 
 
 def test_documents_stay_encoded_until_asked() -> None:
-    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), mode="inline")
     documents: list[bytes] = []
     receiver.on_envelope_completed(
         lambda d: documents.extend(doc.content() for doc in d.notification.documents)

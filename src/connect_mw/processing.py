@@ -1,27 +1,60 @@
-"""Running callbacks for a stored delivery and recording the outcome in the store.
+"""Running callbacks for a stored event and recording the outcome in the store.
 
-This is the seam between the request path and processing: today the receiver calls
-:func:`process` right after the store committed (``inline``); a deferred worker calls the
-same functions with events it claims from the store. A failing callback never loses the
-event: it stays stored, marked ``failed`` with the error and traceback.
+Both the request path (``inline`` mode) and workers (``deferred`` mode, see
+:mod:`connect_mw.worker`) end here: the callbacks an event triggers are run in order, then the
+event is *settled* — ``processed``; or ``failed`` with a retry time from the
+:class:`RetryPolicy`; or ``dead`` once attempts are exhausted. A failing callback never loses
+the event: it stays stored with the error and traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
+import random
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
 
 from .callbacks import Callback, CallbackRegistry, Delivery
-from .model import Notification
-from .stores.base import ProcessingState, RecordOutcome, Store
+from .errors import ParseError
+from .model import EnvelopeState, Notification
+from .parse import parse
+from .stores.base import ProcessingState, Store, StoredEvent, utcnow
 
 log = logging.getLogger("connect_mw")
+Calls = list[tuple[Callback, Delivery]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and when a failing event is retried.
+
+    Attempt ``n`` failing is retried after ``base_delay * 2**(n-1)`` capped at ``max_delay``,
+    shortened by up to ``jitter`` (a fraction) at random so retries of many events spread
+    out. After ``max_attempts`` attempts the event is dead.
+    """
+
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(seconds=10)
+    max_delay: timedelta = timedelta(hours=1)
+    jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or not 0 <= self.jitter <= 1:
+            raise ValueError("max_attempts must be >= 1 and jitter within [0, 1]")
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> timedelta:
+        """The wait before the retry that follows failed attempt ``attempt`` (1-based)."""
+        exponential = self.base_delay * (1 << min(max(attempt - 1, 0), 30))
+        capped = min(exponential, self.max_delay)
+        return capped * (1 - self.jitter * rand())
 
 
 def _describe(func: object) -> str:
@@ -57,10 +90,11 @@ def _report(
     registry: CallbackRegistry, func: Callback, delivery: Delivery, exc: BaseException
 ) -> str:
     log.error(
-        "callback %s failed for key=%s envelope=%s: %s: %s",
+        "callback %s failed for key=%s envelope=%s attempt=%d: %s: %s",
         _describe(func),
         delivery.key,
         delivery.envelope_id,
+        delivery.attempt,
         type(exc).__name__,
         exc,
     )
@@ -72,7 +106,7 @@ def _report(
     return _error_text(func, exc)
 
 
-def run_callbacks(registry: CallbackRegistry, calls: list[tuple[Callback, Delivery]]) -> list[str]:
+def run_callbacks(registry: CallbackRegistry, calls: Calls) -> list[str]:
     """Call each callback in order (every one, even after a failure); return the errors."""
     errors: list[str] = []
     for func, delivery in calls:
@@ -84,9 +118,7 @@ def run_callbacks(registry: CallbackRegistry, calls: list[tuple[Callback, Delive
     return errors
 
 
-async def arun_callbacks(
-    registry: CallbackRegistry, calls: list[tuple[Callback, Delivery]]
-) -> list[str]:
+async def arun_callbacks(registry: CallbackRegistry, calls: Calls) -> list[str]:
     """Async :func:`run_callbacks`: coroutines are awaited, plain functions run in a thread."""
     errors: list[str] = []
     for func, delivery in calls:
@@ -98,37 +130,108 @@ async def arun_callbacks(
     return errors
 
 
-def _outcome(errors: list[str]) -> tuple[ProcessingState, str | None]:
-    if errors:
-        return ProcessingState.FAILED, "\n".join(errors)
-    return ProcessingState.PROCESSED, None
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one attempt ended: the state to record, its error and when to retry."""
+
+    state: ProcessingState
+    error: str | None = None
+    retry_at: datetime | None = None
 
 
-def process(
-    store: Store, registry: CallbackRegistry, notification: Notification, outcome: RecordOutcome
-) -> ProcessingState:
-    """Run the callbacks a newly recorded delivery triggers and mark it in the store."""
-    calls = registry.calls_for(notification, outcome.key, outcome.state, outcome.transitions)
-    state, error = _outcome(run_callbacks(registry, calls))
-    _mark(store, outcome.key, state, error)
-    return state
+def judge(errors: list[str], attempt: int, policy: RetryPolicy) -> Verdict:
+    """The verdict for an attempt that produced ``errors``."""
+    if not errors:
+        return Verdict(ProcessingState.PROCESSED)
+    error = "\n".join(errors)
+    if attempt >= policy.max_attempts:
+        return Verdict(ProcessingState.DEAD, error)
+    return Verdict(ProcessingState.FAILED, error, utcnow() + policy.delay(attempt))
 
 
-async def aprocess(
-    store: Store, registry: CallbackRegistry, notification: Notification, outcome: RecordOutcome
-) -> ProcessingState:
-    """Async :func:`process`."""
-    calls = registry.calls_for(notification, outcome.key, outcome.state, outcome.transitions)
-    state, error = _outcome(await arun_callbacks(registry, calls))
+def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
+    if verdict.state is ProcessingState.PROCESSED:
+        log.info("processed key=%s attempt=%d", key, attempt)
+    elif verdict.state is ProcessingState.FAILED:
+        log.warning("retrying key=%s after attempt=%d at %s", key, attempt, verdict.retry_at)
+    else:
+        log.error("dead key=%s after attempt=%d", key, attempt)
+
+
+def settle(store: Store, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+    """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if the claim was lost."""
+    _log_verdict(key, attempt, verdict)
     try:
-        await store.aset_processing(outcome.key, state, error)
+        held = store.finish(
+            key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
+        )
     except Exception:
-        log.exception("could not mark key=%s as %s; it stays pending", outcome.key, state)
-    return state
+        log.exception("could not record %s for key=%s; its lease will expire", verdict.state, key)
+        return False
+    if not held:
+        log.warning("key=%s was claimed by another worker before %s finished", key, worker)
+    return held
 
 
-def _mark(store: Store, key: str, state: ProcessingState, error: str | None) -> None:
-    try:
-        store.set_processing(key, state, error)
-    except Exception:
-        log.exception("could not mark key=%s as %s; it stays pending", key, state)
+async def asettle(store: Store, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+    """Async :func:`settle`."""
+    return await anyio.to_thread.run_sync(lambda: settle(store, key, worker, attempt, verdict))
+
+
+def restore(event: StoredEvent) -> Notification:
+    """The notification a stored event was recorded from (its raw body parsed again)."""
+    if event.raw is None:
+        raise ValueError(f"event {event.key} was loaded without its raw body")
+    notification = parse(event.raw, None)
+    return dataclasses.replace(notification, account_id=event.account_id)
+
+
+def calls_for_event(
+    registry: CallbackRegistry, event: StoredEvent, state: EnvelopeState | None
+) -> Calls:
+    """The callbacks a claimed event triggers (raises ``ParseError`` if its body is bad)."""
+    notification = restore(event)
+    current = state or EnvelopeState(envelope_id=event.envelope_id, account_id=event.account_id)
+    return registry.calls_for(notification, event.key, current, event.transitions, event.attempts)
+
+
+def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None:
+    if event.attempts > policy.max_attempts:
+        return Verdict(
+            ProcessingState.DEAD,
+            f"claimed {event.attempts} times without finishing (worker crashed or timed out)",
+        )
+    return None
+
+
+def process_event(
+    store: Store, registry: CallbackRegistry, event: StoredEvent, worker: str, policy: RetryPolicy
+) -> ProcessingState:
+    """Run the callbacks of a claimed event and settle it."""
+    verdict = _too_many_crashes(event, policy)
+    if verdict is None:
+        try:
+            calls = calls_for_event(registry, event, store.get_envelope(event.envelope_id))
+        except (ParseError, ValueError) as exc:
+            verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
+        else:
+            verdict = judge(run_callbacks(registry, calls), event.attempts, policy)
+    settle(store, event.key, worker, event.attempts, verdict)
+    return verdict.state
+
+
+async def aprocess_event(
+    store: Store, registry: CallbackRegistry, event: StoredEvent, worker: str, policy: RetryPolicy
+) -> ProcessingState:
+    """Async :func:`process_event`: callbacks run on the event loop (plain ones in threads)."""
+    verdict = _too_many_crashes(event, policy)
+    if verdict is None:
+        try:
+            state = await store.aget_envelope(event.envelope_id)
+            calls = calls_for_event(registry, event, state)
+        except (ParseError, ValueError) as exc:
+            verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
+        else:
+            verdict = judge(await arun_callbacks(registry, calls), event.attempts, policy)
+    await asettle(store, event.key, worker, event.attempts, verdict)
+    return verdict.state

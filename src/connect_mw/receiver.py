@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
-from .callbacks import CallbackRegistry
+from .callbacks import Callback, CallbackRegistry, Delivery
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -28,9 +30,9 @@ from .http import Request, Response
 from .keys import KeyFunc, derive_key
 from .model import Notification
 from .parse import parse
-from .processing import aprocess, process
+from .processing import RetryPolicy, arun_callbacks, asettle, judge, run_callbacks, settle
 from .stores import Store, open_store
-from .stores.base import RecordOutcome
+from .stores.base import Lease, RecordOutcome, utcnow
 from .verify import (
     ACCOUNT_HEADER,
     Authenticator,
@@ -45,6 +47,8 @@ log = logging.getLogger("connect_mw")
 DEFAULT_PATH = "/docusign/connect"
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_LEASE = timedelta(minutes=5)
+Mode = Literal["deferred", "inline"]
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/json", "application/xml", "text/xml"})
 _JSON_HEADERS = (("content-type", "application/json"),)
 
@@ -84,6 +88,12 @@ class Receiver(CallbackRegistry):
     ``store`` is a :class:`~connect_mw.stores.Store` or a URI (default: an SQLite file
     ``connect-mw.sqlite3`` in the working directory). ``key_func`` replaces the default
     idempotency key (:func:`connect_mw.keys.default_key`).
+
+    ``mode="deferred"`` (the default): the request path records and acknowledges only;
+    callbacks run in a :class:`~connect_mw.worker.Worker` (the adapters start one in-process;
+    ``connect-mw worker`` runs more). ``mode="inline"``: callbacks run right after the
+    commit, before the answer; failures are retried later by a worker, if one runs.
+    ``retry`` and ``lease_for`` (how long a worker may hold an event) apply to both.
     """
 
     def __init__(
@@ -99,8 +109,13 @@ class Receiver(CallbackRegistry):
         bearer_validator: BearerValidator | None = None,
         allow_unauthenticated: bool = False,
         key_func: KeyFunc | None = None,
+        mode: Mode = "deferred",
+        retry: RetryPolicy | None = None,
+        lease_for: timedelta = DEFAULT_LEASE,
     ) -> None:
         super().__init__()
+        if mode not in ("deferred", "inline"):
+            raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
         if not path.startswith("/"):
             raise ConfigurationError(f"path must start with '/': {path!r}")
         if max_body_size <= 0 or read_timeout <= 0:
@@ -125,7 +140,13 @@ class Receiver(CallbackRegistry):
         self.max_body_size = max_body_size
         self.read_timeout = read_timeout
         self.key_func = key_func
+        self.mode: Mode = mode
+        self.retry = retry or RetryPolicy()
+        self.lease_for = lease_for
         self.store = open_store(store)
+        #: Called after each newly recorded event in deferred mode (workers' ``wake``).
+        self.listeners: list[Callable[[], None]] = []
+        self._inline_name = f"inline:{id(self):x}"
 
     # Pure steps ---------------------------------------------------------------------
 
@@ -204,8 +225,12 @@ class Receiver(CallbackRegistry):
             outcome = self._record(accepted)
         except ConnectError as error:
             return self.reject(error, request)
-        if outcome.inserted:
-            process(self.store, self, accepted.notification, outcome)
+        if outcome.inserted and self.mode == "inline":
+            calls = self._inline_calls(accepted, outcome)
+            verdict = judge(run_callbacks(self, calls), 1, self.retry)
+            settle(self.store, outcome.key, self._inline_name, 1, verdict)
+        elif outcome.inserted:
+            self._notify()
         return self.acknowledge(outcome)
 
     async def ahandle(self, request: Request) -> Response:
@@ -215,13 +240,34 @@ class Receiver(CallbackRegistry):
             outcome = await self._arecord(accepted)
         except ConnectError as error:
             return self.reject(error, request)
-        if outcome.inserted:
-            await aprocess(self.store, self, accepted.notification, outcome)
+        if outcome.inserted and self.mode == "inline":
+            calls = self._inline_calls(accepted, outcome)
+            verdict = judge(await arun_callbacks(self, calls), 1, self.retry)
+            await asettle(self.store, outcome.key, self._inline_name, 1, verdict)
+        elif outcome.inserted:
+            self._notify()
         return self.acknowledge(outcome)
+
+    def _inline_calls(
+        self, accepted: Accepted, outcome: RecordOutcome
+    ) -> list[tuple[Callback, Delivery]]:
+        n, state = accepted.notification, outcome.state
+        return self.calls_for(n, outcome.key, state, outcome.transitions)
+
+    def _lease(self) -> Lease | None:
+        if self.mode != "inline":
+            return None
+        return Lease(self._inline_name, utcnow() + self.lease_for)
+
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def _record(self, accepted: Accepted) -> RecordOutcome:
         try:
-            outcome = self.store.record(accepted.notification, accepted.raw, accepted.key)
+            outcome = self.store.record(
+                accepted.notification, accepted.raw, accepted.key, lease=self._lease()
+            )
         except Exception as exc:
             log.exception("store failed to record key=%s", accepted.key)
             raise StoreUnavailable() from exc
@@ -230,7 +276,9 @@ class Receiver(CallbackRegistry):
 
     async def _arecord(self, accepted: Accepted) -> RecordOutcome:
         try:
-            outcome = await self.store.arecord(accepted.notification, accepted.raw, accepted.key)
+            outcome = await self.store.arecord(
+                accepted.notification, accepted.raw, accepted.key, lease=self._lease()
+            )
         except Exception as exc:
             log.exception("store failed to record key=%s", accepted.key)
             raise StoreUnavailable() from exc

@@ -5,7 +5,8 @@ Wrap any ASGI app: requests to the Connect path are answered here, every other r
 
     app = ConnectMiddleware(app, receiver=receiver)
 
-Without an app it is a standalone ASGI application that answers 404 elsewhere.
+Without an app it is a standalone ASGI application that answers 404 elsewhere. The lifespan
+scope runs the in-process worker (see :mod:`connect_mw.adapters.lifespan`).
 """
 
 from __future__ import annotations
@@ -21,74 +22,92 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
+from ..worker import Worker
+from .lifespan import Lifespan
 
 
 class ConnectMiddleware:
     """ASGI middleware (or app, when ``app`` is ``None``) serving a Connect endpoint.
 
-    Give a ready ``receiver``, or the :class:`~connect_mw.Receiver` keyword options.
+    Give a ready ``receiver``, or the :class:`~connect_mw.Receiver` keyword options. In
+    deferred mode (the default) an in-process :class:`~connect_mw.worker.Worker` runs on the
+    event loop for the app's lifetime (ASGI lifespan); ``run_worker=False`` leaves
+    processing to separate ``connect-mw worker`` processes. ``worker_options`` go to the
+    worker (``concurrency``, ``poll_interval``).
     """
 
     def __init__(
-        self, app: ASGIApp | None = None, *, receiver: Receiver | None = None, **options: Any
+        self,
+        app: ASGIApp | None = None,
+        *,
+        receiver: Receiver | None = None,
+        run_worker: bool | None = None,
+        worker_options: dict[str, Any] | None = None,
+        shutdown_timeout: float = 30.0,
+        **options: Any,
     ) -> None:
         if receiver is not None and options:
             raise TypeError("pass either receiver= or Receiver options, not both")
         self.app = app
         self.receiver = receiver if receiver is not None else Receiver(**options)
+        self.shutdown_timeout = shutdown_timeout
+        self.worker: Worker | None = None
+        if run_worker if run_worker is not None else self.receiver.mode == "deferred":
+            self.worker = Worker(self.receiver, **(worker_options or {}))
+            self.receiver.listeners.append(self.worker.wake)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the Connect path; pass everything else to the wrapped app."""
         if scope["type"] == "http" and self.receiver.owns(scope["path"]):
-            response = await self._answer(scope, receive)
-            await _send(response, scope, receive, send)
+            response = await answer(self.receiver, scope, receive)
+            await send_response(response, scope, receive, send)
+        elif scope["type"] == "lifespan":
+            lifespan = Lifespan(
+                self.app, self.worker, self.receiver.store.close, self.shutdown_timeout
+            )
+            await lifespan(scope, receive, send)
         elif self.app is not None:
             await self.app(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            await _send(Response(404, body=b'{"error":"not found"}'), scope, receive, send)
-
-    async def _answer(self, scope: Scope, receive: Receive) -> Response:
-        request = StarletteRequest(scope, receive)
-        headers = lower_headers(request.headers.items())
-        line = Request(request.method, scope["path"], headers)
-        try:
-            self.receiver.precheck(request.method, headers)
-            body = await self._read_body(request)
-        except ConnectError as error:
-            return self.receiver.reject(error, line)
-        except ClientDisconnect:
-            return self.receiver.reject(ConnectError("client disconnected mid-body"), line)
-        return await self.receiver.ahandle(Request(request.method, scope["path"], headers, body))
-
-    async def _read_body(self, request: StarletteRequest) -> bytes:
-        limit = self.receiver.max_body_size
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            with anyio.fail_after(self.receiver.read_timeout):
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLarge(f"body larger than {limit} bytes")
-                    chunks.append(chunk)
-        except TimeoutError as exc:
-            raise RequestTimeout() from exc
-        return b"".join(chunks)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self.receiver.store.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await send_response(Response(404, body=b'{"error":"not found"}'), scope, receive, send)
 
 
-async def _send(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response:
+    """Read one HTTP request's body (size limit, read timeout) and answer it through the core.
+
+    Shared by every ASGI entry point (this middleware, the Starlette route endpoint).
+    """
+    request = StarletteRequest(scope, receive)
+    headers = lower_headers(request.headers.items())
+    line = Request(request.method, scope["path"], headers)
+    try:
+        receiver.precheck(request.method, headers)
+        body = await _read_body(receiver, request)
+    except ConnectError as error:
+        return receiver.reject(error, line)
+    except ClientDisconnect:
+        return receiver.reject(ConnectError("client disconnected mid-body"), line)
+    return await receiver.ahandle(Request(request.method, scope["path"], headers, body))
+
+
+async def _read_body(receiver: Receiver, request: StarletteRequest) -> bytes:
+    limit = receiver.max_body_size
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(receiver.read_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"body larger than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise RequestTimeout() from exc
+    return b"".join(chunks)
+
+
+async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send the core's ``response`` as an ASGI HTTP response."""
     reply = StarletteResponse(response.body, status_code=response.status)
     for name, value in response.headers:
         reply.headers[name] = value

@@ -5,7 +5,9 @@ to the wrapped app untouched (its ``wsgi.input`` is never read)::
 
     app = ConnectWSGIMiddleware(app, receiver=receiver)
 
-Without an app it is a standalone WSGI application that answers 404 elsewhere.
+Without an app it is a standalone WSGI application that answers 404 elsewhere. In deferred
+mode an in-process worker thread starts with the first request (so it lives in the right
+process after a pre-forking server forks) and stops at interpreter exit.
 
 A blocking ``read()`` cannot be interrupted from inside WSGI: the read timeout is checked
 between chunks, and the server's own socket timeout (``gunicorn --timeout``) bounds a
@@ -26,6 +28,7 @@ from werkzeug.wsgi import get_input_stream
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
+from ..worker import Worker, WorkerThread
 
 WSGIApp = Any  # a WSGI callable; typeshed's protocol is not importable at runtime
 _CHUNK = 64 * 1024
@@ -35,15 +38,26 @@ class ConnectWSGIMiddleware:
     """WSGI middleware (or app, when ``app`` is ``None``) serving a Connect endpoint."""
 
     def __init__(
-        self, app: WSGIApp | None = None, *, receiver: Receiver | None = None, **options: Any
+        self,
+        app: WSGIApp | None = None,
+        *,
+        receiver: Receiver | None = None,
+        run_worker: bool | None = None,
+        worker_options: dict[str, Any] | None = None,
+        **options: Any,
     ) -> None:
         if receiver is not None and options:
             raise TypeError("pass either receiver= or Receiver options, not both")
         self.app = app
         self.receiver = receiver if receiver is not None else Receiver(**options)
+        self.worker_thread: WorkerThread | None = None
+        if run_worker if run_worker is not None else self.receiver.mode == "deferred":
+            self.worker_thread = WorkerThread(Worker(self.receiver, **(worker_options or {})))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Answer the Connect path; pass everything else to the wrapped app."""
+        if self.worker_thread is not None:
+            self.worker_thread.ensure_started()  # after a fork (gunicorn), in the child
         path = environ.get("PATH_INFO", "") or "/"
         if self.receiver.owns(path):
             response = self._answer(environ)

@@ -5,7 +5,7 @@ seen (by idempotency key) and fold each new one into its envelope's state. It al
 the queries apps make. Business rules live in :mod:`connect_mw.state`; a store only calls
 ``fold`` inside its own transaction.
 
-Subclass ``Store`` and implement its seven abstract methods to add a backend; run
+Subclass ``Store`` and implement its abstract methods to add a backend; run
 :class:`connect_mw.testing.StoreContract` against it to check it behaves.
 """
 
@@ -32,14 +32,32 @@ DEFAULT_RETENTION = timedelta(days=30)
 
 
 class ProcessingState(str, enum.Enum):
-    """Where a stored event is in callback processing."""
+    """Where a stored event is in callback processing.
+
+    ``pending`` waits for its first attempt, ``failed`` for a retry at ``next_attempt_at``;
+    ``processed`` and ``dead`` are final (``dead``: attempts exhausted, see ``error``).
+    """
 
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
+    DEAD = "dead"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether processing of the event is over (processed or dead)."""
+        return self in (ProcessingState.PROCESSED, ProcessingState.DEAD)
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on an event: ``worker`` may process it until ``until``; then anyone may."""
+
+    worker: str
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +65,7 @@ class StoredEvent:
     """One recorded delivery, as a store returns it.
 
     ``raw`` is the body exactly as received; listings leave it ``None`` to keep them light,
-    :meth:`Store.get_event` fills it.
+    :meth:`Store.get_event` and :meth:`Store.claim` fill it. ``attempts`` counts claims.
     """
 
     key: str
@@ -63,6 +81,8 @@ class StoredEvent:
     processing: ProcessingState = ProcessingState.PENDING
     error: str | None = None
     attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease: Lease | None = None
     raw: bytes | None = None
 
 
@@ -98,14 +118,64 @@ class Store(abc.ABC):
     retention: timedelta = DEFAULT_RETENTION
 
     @abc.abstractmethod
-    def record(self, notification: Notification, raw: bytes, key: str) -> RecordOutcome:
+    def record(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
         """Store the delivery under ``key`` unless that key exists; fold it; commit.
 
         Must be atomic: of concurrent calls with one key exactly one returns
         ``inserted=True``, enforced by the database (unique key, conditional insert),
-        never by a read-then-write in Python. The event row and the folded
-        :class:`EnvelopeState` (via :func:`connect_mw.state.fold`) are committed together,
-        durably, before this returns: the receiver acknowledges right after.
+        never by a read-then-write in Python. The event row (state ``pending``, due now) and
+        the folded :class:`EnvelopeState` (via :func:`connect_mw.state.fold`) are committed
+        together, durably, before this returns: the receiver acknowledges right after.
+        With ``lease`` the new event is inserted already claimed (``attempts`` 1): inline
+        processing uses this so no worker takes it at the same time.
+        """
+
+    @abc.abstractmethod
+    def claim(
+        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Atomically claim up to ``limit`` events for ``worker``; return them with ``raw``.
+
+        An event is claimable when all hold:
+
+        1. its state is ``pending`` or ``failed`` and ``next_attempt_at <= now``;
+        2. it holds no live lease (none, or ``lease.until < now``: its worker died);
+        3. no other unfinished (``pending``/``failed``) event of the same envelope comes
+           before it in DocuSign order — ``occurred_at`` (``received_at`` when unknown),
+           then recording order; ``processed`` and ``dead`` events never block;
+        4. no other event of the same envelope holds a live lease.
+
+        So one envelope's events run one at a time, in order; envelopes run in parallel.
+        Claiming sets the lease to ``now + lease_for`` and increments ``attempts``. The most
+        overdue events are claimed first. Concurrent claimers never get the same event.
+        """
+
+    @abc.abstractmethod
+    def finish(
+        self,
+        key: str,
+        worker: str,
+        state: ProcessingState,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """End ``worker``'s claim on ``key`` with ``state``; ``False`` if it no longer holds it.
+
+        ``processed`` and ``dead`` are final; ``failed`` is retried at ``retry_at``;
+        ``pending`` releases the claim untried (graceful shutdown): due at once, and the
+        claim's ``attempts`` increment is undone. ``error`` replaces the stored error.
+        The claim is held while ``lease.worker == worker``, even past ``lease.until``, until
+        another worker claims the event.
+        """
+
+    @abc.abstractmethod
+    def requeue(self, key: str, *, now: datetime | None = None) -> bool:
+        """Make ``key`` pending again, due now, with ``attempts`` reset (replay, dead letters).
+
+        ``False`` when the key is unknown or the event is under a live lease.
         """
 
     @abc.abstractmethod
@@ -117,23 +187,29 @@ class Store(abc.ABC):
         """Envelopes, most recently updated first, optionally only those in ``status``."""
 
     @abc.abstractmethod
-    def events(self, envelope_id: str) -> list[StoredEvent]:
-        """One envelope's stored events in DocuSign's time order (``raw`` left ``None``)."""
+    def events(
+        self,
+        envelope_id: str | None = None,
+        *,
+        processing: ProcessingState | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """Stored events in DocuSign order, ``raw`` left ``None``.
+
+        Optionally only one envelope's and/or only those in one processing state (``dead``
+        lists the dead letters).
+        """
 
     @abc.abstractmethod
     def get_event(self, key: str) -> StoredEvent | None:
         """One stored event with its raw body, or ``None``."""
 
     @abc.abstractmethod
-    def set_processing(self, key: str, state: ProcessingState, error: str | None = None) -> None:
-        """Record the outcome of processing ``key``; increments ``attempts``."""
-
-    @abc.abstractmethod
     def purge(self, before: datetime) -> int:
-        """Delete events received before ``before``; return how many were deleted.
+        """Delete final (``processed``/``dead``) events received before ``before``.
 
-        Envelope states are kept. Pending events are kept whatever their age: they have not
-        been processed yet.
+        Returns how many were deleted. Envelope states are kept; unfinished events are kept
+        whatever their age.
         """
 
     # Shared behaviour --------------------------------------------------------------
@@ -161,9 +237,11 @@ class Store(abc.ABC):
     async def _in_thread(self, func: Callable[[], _R]) -> _R:
         return await anyio.to_thread.run_sync(func)
 
-    async def arecord(self, notification: Notification, raw: bytes, key: str) -> RecordOutcome:
+    async def arecord(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
         """Async :meth:`record`."""
-        return await self._in_thread(lambda: self.record(notification, raw, key))
+        return await self._in_thread(lambda: self.record(notification, raw, key, lease=lease))
 
     async def aget_envelope(self, envelope_id: str) -> EnvelopeState | None:
         """Async :meth:`get_envelope`."""
@@ -175,16 +253,40 @@ class Store(abc.ABC):
         """Async :meth:`list_envelopes`."""
         return await self._in_thread(lambda: self.list_envelopes(status=status, limit=limit))
 
-    async def aevents(self, envelope_id: str) -> list[StoredEvent]:
+    async def aevents(
+        self,
+        envelope_id: str | None = None,
+        *,
+        processing: ProcessingState | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
         """Async :meth:`events`."""
-        return await self._in_thread(lambda: self.events(envelope_id))
+        return await self._in_thread(
+            lambda: self.events(envelope_id, processing=processing, limit=limit)
+        )
 
     async def aget_event(self, key: str) -> StoredEvent | None:
         """Async :meth:`get_event`."""
         return await self._in_thread(lambda: self.get_event(key))
 
-    async def aset_processing(
-        self, key: str, state: ProcessingState, error: str | None = None
-    ) -> None:
-        """Async :meth:`set_processing`."""
-        await self._in_thread(lambda: self.set_processing(key, state, error))
+    async def aclaim(
+        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Async :meth:`claim`."""
+        return await self._in_thread(
+            lambda: self.claim(worker, lease_for=lease_for, limit=limit, now=now)
+        )
+
+    async def afinish(
+        self,
+        key: str,
+        worker: str,
+        state: ProcessingState,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Async :meth:`finish`."""
+        return await self._in_thread(
+            lambda: self.finish(key, worker, state, error=error, retry_at=retry_at)
+        )

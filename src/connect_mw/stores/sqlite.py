@@ -8,6 +8,8 @@ power loss.
 
 One connection is shared by all threads behind a lock; several processes may open the
 same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the wait).
+Every write runs in a ``BEGIN IMMEDIATE`` transaction, so a claim's select-then-update
+cannot interleave with another process's.
 """
 
 from __future__ import annotations
@@ -16,34 +18,40 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat
 from ..state import fold
-from .base import ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
+from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
 from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connect_events (
-    key          TEXT PRIMARY KEY,
-    envelope_id  TEXT NOT NULL,
-    account_id   TEXT,
-    event        TEXT NOT NULL,
-    status       TEXT,
-    format       TEXT NOT NULL,
-    occurred_at  TEXT,
-    received_at  TEXT NOT NULL,
-    raw          BLOB NOT NULL,
-    raw_size     INTEGER NOT NULL,
-    transitions  TEXT NOT NULL,
-    processing   TEXT NOT NULL DEFAULT 'pending',
-    error        TEXT,
-    attempts     INTEGER NOT NULL DEFAULT 0
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    key              TEXT NOT NULL UNIQUE,
+    envelope_id      TEXT NOT NULL,
+    account_id       TEXT,
+    event            TEXT NOT NULL,
+    status           TEXT,
+    format           TEXT NOT NULL,
+    occurred_at      TEXT,
+    received_at      TEXT NOT NULL,
+    order_at         TEXT NOT NULL,
+    raw              BLOB NOT NULL,
+    raw_size         INTEGER NOT NULL,
+    transitions      TEXT NOT NULL,
+    processing       TEXT NOT NULL DEFAULT 'pending',
+    error            TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,
+    lease_worker     TEXT,
+    lease_until      TEXT
 );
 CREATE INDEX IF NOT EXISTS connect_events_envelope
-    ON connect_events (envelope_id, occurred_at);
+    ON connect_events (envelope_id, processing, order_at);
+CREATE INDEX IF NOT EXISTS connect_events_due ON connect_events (processing, next_attempt_at);
 CREATE INDEX IF NOT EXISTS connect_events_received ON connect_events (received_at);
 CREATE TABLE IF NOT EXISTS connect_envelopes (
     envelope_id  TEXT PRIMARY KEY,
@@ -57,8 +65,21 @@ CREATE INDEX IF NOT EXISTS connect_envelopes_status
 """
 _EVENT_COLUMNS = (
     "key, envelope_id, account_id, event, status, format, occurred_at, received_at, "
-    "raw_size, transitions, processing, error, attempts"
+    "raw_size, transitions, processing, error, attempts, next_attempt_at, lease_worker, "
+    "lease_until"
 )
+_UNFINISHED = "('pending', 'failed')"
+_CLAIMABLE = f"""
+SELECT e.key FROM connect_events e
+WHERE e.processing IN {_UNFINISHED} AND e.next_attempt_at <= :now
+  AND NOT EXISTS (
+    SELECT 1 FROM connect_events o
+    WHERE o.envelope_id = e.envelope_id AND o.processing IN {_UNFINISHED}
+      AND (o.lease_until >= :now OR o.order_at < e.order_at
+           OR (o.order_at = e.order_at AND o.seq < e.seq)))
+ORDER BY e.next_attempt_at, e.order_at, e.seq
+LIMIT :limit
+"""
 
 
 class SQLiteStore(Store):
@@ -109,9 +130,12 @@ class SQLiteStore(Store):
         with self._lock:
             yield self._connection()
 
-    def record(self, notification: Notification, raw: bytes, key: str) -> RecordOutcome:
+    def record(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
         """Read the state, fold, insert-if-absent and upsert, in one IMMEDIATE transaction."""
         n = notification
+        received = dump_time(utcnow())
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (n.envelope_id,)
@@ -120,40 +144,85 @@ class SQLiteStore(Store):
             result = fold(current, n)
             inserted = conn.execute(
                 "INSERT INTO connect_events (key, envelope_id, account_id, event, status, "
-                "format, occurred_at, received_at, raw, raw_size, transitions) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                "format, occurred_at, received_at, order_at, raw, raw_size, transitions, "
+                "attempts, next_attempt_at, lease_worker, lease_until) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
                 (
-                    key,
-                    n.envelope_id,
-                    n.account_id,
-                    n.event,
-                    None if n.status is None else n.status.value,
-                    n.format.value,
-                    dump_time(n.occurred_at),
-                    dump_time(utcnow()),
-                    raw,
-                    len(raw),
-                    dump_transitions(result.transitions),
+                    key, n.envelope_id, n.account_id, n.event,
+                    None if n.status is None else n.status.value, n.format.value,
+                    dump_time(n.occurred_at), received, dump_time(n.occurred_at) or received,
+                    raw, len(raw), dump_transitions(result.transitions),
+                    1 if lease else 0, received,
+                    lease.worker if lease else None, dump_time(lease.until) if lease else None,
                 ),
-            ).rowcount
+            ).rowcount  # fmt: skip
             if not inserted:
                 assert current is not None
                 return RecordOutcome(key=key, inserted=False, state=current)
-            state = result.state
-            conn.execute(
-                "INSERT INTO connect_envelopes (envelope_id, account_id, status, updated_at, "
-                "state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (envelope_id) DO UPDATE SET "
-                "account_id = excluded.account_id, status = excluded.status, "
-                "updated_at = excluded.updated_at, state = excluded.state",
-                (
-                    state.envelope_id,
-                    state.account_id,
-                    None if state.status is None else state.status.value,
-                    dump_time(state.updated_at),
-                    dump_state(state),
-                ),
+            _save_state(conn, result.state)
+        return RecordOutcome(key, True, result.state, result.transitions, result.stale)
+
+    def claim(
+        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
+    ) -> list[StoredEvent]:
+        """See :meth:`Store.claim`: select the claimable keys and lease them, atomically."""
+        moment = now or utcnow()
+        with self._transaction() as conn:
+            keys = [
+                row[0]
+                for row in conn.execute(
+                    _CLAIMABLE, {"now": dump_time(moment), "limit": limit}
+                ).fetchall()
+            ]
+            for key in keys:
+                conn.execute(
+                    "UPDATE connect_events SET lease_worker = ?, lease_until = ?, "
+                    "attempts = attempts + 1 WHERE key = ?",
+                    (worker, dump_time(moment + lease_for), key),
+                )
+            rows = [
+                conn.execute(
+                    f"SELECT {_EVENT_COLUMNS}, raw FROM connect_events WHERE key = ?", (key,)
+                ).fetchone()
+                for key in keys
+            ]
+        return [_event_from_row(row[:-1], raw=bytes(row[-1])) for row in rows]
+
+    def finish(
+        self,
+        key: str,
+        worker: str,
+        state: ProcessingState,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """See :meth:`Store.finish`."""
+        release = state is ProcessingState.PENDING
+        next_attempt = dump_time(utcnow() if release else retry_at)
+        with self._transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE connect_events SET processing = ?, error = ?, next_attempt_at = ?, "
+                    "attempts = attempts - ?, lease_worker = NULL, lease_until = NULL "
+                    "WHERE key = ? AND lease_worker = ?",
+                    (state.value, error, next_attempt, 1 if release else 0, key, worker),
+                ).rowcount
             )
-        return RecordOutcome(key, True, state, result.transitions, result.stale)
+
+    def requeue(self, key: str, *, now: datetime | None = None) -> bool:
+        """See :meth:`Store.requeue`."""
+        moment = dump_time(now or utcnow())
+        with self._transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE connect_events SET processing = 'pending', attempts = 0, "
+                    "next_attempt_at = ?, lease_worker = NULL, lease_until = NULL "
+                    "WHERE key = ? AND (lease_until IS NULL OR lease_until < ?)",
+                    (moment, key, moment),
+                ).rowcount
+            )
 
     def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
         """See :meth:`Store.get_envelope`."""
@@ -175,14 +244,28 @@ class SQLiteStore(Store):
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [load_state(row[0]) for row in rows]
 
-    def events(self, envelope_id: str) -> list[StoredEvent]:
+    def events(
+        self,
+        envelope_id: str | None = None,
+        *,
+        processing: ProcessingState | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
         """See :meth:`Store.events`."""
+        where: list[str] = ["1 = 1"]
+        params: list[object] = []
+        if envelope_id is not None:
+            where.append("envelope_id = ?")
+            params.append(envelope_id)
+        if processing is not None:
+            where.append("processing = ?")
+            params.append(processing.value)
+        query = (
+            f"SELECT {_EVENT_COLUMNS} FROM connect_events WHERE {' AND '.join(where)} "
+            "ORDER BY order_at, seq LIMIT ?"
+        )
         with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM connect_events WHERE envelope_id = ? "
-                "ORDER BY occurred_at IS NULL, occurred_at, rowid",
-                (envelope_id,),
-            ).fetchall()
+            rows = conn.execute(query, (*params, -1 if limit is None else limit)).fetchall()
         return [_event_from_row(row) for row in rows]
 
     def get_event(self, key: str) -> StoredEvent | None:
@@ -193,24 +276,16 @@ class SQLiteStore(Store):
             ).fetchone()
         return _event_from_row(row[:-1], raw=bytes(row[-1])) if row else None
 
-    def set_processing(self, key: str, state: ProcessingState, error: str | None = None) -> None:
-        """See :meth:`Store.set_processing`."""
-        with self._transaction() as conn:
-            updated = conn.execute(
-                "UPDATE connect_events SET processing = ?, error = ?, attempts = attempts + 1 "
-                "WHERE key = ?",
-                (state.value, error, key),
-            ).rowcount
-        if not updated:
-            raise KeyError(key)
-
     def purge(self, before: datetime) -> int:
         """See :meth:`Store.purge`."""
         with self._transaction() as conn:
-            return conn.execute(
-                "DELETE FROM connect_events WHERE received_at < ? AND processing != 'pending'",
-                (dump_time(before),),
-            ).rowcount
+            return int(
+                conn.execute(
+                    "DELETE FROM connect_events WHERE received_at < ? "
+                    "AND processing IN ('processed', 'dead')",
+                    (dump_time(before),),
+                ).rowcount
+            )
 
     def close(self) -> None:
         """Close the connection."""
@@ -218,6 +293,22 @@ class SQLiteStore(Store):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _save_state(conn: sqlite3.Connection, state: EnvelopeState) -> None:
+    conn.execute(
+        "INSERT INTO connect_envelopes (envelope_id, account_id, status, updated_at, state) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (envelope_id) DO UPDATE SET "
+        "account_id = excluded.account_id, status = excluded.status, "
+        "updated_at = excluded.updated_at, state = excluded.state",
+        (
+            state.envelope_id,
+            state.account_id,
+            None if state.status is None else state.status.value,
+            dump_time(state.updated_at),
+            dump_state(state),
+        ),
+    )
 
 
 def _event_from_row(row: tuple[object, ...], raw: bytes | None = None) -> StoredEvent:
@@ -235,9 +326,13 @@ def _event_from_row(row: tuple[object, ...], raw: bytes | None = None) -> Stored
         processing,
         error,
         attempts,
+        next_attempt,
+        lease_worker,
+        lease_until,
     ) = row
     received = load_time(str(received_at))
     assert received is not None
+    lease_end = load_time(None if lease_until is None else str(lease_until))
     return StoredEvent(
         key=str(key),
         envelope_id=str(envelope_id),
@@ -245,12 +340,14 @@ def _event_from_row(row: tuple[object, ...], raw: bytes | None = None) -> Stored
         event=str(event),
         status=None if status is None else EnvelopeStatus(str(status)),
         format=PayloadFormat(str(fmt)),
-        occurred_at=None if occurred_at is None else load_time(str(occurred_at)),
+        occurred_at=load_time(None if occurred_at is None else str(occurred_at)),
         received_at=received,
         raw_size=int(str(raw_size)),
         transitions=load_transitions(str(transitions)),
         processing=ProcessingState(str(processing)),
         error=None if error is None else str(error),
         attempts=int(str(attempts)),
+        next_attempt_at=load_time(None if next_attempt is None else str(next_attempt)),
+        lease=None if lease_end is None else Lease(str(lease_worker), lease_end),
         raw=raw,
     )

@@ -21,10 +21,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ..stores.base import ProcessingState, Store, utcnow
+from ..stores.base import Lease, ProcessingState, Store, utcnow
 from .builders import BASE_TIME, notification, recipient
 
 RAW = b'{"event":"envelope-sent"}'
+LEASE = timedelta(minutes=5)
 
 
 class StoreContract:
@@ -189,31 +190,162 @@ class StoreContract:
         assert [s.envelope_id for s in store.list_envelopes(status="completed")] == ["e3", "e1"]
         assert len(store.list_envelopes(limit=2)) == 2
 
-    # Processing state and retention -------------------------------------------------
+    # Claims, leases, retries, dead letters ---------------------------------------------
 
-    def test_processing_state_is_recorded(self, store: Store) -> None:
+    def test_new_event_is_pending_and_due(self, store: Store) -> None:
         store.record(notification("e1", "sent"), RAW, "k1")
         event = store.get_event("k1")
         assert event is not None
-        assert (event.processing, event.attempts) == (ProcessingState.PENDING, 0)
-        store.set_processing("k1", ProcessingState.FAILED, "boom")
-        store.set_processing("k1", ProcessingState.PROCESSED)
+        assert (event.processing, event.attempts, event.lease) == (ProcessingState.PENDING, 0, None)
+        assert event.next_attempt_at is not None and event.next_attempt_at <= utcnow()
+
+    def test_claim_leases_the_event_to_one_worker(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        (claimed,) = store.claim("w1", lease_for=LEASE)
+        assert (claimed.key, claimed.raw, claimed.attempts) == ("k1", RAW, 1)
+        assert claimed.lease is not None and claimed.lease.worker == "w1"
+        assert claimed.lease.until > utcnow()
+        assert store.claim("w2", lease_for=LEASE) == []
+        assert store.finish("k1", "w2", ProcessingState.PROCESSED) is False
+        assert store.finish("k1", "w1", ProcessingState.PROCESSED) is True
         event = store.get_event("k1")
         assert event is not None
-        assert (event.processing, event.error, event.attempts) == (
+        assert (event.processing, event.lease, event.attempts) == (
             ProcessingState.PROCESSED,
             None,
-            2,
+            1,
         )
+        assert store.claim("w2", lease_for=LEASE) == []
 
-    def test_set_processing_of_unknown_key_raises(self, store: Store) -> None:
-        with pytest.raises(KeyError):
-            store.set_processing("nope", ProcessingState.PROCESSED)
+    def test_expired_lease_is_claimed_again(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        now = utcnow()
+        store.claim("dead-worker", lease_for=timedelta(minutes=1), now=now)
+        (again,) = store.claim("w2", lease_for=LEASE, now=now + timedelta(minutes=2))
+        assert again.attempts == 2
+        assert again.lease is not None and again.lease.worker == "w2"
+        assert store.finish("k1", "dead-worker", ProcessingState.PROCESSED) is False
+        assert store.finish("k1", "w2", ProcessingState.PROCESSED) is True
 
-    def test_purge_deletes_old_processed_events_only(self, store: Store) -> None:
+    def test_one_envelope_runs_one_event_at_a_time_in_docusign_order(self, store: Store) -> None:
+        for minutes, status in ((20, "completed"), (0, "sent"), (10, "delivered")):
+            n = notification("e1", status, at=BASE_TIME + timedelta(minutes=minutes))
+            store.record(n, RAW, f"k-{status}")
+        order = []
+        for _ in range(3):
+            claimed = store.claim("w", lease_for=LEASE, limit=10)
+            assert len(claimed) == 1
+            order.append(claimed[0].key)
+            store.finish(claimed[0].key, "w", ProcessingState.PROCESSED)
+        assert order == ["k-sent", "k-delivered", "k-completed"]
+        assert store.claim("w", lease_for=LEASE, limit=10) == []
+
+    def test_envelopes_are_claimed_in_parallel(self, store: Store) -> None:
+        for i in range(3):
+            store.record(notification(f"e{i}", "sent"), RAW, f"k{i}")
+        claimed = store.claim("w", lease_for=LEASE, limit=10)
+        assert sorted(e.key for e in claimed) == ["k0", "k1", "k2"]
+
+    def test_late_older_event_waits_for_the_event_in_flight(self, store: Store) -> None:
+        store.record(notification("e1", "delivered", at=BASE_TIME + timedelta(hours=1)), RAW, "new")
+        (in_flight,) = store.claim("w1", lease_for=LEASE)
+        store.record(notification("e1", "sent", at=BASE_TIME), RAW, "old")
+        assert store.claim("w2", lease_for=LEASE, limit=10) == []
+        store.finish(in_flight.key, "w1", ProcessingState.PROCESSED)
+        assert [e.key for e in store.claim("w2", lease_for=LEASE)] == ["old"]
+
+    def test_failed_event_is_retried_at_its_time(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        now = utcnow()
+        store.claim("w", lease_for=LEASE, now=now)
+        retry_at = now + timedelta(hours=1)
+        assert store.finish("k1", "w", ProcessingState.FAILED, error="boom", retry_at=retry_at)
+        event = store.get_event("k1")
+        assert event is not None
+        assert (event.processing, event.error) == (ProcessingState.FAILED, "boom")
+        assert event.next_attempt_at == retry_at
+        assert store.claim("w", lease_for=LEASE, now=now + timedelta(minutes=30)) == []
+        (retried,) = store.claim("w", lease_for=LEASE, now=now + timedelta(hours=2))
+        assert (retried.key, retried.attempts, retried.error) == ("k1", 2, "boom")
+
+    def test_poison_event_blocks_its_envelope_only_until_dead(self, store: Store) -> None:
+        store.record(notification("e1", "sent", at=BASE_TIME), RAW, "poison")
+        store.record(notification("e1", "delivered", at=BASE_TIME + timedelta(1)), RAW, "next")
+        store.record(notification("e2", "sent"), RAW, "other")
+        now = utcnow()
+        claimed = {e.key for e in store.claim("w", lease_for=LEASE, limit=10, now=now)}
+        assert claimed == {"poison", "other"}
+        store.finish("other", "w", ProcessingState.PROCESSED)
+        later = now + timedelta(days=1)
+        store.finish("poison", "w", ProcessingState.FAILED, error="bad", retry_at=later)
+        assert store.claim("w", lease_for=LEASE, limit=10, now=now) == []
+        (poison,) = store.claim("w", lease_for=LEASE, limit=10, now=later)
+        store.finish(poison.key, "w", ProcessingState.DEAD, error="gave up")
+        assert [e.key for e in store.claim("w", lease_for=LEASE, limit=10, now=later)] == ["next"]
+        dead = store.events(processing=ProcessingState.DEAD)
+        assert [(e.key, e.error) for e in dead] == [("poison", "gave up")]
+
+    def test_release_returns_the_event_untried(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        store.claim("w", lease_for=LEASE)
+        assert store.finish("k1", "w", ProcessingState.PENDING)
+        event = store.get_event("k1")
+        assert event is not None
+        assert (event.processing, event.attempts, event.lease) == (ProcessingState.PENDING, 0, None)
+        assert [e.key for e in store.claim("w2", lease_for=LEASE)] == ["k1"]
+
+    def test_requeue_replays_a_final_event(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        store.claim("w", lease_for=LEASE)
+        assert store.requeue("k1") is False  # under a live lease
+        store.finish("k1", "w", ProcessingState.DEAD, error="gave up")
+        assert store.requeue("k1") is True
+        assert store.requeue("unknown") is False
+        event = store.get_event("k1")
+        assert event is not None
+        assert (event.processing, event.attempts) == (ProcessingState.PENDING, 0)
+        assert [e.key for e in store.claim("w", lease_for=LEASE)] == ["k1"]
+
+    def test_record_with_a_lease_is_claimed_already(self, store: Store) -> None:
+        lease = Lease("inline", utcnow() + LEASE)
+        store.record(notification("e1", "sent"), RAW, "k1", lease=lease)
+        assert store.claim("w", lease_for=LEASE) == []
+        event = store.get_event("k1")
+        assert event is not None and event.attempts == 1 and event.lease == lease
+        assert store.finish("k1", "inline", ProcessingState.PROCESSED)
+
+    def test_concurrent_claims_never_share_an_event(self, store: Store) -> None:
+        for i in range(24):
+            store.record(notification(f"e{i}", "sent"), RAW, f"k{i}")
+        barrier = threading.Barrier(6)
+        claimed: list[str] = []
+
+        def worker(name: str) -> None:
+            barrier.wait()
+            for _ in range(3):
+                claimed.extend(e.key for e in store.claim(name, lease_for=LEASE, limit=3))
+
+        threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(claimed) == sorted(f"k{i}" for i in range(24))
+
+    def test_events_filter_by_processing_state_and_limit(self, store: Store) -> None:
+        for i in range(3):
+            store.record(notification(f"e{i}", "sent", at=BASE_TIME + timedelta(i)), RAW, f"k{i}")
+        (first,) = store.claim("w", lease_for=LEASE)
+        store.finish(first.key, "w", ProcessingState.PROCESSED)
+        assert [e.key for e in store.events(processing=ProcessingState.PENDING)] == ["k1", "k2"]
+        assert [e.key for e in store.events(limit=2)] == ["k0", "k1"]
+        assert [e.key for e in store.events("e2")] == ["k2"]
+
+    def test_purge_deletes_old_final_events_only(self, store: Store) -> None:
         store.record(notification("e1", "sent"), RAW, "done")
-        store.record(notification("e1", "delivered"), RAW, "pending")
-        store.set_processing("done", ProcessingState.PROCESSED)
+        store.record(notification("e2", "sent"), RAW, "pending")
+        store.claim("w", lease_for=LEASE, limit=1)
+        store.finish("done", "w", ProcessingState.PROCESSED)
         assert store.purge(utcnow() - timedelta(minutes=1)) == 0
         assert store.purge(utcnow() + timedelta(minutes=1)) == 1
         assert store.get_event("done") is None
@@ -226,7 +358,8 @@ class StoreContract:
             assert outcome.inserted
             assert await store.aget_envelope("e1") == outcome.state
             assert [e.key for e in await store.aevents("e1")] == ["k1"]
-            await store.aset_processing("k1", ProcessingState.PROCESSED)
+            (claimed,) = await store.aclaim("w", lease_for=LEASE)
+            assert await store.afinish(claimed.key, "w", ProcessingState.PROCESSED)
             event = await store.aget_event("k1")
             assert event is not None and event.processing is ProcessingState.PROCESSED
             assert len(await store.alist_envelopes()) == 1

@@ -1,6 +1,5 @@
-"""The ``connect-mw`` command line (also ``python -m connect_mw``).
+"""``connect-mw serve``: a standalone receiver — uvicorn, the ASGI app, SQLite by default.
 
-``connect-mw serve`` runs a standalone receiver: uvicorn, the ASGI app, SQLite by default.
 Every option also reads an environment variable, so a container needs no flags::
 
     CONNECT_MW_HMAC_KEYS=<key> connect-mw serve --host 0.0.0.0 --port 8000
@@ -14,9 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import ConfigurationError
-from .receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
-from .stores import DEFAULT_STORE_URI
+from ..errors import ConfigurationError
+from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
+from ..stores import DEFAULT_STORE_URI
+from .common import Subparsers
 
 log = logging.getLogger("connect_mw")
 
@@ -47,10 +47,8 @@ def _account_keys(pairs: Sequence[str]) -> dict[str, list[str]]:
     return keys
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``connect-mw``."""
-    parser = argparse.ArgumentParser(prog="connect-mw", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands: Subparsers) -> None:
+    """Add ``serve`` to the command line."""
     serve = commands.add_parser(
         "serve",
         help="run a standalone Connect receiver",
@@ -100,10 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level",
+        dest="serve_log_level",
         default=env("CONNECT_MW_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
-    return parser
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not process events in this process (run `connect-mw worker` instead)",
+    )
+    serve.set_defaults(run=run)
 
 
 def build_receiver(args: argparse.Namespace) -> Receiver:
@@ -125,14 +129,14 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
     )
 
 
-def serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run uvicorn with the standalone ASGI receiver until interrupted."""
     try:
         import uvicorn  # noqa: PLC0415 - optional dependency, only ``serve`` needs it
     except ImportError:
         print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
         return 2
-    from .adapters.asgi import ConnectMiddleware  # noqa: PLC0415
+    from ..adapters.asgi import ConnectMiddleware  # noqa: PLC0415
 
     receiver = build_receiver(args)
     log.info(
@@ -143,23 +147,10 @@ def serve(args: argparse.Namespace) -> int:
         args.store,
     )
     uvicorn.run(
-        ConnectMiddleware(receiver=receiver),
+        ConnectMiddleware(receiver=receiver, run_worker=not args.no_worker),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         lifespan="on",
     )
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``connect-mw`` command."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        return serve(args)
-    except ConfigurationError as exc:
-        print(f"connect-mw: {exc}", file=sys.stderr)
-        return 2

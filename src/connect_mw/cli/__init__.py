@@ -1,0 +1,47 @@
+"""The ``connect-mw`` command line (also ``python -m connect_mw``).
+
+Commands: ``serve`` (a standalone receiver), ``worker`` (process pending events with your
+callbacks), ``replay`` and ``dead-letters`` (operate on stored events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import ConfigurationError
+from . import events, serve, worker
+from .serve import build_receiver
+
+__all__ = ["build_parser", "build_receiver", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``connect-mw``."""
+    parser = argparse.ArgumentParser(
+        prog="connect-mw", description="Receive and process DocuSign Connect webhooks."
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve.add_parser(commands)
+    worker.add_parser(commands)
+    events.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``connect-mw`` command."""
+    args = build_parser().parse_args(argv)
+    level = getattr(args, "serve_log_level", None) or args.log_level
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.run(args))
+    except ConfigurationError as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 2
