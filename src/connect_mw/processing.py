@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import logging
 import random
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ import anyio.to_thread
 
 from .callbacks import Callback, CallbackRegistry, Delivery
 from .errors import ParseError
+from .metrics import Metrics
 from .model import EnvelopeState, Notification
 from .parse import parse
 from .stores.base import ProcessingState, Store, StoredEvent, utcnow
 
 log = logging.getLogger("connect_mw")
+_NULL = Metrics()
 Calls = list[tuple[Callback, Delivery]]
 
 
@@ -158,26 +161,6 @@ def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
         log.error("dead key=%s after attempt=%d", key, attempt)
 
 
-def settle(store: Store, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
-    """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if the claim was lost."""
-    _log_verdict(key, attempt, verdict)
-    try:
-        held = store.finish(
-            key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
-        )
-    except Exception:
-        log.exception("could not record %s for key=%s; its lease will expire", verdict.state, key)
-        return False
-    if not held:
-        log.warning("key=%s was claimed by another worker before %s finished", key, worker)
-    return held
-
-
-async def asettle(store: Store, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
-    """Async :func:`settle`."""
-    return await anyio.to_thread.run_sync(lambda: settle(store, key, worker, attempt, verdict))
-
-
 def restore(event: StoredEvent) -> Notification:
     """The notification a stored event was recorded from (its raw body parsed again)."""
     if event.raw is None:
@@ -204,34 +187,67 @@ def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None
     return None
 
 
-def process_event(
-    store: Store, registry: CallbackRegistry, event: StoredEvent, worker: str, policy: RetryPolicy
-) -> ProcessingState:
-    """Run the callbacks of a claimed event and settle it."""
-    verdict = _too_many_crashes(event, policy)
-    if verdict is None:
-        try:
-            calls = calls_for_event(registry, event, store.get_envelope(event.envelope_id))
-        except (ParseError, ValueError) as exc:
-            verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
-        else:
-            verdict = judge(run_callbacks(registry, calls), event.attempts, policy)
-    settle(store, event.key, worker, event.attempts, verdict)
-    return verdict.state
+@dataclass(frozen=True)
+class Processor:
+    """Everything processing an event needs: the store, the callbacks, retries, metrics."""
 
+    store: Store
+    callbacks: CallbackRegistry
+    retry: RetryPolicy = RetryPolicy()
+    metrics: Metrics = _NULL
 
-async def aprocess_event(
-    store: Store, registry: CallbackRegistry, event: StoredEvent, worker: str, policy: RetryPolicy
-) -> ProcessingState:
-    """Async :func:`process_event`: callbacks run on the event loop (plain ones in threads)."""
-    verdict = _too_many_crashes(event, policy)
-    if verdict is None:
+    def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+        """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if it was lost."""
+        _log_verdict(key, attempt, verdict)
+        self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
         try:
-            state = await store.aget_envelope(event.envelope_id)
-            calls = calls_for_event(registry, event, state)
-        except (ParseError, ValueError) as exc:
-            verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
-        else:
-            verdict = judge(await arun_callbacks(registry, calls), event.attempts, policy)
-    await asettle(store, event.key, worker, event.attempts, verdict)
-    return verdict.state
+            held = self.store.finish(
+                key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
+            )
+        except Exception:
+            log.exception(
+                "could not record %s for key=%s; its lease will expire", verdict.state, key
+            )
+            return False
+        if not held:
+            log.warning("key=%s was claimed by another worker before %s finished", key, worker)
+        return held
+
+    async def asettle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+        """Async :meth:`settle`."""
+        return await anyio.to_thread.run_sync(lambda: self.settle(key, worker, attempt, verdict))
+
+    def process(self, event: StoredEvent, worker: str) -> ProcessingState:
+        """Run the callbacks of a claimed event and settle it."""
+        started = time.perf_counter()
+        verdict = _too_many_crashes(event, self.retry)
+        if verdict is None:
+            try:
+                calls = calls_for_event(
+                    self.callbacks, event, self.store.get_envelope(event.envelope_id)
+                )
+            except (ParseError, ValueError) as exc:
+                verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
+            else:
+                errors = run_callbacks(self.callbacks, calls)
+                verdict = judge(errors, event.attempts, self.retry)
+        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
+        self.settle(event.key, worker, event.attempts, verdict)
+        return verdict.state
+
+    async def aprocess(self, event: StoredEvent, worker: str) -> ProcessingState:
+        """Async :meth:`process`: callbacks run on the event loop (plain ones in threads)."""
+        started = time.perf_counter()
+        verdict = _too_many_crashes(event, self.retry)
+        if verdict is None:
+            try:
+                state = await self.store.aget_envelope(event.envelope_id)
+                calls = calls_for_event(self.callbacks, event, state)
+            except (ParseError, ValueError) as exc:
+                verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
+            else:
+                errors = await arun_callbacks(self.callbacks, calls)
+                verdict = judge(errors, event.attempts, self.retry)
+        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
+        await self.asettle(event.key, worker, event.attempts, verdict)
+        return verdict.state

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,9 +29,10 @@ from .errors import (
 )
 from .http import Request, Response
 from .keys import KeyFunc, derive_key
+from .metrics import Metrics
 from .model import Notification
 from .parse import parse
-from .processing import RetryPolicy, arun_callbacks, asettle, judge, run_callbacks, settle
+from .processing import Processor, RetryPolicy, arun_callbacks, judge, run_callbacks
 from .stores import Store, open_store
 from .stores.base import Lease, RecordOutcome, utcnow
 from .verify import (
@@ -94,6 +96,7 @@ class Receiver(CallbackRegistry):
     ``connect-mw worker`` runs more). ``mode="inline"``: callbacks run right after the
     commit, before the answer; failures are retried later by a worker, if one runs.
     ``retry`` and ``lease_for`` (how long a worker may hold an event) apply to both.
+    ``metrics`` receives counters and timings (:mod:`connect_mw.metrics`).
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class Receiver(CallbackRegistry):
         mode: Mode = "deferred",
         retry: RetryPolicy | None = None,
         lease_for: timedelta = DEFAULT_LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("deferred", "inline"):
@@ -143,7 +147,9 @@ class Receiver(CallbackRegistry):
         self.mode: Mode = mode
         self.retry = retry or RetryPolicy()
         self.lease_for = lease_for
+        self.metrics = metrics or Metrics()
         self.store = open_store(store)
+        self.processor = Processor(self.store, self, self.retry, self.metrics)
         #: Called after each newly recorded event in deferred mode (workers' ``wake``).
         self.listeners: list[Callable[[], None]] = []
         self._inline_name = f"inline:{id(self):x}"
@@ -212,6 +218,7 @@ class Receiver(CallbackRegistry):
         """The 4xx/5xx response for ``error``, logged with the request line."""
         where = f"{request.method} {request.path}" if request is not None else "request"
         log.warning("rejected %s %s: %s", error.status, where, error.reason)
+        self.metrics.increment("connect_mw_rejections_total", status=str(error.status))
         headers = _JSON_HEADERS + ((("allow", "POST"),) if error.status == 405 else ())
         body = json.dumps({"error": error.reason}, separators=(",", ":")).encode()
         return Response(error.status, headers, body)
@@ -220,6 +227,7 @@ class Receiver(CallbackRegistry):
 
     def handle(self, request: Request) -> Response:
         """Process one request synchronously (WSGI, scripts, tests)."""
+        started = time.perf_counter()
         try:
             accepted = self.accept(request)
             outcome = self._record(accepted)
@@ -228,13 +236,15 @@ class Receiver(CallbackRegistry):
         if outcome.inserted and self.mode == "inline":
             calls = self._inline_calls(accepted, outcome)
             verdict = judge(run_callbacks(self, calls), 1, self.retry)
-            settle(self.store, outcome.key, self._inline_name, 1, verdict)
+            self.processor.settle(outcome.key, self._inline_name, 1, verdict)
         elif outcome.inserted:
             self._notify()
+        self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
         return self.acknowledge(outcome)
 
     async def ahandle(self, request: Request) -> Response:
         """Process one request without blocking the event loop (ASGI)."""
+        started = time.perf_counter()
         try:
             accepted = self.accept(request)
             outcome = await self._arecord(accepted)
@@ -243,9 +253,10 @@ class Receiver(CallbackRegistry):
         if outcome.inserted and self.mode == "inline":
             calls = self._inline_calls(accepted, outcome)
             verdict = judge(await arun_callbacks(self, calls), 1, self.retry)
-            await asettle(self.store, outcome.key, self._inline_name, 1, verdict)
+            await self.processor.asettle(outcome.key, self._inline_name, 1, verdict)
         elif outcome.inserted:
             self._notify()
+        self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
         return self.acknowledge(outcome)
 
     def _inline_calls(
@@ -285,10 +296,10 @@ class Receiver(CallbackRegistry):
         self._log_outcome(accepted, outcome)
         return outcome
 
-    @staticmethod
-    def _log_outcome(accepted: Accepted, outcome: RecordOutcome) -> None:
+    def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome) -> None:
         n = accepted.notification
         verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
+        self.metrics.increment("connect_mw_notifications_total", outcome=verdict)
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
-from .processing import aprocess_event, process_event
 from .stores.base import ProcessingState, StoredEvent
 
 if TYPE_CHECKING:
@@ -70,8 +69,7 @@ class Worker:
         return r.store.claim(self.name, lease_for=r.lease_for, limit=self.concurrency, now=now)
 
     def _process(self, event: StoredEvent) -> ProcessingState:
-        r = self.receiver
-        return process_event(r.store, r, event, self.name, r.retry)
+        return self.receiver.processor.process(event, self.name)
 
     def run_once(self, now: datetime | None = None) -> int:
         """Claim and process one batch; return how many events it held."""
@@ -103,7 +101,7 @@ class Worker:
         events = await r.store.aclaim(self.name, lease_for=r.lease_for, limit=self.concurrency)
         async with anyio.create_task_group() as group:
             for event in events:
-                group.start_soon(aprocess_event, r.store, r, event, self.name, r.retry)
+                group.start_soon(r.processor.aprocess, event, self.name)
         return len(events)
 
     async def arun(self, stop: anyio.Event) -> None:
