@@ -42,6 +42,7 @@ from .verify import (
     BearerAuth,
     BearerValidator,
     HmacKeys,
+    RequestVerifier,
 )
 
 log = logging.getLogger("connect_mw")
@@ -84,8 +85,9 @@ class Receiver(CallbackRegistry):
     Authentication: ``hmac_keys`` (the default key set, a string or several during
     rotation), ``account_keys`` (``{account_id: keys}``, chosen by ``X-DocuSign-AccountId``),
     ``basic_auth`` (``(username, password)``) or ``bearer_validator`` (a function that
-    returns ``True`` for a valid OAuth token). With none of them the receiver refuses to
-    start unless ``allow_unauthenticated=True``.
+    returns ``True`` for a valid OAuth token), ``client_certificate`` (a
+    :class:`~connect_mw.client_cert.ClientCertificatePolicy` for mTLS behind a proxy). With
+    none of them the receiver refuses to start unless ``allow_unauthenticated=True``.
 
     ``store`` is a :class:`~connect_mw.stores.Store` or a URI (default: an SQLite file
     ``connect-mw.sqlite3`` in the working directory). ``key_func`` replaces the default
@@ -110,6 +112,7 @@ class Receiver(CallbackRegistry):
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         basic_auth: tuple[str, str] | None = None,
         bearer_validator: BearerValidator | None = None,
+        client_certificate: RequestVerifier | None = None,
         allow_unauthenticated: bool = False,
         key_func: KeyFunc | None = None,
         mode: Mode = "deferred",
@@ -128,6 +131,7 @@ class Receiver(CallbackRegistry):
             hmac_keys=HmacKeys.build(hmac_keys, account_keys),
             basic=BasicCredentials(*basic_auth) if basic_auth else None,
             bearer=BearerAuth(bearer_validator) if bearer_validator else None,
+            client_certificate=client_certificate,
         )
         if not self.authenticator.configured:
             if not allow_unauthenticated:

@@ -20,6 +20,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .errors import AuthenticationError, ConfigurationError
 from .http import Request
@@ -30,6 +31,13 @@ ACCOUNT_HEADER = "x-docusign-accountid"
 MAX_SIGNATURE_HEADERS = 200
 
 BearerValidator = Callable[[str], bool]
+
+
+class RequestVerifier(Protocol):
+    """Anything that accepts or refuses a request (e.g. a client certificate policy)."""
+
+    def verify(self, request: Request) -> None:
+        """Raise ``AuthenticationError`` to refuse ``request``."""
 
 
 def sign(key: str, body: bytes) -> str:
@@ -168,6 +176,7 @@ class Authenticator:
     hmac_keys: HmacKeys = field(default_factory=HmacKeys)
     basic: BasicCredentials | None = None
     bearer: BearerAuth | None = None
+    client_certificate: RequestVerifier | None = None
 
     def __post_init__(self) -> None:
         if self.basic is not None and self.bearer is not None:
@@ -178,10 +187,13 @@ class Authenticator:
     @property
     def configured(self) -> bool:
         """Whether any authentication mechanism is configured."""
-        return bool(self.hmac_keys) or self.basic is not None or self.bearer is not None
+        others = (self.basic, self.bearer, self.client_certificate)
+        return bool(self.hmac_keys) or any(item is not None for item in others)
 
     def verify(self, request: Request) -> None:
         """Raise ``AuthenticationError`` unless every configured mechanism accepts."""
+        if self.client_certificate is not None:
+            self.client_certificate.verify(request)
         if self.hmac_keys:
             self.hmac_keys.verify(request)
         if self.basic is not None:
