@@ -11,7 +11,7 @@ appears twice where one is expected is an error, never a silent choice.
 from __future__ import annotations
 
 from pyexpat import ErrorString
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 from xml.etree.ElementTree import ParseError as ExpatParseError
 
 import defusedxml.ElementTree as DefusedET
@@ -23,14 +23,40 @@ from .values import clean_text
 #: The namespace of DocuSign's ``DocuSignEnvelopeInformation`` documents.
 DOCUSIGN_NAMESPACE = "http://www.docusign.net/API/3.0"
 
+#: Deepest element nesting accepted (real Connect documents need about ten levels).
+MAX_DEPTH = 64
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _DOCUSIGN_PREFIX = "{" + DOCUSIGN_NAMESPACE + "}"
 
 
+class _DepthLimitedBuilder(TreeBuilder):
+    """A tree builder that refuses documents nested deeper than ``MAX_DEPTH``.
+
+    Connect documents are about ten levels deep; without a bound a body of ``<a><a>…``
+    builds millions of elements. Raising from ``start`` stops expat at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise ParseError(f"XML: nested deeper than {MAX_DEPTH} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self._depth -= 1
+        return super().end(tag)
+
+
 def load(document: bytes | str) -> Element:
     """Parse an XML document with DTDs, entities and external references forbidden."""
+    parser = DefusedET.DefusedXMLParser(target=_DepthLimitedBuilder(), forbid_dtd=True)
     try:
-        return DefusedET.fromstring(document, forbid_dtd=True)
+        parser.feed(document)
+        return parser.close()
     except DTDForbidden:
         raise ParseError("XML: document type declarations (DTDs) are not allowed") from None
     except EntitiesForbidden:
