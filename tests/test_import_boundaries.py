@@ -12,9 +12,13 @@ import pytest
 CORE_MODULES = [
     "connect_mw",
     "connect_mw.adapters.asgi",
+    "connect_mw.adapters.starlette",
     "connect_mw.adapters.wsgi",
     "connect_mw.callbacks",
     "connect_mw.cli",
+    "connect_mw.client_cert",
+    "connect_mw.metrics",
+    "connect_mw.worker",
     "connect_mw.keys",
     "connect_mw.parse",
     "connect_mw.processing",

@@ -11,7 +11,7 @@ scope runs the in-process worker (see :mod:`connect_mw.adapters.lifespan`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import anyio
 from starlette.requests import ClientDisconnect
@@ -36,6 +36,21 @@ class ConnectMiddleware:
     worker (``concurrency``, ``poll_interval``).
     """
 
+    # The first overload lets mypy accept Starlette's ``Middleware(ConnectMiddleware,
+    # receiver=...)`` and ``app.add_middleware``: it cannot match their factory protocol
+    # against a signature with ``**options``.
+    @overload
+    def __init__(
+        self,
+        app: ASGIApp | None = None,
+        *,
+        receiver: Receiver,
+        run_worker: bool | None = None,
+        worker_options: dict[str, Any] | None = None,
+        shutdown_timeout: float = 30.0,
+    ) -> None: ...
+    @overload
+    def __init__(self, app: ASGIApp | None = None, **options: Any) -> None: ...
     def __init__(
         self,
         app: ASGIApp | None = None,
