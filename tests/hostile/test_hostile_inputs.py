@@ -1,0 +1,100 @@
+"""The hostile corpus through every entry point: the promised 4xx, never a 5xx, nothing
+stored for a rejected body, and no network access (a canary listener counts connections)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from corpus import CASES, Case
+
+from connect_mw import Receiver, SQLiteStore
+from connect_mw.adapters.asgi import ConnectMiddleware
+from deliveries import KEY, PATH, signed_headers, sim_body
+from entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
+
+LIMIT = 8 * 1024 * 1024
+
+
+class Canary:
+    """A loopback listener that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.hits = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture(scope="module")
+def canary() -> Iterator[Canary]:
+    listener = Canary()
+    yield listener
+    listener.close()
+
+
+def send(client: Client, case: Case, canary: Canary) -> int:
+    status, _ = client.request(
+        case.method, PATH, case.payload(canary.port), case.headers(canary.port)
+    )
+    return status
+
+
+@pytest.mark.parametrize("factory", ENTRY_POINTS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hostile_case(factory: Callable[..., Client], case: Case, canary: Canary) -> None:
+    client = factory(LIMIT)
+    status = send(client, case, canary)
+    assert status == case.expected
+    events = client.receiver.store.events()
+    assert len(events) == (1 if case.stored else 0)
+    assert canary.hits == 0
+
+
+def test_smuggled_ids_are_the_docusign_ones(canary: Canary) -> None:
+    for name in ("foreign_namespace_envelope_id_first", "envelope_id_split_by_comment"):
+        client = pure_asgi(LIMIT)
+        case = next(c for c in CASES if c.name == name)
+        assert send(client, case, canary) == 200
+        assert [e.envelope_id for e in client.receiver.store.events()] == ["hostile-env"]
+
+
+@pytest.mark.parametrize("factory", ENTRY_POINTS, ids=lambda f: f.__name__)
+def test_oversized_body_is_413(factory: Callable[..., Client]) -> None:
+    client = factory(64 * 1024)
+    body = sim_body().replace(b'"userId"', b'"pad": "' + b"x" * 100_000 + b'", "userId"')
+    status, _ = client.post(PATH, body, signed_headers(body))
+    assert status == 413
+    assert client.receiver.store.events() == []
+
+
+@pytest.mark.parametrize(
+    "name", ["path_traversal_id_is_stored_safely", "sql_syntax_id_is_stored_safely"]
+)
+def test_odd_ids_are_stored_verbatim_in_sqlite(name: str, tmp_path: Path, canary: Canary) -> None:
+    case = next(c for c in CASES if c.name == name)
+    store = SQLiteStore(tmp_path / "events.sqlite3")
+    receiver = Receiver(hmac_keys=KEY, store=store, mode="inline")
+    client = ASGIClient(ConnectMiddleware(asgi_echo, receiver=receiver), receiver)
+    assert send(client, case, canary) == 200
+    (event,) = client.receiver.store.events()
+    assert client.receiver.store.get_envelope(event.envelope_id) is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "events.sqlite3", "events.sqlite3-shm", "events.sqlite3-wal",
+    ]  # fmt: skip
