@@ -24,8 +24,12 @@ def make_cert(
     cn: str = "connect.docusign.net", days: tuple[int, int] = (-1, 30)
 ) -> x509.Certificate:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DocuSign, Inc.")])  # fmt: skip
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DocuSign, Inc."),
+        ]
+    )
     return (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -112,8 +112,12 @@ def test_poison_event_does_not_block_other_envelopes() -> None:
             raise ValueError("cannot handle this one")
         done.append(delivery.envelope_id)
 
-    post(receiver, sim_body(envelope_id="poison"), sim_body(envelope_id="fine-1"),
-         sim_body(envelope_id="fine-2"))  # fmt: skip
+    post(
+        receiver,
+        sim_body(envelope_id="poison"),
+        sim_body(envelope_id="fine-1"),
+        sim_body(envelope_id="fine-2"),
+    )
     Worker(receiver).run_once()
     assert sorted(done) == ["fine-1", "fine-2"]
 

@@ -29,9 +29,11 @@ def record_lifecycles(store_path: Path) -> set[str]:
     for i in range(ENVELOPES):
         for minute, status in enumerate(STATUSES):
             body = sim_body(
-                f"envelope-{status}", f"env-{i}", generated=f"2026-01-05T09:0{minute}:00Z",
+                f"envelope-{status}",
+                f"env-{i}",
+                generated=f"2026-01-05T09:0{minute}:00Z",
                 status=status,
-            )  # fmt: skip
+            )
             response = receiver.handle(signed_request(body, key="crash-test-key"))
             assert response.status == 200
             keys.add(response.body.decode().split('"key":"')[1].split('"')[0])
@@ -40,8 +42,19 @@ def record_lifecycles(store_path: Path) -> set[str]:
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "connect_mw", "--log-level", "warning", "worker",
-               "crash_app:receiver", "--concurrency", "4", "--poll-interval", "0.05"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "connect_mw",
+        "--log-level",
+        "warning",
+        "worker",
+        "crash_app:receiver",
+        "--concurrency",
+        "4",
+        "--poll-interval",
+        "0.05",
+    ]
     return subprocess.Popen(command, cwd=TESTS, env=env, stderr=subprocess.DEVNULL)
 
 
@@ -54,8 +67,13 @@ def all_final(store_path: Path, expected: int) -> bool:
 def crash_and_recover(tmp_path: Path, kills: int) -> None:
     store_path, ledger_path = tmp_path / "events.sqlite3", tmp_path / "ledger.sqlite3"
     keys = record_lifecycles(store_path)
-    env = {**os.environ, "CRASH_STORE": str(store_path), "CRASH_LEDGER": str(ledger_path),
-           "CRASH_LEASE": "0.5", "PYTHONPATH": str(TESTS)}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRASH_STORE": str(store_path),
+        "CRASH_LEDGER": str(ledger_path),
+        "CRASH_LEASE": "0.5",
+        "PYTHONPATH": str(TESTS),
+    }
     rng = random.Random(4)
     for _ in range(kills):
         worker = start_worker(env)
@@ -82,8 +100,12 @@ def crash_and_recover(tmp_path: Path, kills: int) -> None:
 def test_sigterm_stops_the_worker_gracefully(tmp_path: Path) -> None:
     store_path = tmp_path / "events.sqlite3"
     keys = record_lifecycles(store_path)
-    env = {**os.environ, "CRASH_STORE": str(store_path), "CRASH_LEDGER": str(tmp_path / "l.db"),
-           "PYTHONPATH": str(TESTS)}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRASH_STORE": str(store_path),
+        "CRASH_LEDGER": str(tmp_path / "l.db"),
+        "PYTHONPATH": str(TESTS),
+    }
     command = [sys.executable, "-m", "connect_mw", "worker", "crash_app:receiver"]
     worker = subprocess.Popen(command, cwd=TESTS, env=env, stderr=subprocess.PIPE, text=True)
     assert worker.stderr is not None

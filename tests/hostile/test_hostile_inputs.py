@@ -96,5 +96,7 @@ def test_odd_ids_are_stored_verbatim_in_sqlite(name: str, tmp_path: Path, canary
     (event,) = client.receiver.store.events()
     assert client.receiver.store.get_envelope(event.envelope_id) is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "events.sqlite3", "events.sqlite3-shm", "events.sqlite3-wal",
-    ]  # fmt: skip
+        "events.sqlite3",
+        "events.sqlite3-shm",
+        "events.sqlite3-wal",
+    ]
