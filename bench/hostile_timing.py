@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "hostile")]
 
 from corpus import CASES  # noqa: E402
-from entry_points import ENTRY_POINTS  # noqa: E402
 
 from connect_mw.receiver import DEFAULT_MAX_BODY_SIZE  # noqa: E402
+from entry_points import ENTRY_POINTS  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +35,9 @@ def main() -> int:
             elapsed = time.perf_counter() - started
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            worst.append((elapsed, peak, factory.__name__, f"{case.name} ({len(body)} B) -> {status}"))
+            worst.append(
+                (elapsed, peak, factory.__name__, f"{case.name} ({len(body)} B) -> {status}")
+            )
     worst.sort(reverse=True)
     print(f"{'seconds':>8} {'peak MiB':>9}  entry point / case")
     for elapsed, peak, entry, name in worst[:15]:
