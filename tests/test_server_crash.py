@@ -71,6 +71,7 @@ class Sender:
         with httpx.Client(timeout=5) as client:
             for body in self.bodies:
                 self.deliver(client, body)
+                threading.Event().wait(0.05)  # DocuSign's pace, so the kills land mid-stream
 
     def deliver(self, client: httpx.Client, body: bytes) -> None:
         for _ in range(2000):
