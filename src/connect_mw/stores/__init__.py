@@ -1,7 +1,9 @@
 """Storage backends and ``open_store``, which builds one from a URI.
 
 URIs: ``memory://``; ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
-``sqlite:///:memory:``.
+``sqlite:///:memory:``; ``postgresql://`` / ``postgres://`` (libpq URI, plus ``schema`` and
+``table_prefix`` query parameters); ``redis://`` / ``rediss://`` (plus ``prefix``). The
+PostgreSQL and Redis stores are imported only when such a URI is opened.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def open_store(store: str | Store | None = None) -> Store:
         if not path:
             raise ConfigurationError(f"{uri!r}: give a file, e.g. sqlite:///connect-mw.sqlite3")
         return SQLiteStore(path)
+    if parts.scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore  # noqa: PLC0415 (optional driver)
+
+        return PostgresStore.from_uri(uri)
+    if parts.scheme in ("redis", "rediss"):
+        from .redis import RedisStore  # noqa: PLC0415 (optional driver)
+
+        return RedisStore.from_uri(uri)
     raise ConfigurationError(
-        f"unknown store URI {uri!r}: use memory:// or sqlite:///path (or pass a Store)"
+        f"unknown store URI {uri!r}: use memory://, sqlite:///path, "
+        "postgresql://…, redis://… (or pass a Store)"
     )

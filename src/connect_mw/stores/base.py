@@ -125,9 +125,12 @@ class Store(abc.ABC):
 
         Must be atomic: of concurrent calls with one key exactly one returns
         ``inserted=True``, enforced by the database (unique key, conditional insert),
-        never by a read-then-write in Python. The event row (state ``pending``, due now) and
-        the folded :class:`EnvelopeState` (via :func:`connect_mw.state.fold`) are committed
-        together, durably, before this returns: the receiver acknowledges right after.
+        never by a read-then-write in Python. A duplicate returns ``inserted=False`` with the
+        current state of the notification's envelope (an empty one if it has none: a custom
+        ``key_func`` may map two envelopes to one key). The event row (state ``pending``, due
+        now) and the folded :class:`EnvelopeState` (via :func:`connect_mw.state.fold`) are
+        committed together, durably, before this returns: the receiver acknowledges right
+        after.
         With ``lease`` the new event is inserted already claimed (``attempts`` 1): inline
         processing uses this so no worker takes it at the same time.
         """
@@ -164,7 +167,8 @@ class Store(abc.ABC):
     ) -> bool:
         """End ``worker``'s claim on ``key`` with ``state``; ``False`` if it no longer holds it.
 
-        ``processed`` and ``dead`` are final; ``failed`` is retried at ``retry_at``;
+        ``processed`` and ``dead`` are final; ``failed`` is retried at ``retry_at`` (at once
+        when ``retry_at`` is ``None``);
         ``pending`` releases the claim untried (graceful shutdown): due at once, and the
         claim's ``attempts`` increment is undone. ``error`` replaces the stored error.
         The claim is held while ``lease.worker == worker``, even past ``lease.until``, until

@@ -39,8 +39,8 @@ class MemoryStore(Store):
         with self._lock:
             current = self._envelopes.get(n.envelope_id)
             if key in self._events:
-                assert current is not None
-                return RecordOutcome(key=key, inserted=False, state=current)
+                state = current or EnvelopeState(n.envelope_id, n.account_id)
+                return RecordOutcome(key=key, inserted=False, state=state)
             result = fold(current, n)
             received = utcnow()
             self._events[key] = StoredEvent(
@@ -113,7 +113,7 @@ class MemoryStore(Store):
                 processing=state,
                 error=error,
                 lease=None,
-                next_attempt_at=utcnow() if release else retry_at,
+                next_attempt_at=retry_at if retry_at is not None and not release else utcnow(),
                 attempts=event.attempts - 1 if release else event.attempts,
             )
             return True

@@ -285,6 +285,20 @@ class StoreContract:
         dead = store.events(processing=ProcessingState.DEAD)
         assert [(e.key, e.error) for e in dead] == [("poison", "gave up")]
 
+    def test_failed_without_retry_time_is_due_at_once(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "k1")
+        store.claim("w", lease_for=LEASE)
+        assert store.finish("k1", "w", ProcessingState.FAILED, error="boom")
+        (again,) = store.claim("w", lease_for=LEASE, now=utcnow() + timedelta(seconds=1))
+        assert (again.key, again.attempts) == ("k1", 2)
+
+    def test_duplicate_key_of_another_envelope_records_nothing(self, store: Store) -> None:
+        store.record(notification("e1", "sent"), RAW, "same-key")
+        outcome = store.record(notification("e2", "sent"), RAW, "same-key")
+        assert not outcome.inserted
+        assert outcome.state.envelope_id == "e2" and outcome.transitions == ()
+        assert store.get_envelope("e2") is None
+
     def test_release_returns_the_event_untried(self, store: Store) -> None:
         store.record(notification("e1", "sent"), RAW, "k1")
         store.claim("w", lease_for=LEASE)
