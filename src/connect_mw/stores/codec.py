@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 from ..model import EnvelopeState, EnvelopeStatus, RecipientState, RecipientStatus, Transition
+
+
+@overload
+def dump_time(value: datetime) -> str: ...
+@overload
+def dump_time(value: None) -> None: ...
+@overload
+def dump_time(value: datetime | None) -> str | None: ...
 
 
 def dump_time(value: datetime | None) -> str | None:
