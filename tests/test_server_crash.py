@@ -43,6 +43,8 @@ def start_server(port: int, db: Path) -> subprocess.Popen[bytes]:
         f"sqlite:///{db}",
         "--log-level",
         "warning",
+        "--lease-seconds",
+        "1",  # a killed server's claims expire fast
     ]
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     wait_until(lambda: answers(port), timeout=20, what="the server to listen")

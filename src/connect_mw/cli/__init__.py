@@ -1,7 +1,9 @@
 """The ``connect-mw`` command line (also ``python -m connect_mw``).
 
-Commands: ``serve`` (a standalone receiver), ``worker`` (process pending events with your
-callbacks), ``replay`` and ``dead-letters`` (operate on stored events).
+Commands: ``serve`` (a standalone receiver with its dashboard), ``worker`` (process pending
+events with your callbacks), ``replay`` and ``dead-letters`` (operate on stored events),
+``status``, ``envelopes`` and ``events`` (query the store), ``event-notification`` and
+``connect-config`` (print subscription JSON), ``simulate`` (send Connect traffic).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
-from . import events, serve, worker
+from . import events, query, serve, simulate, subscriptions, worker
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -30,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     worker.add_parser(commands)
     events.add_parsers(commands)
+    query.add_parsers(commands)
+    subscriptions.add_parsers(commands)
+    simulate.add_parser(commands)
     return parser
 
 

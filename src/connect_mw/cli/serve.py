@@ -12,11 +12,16 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
-from ..stores import DEFAULT_STORE_URI
+from ..stores import DEFAULT_STORE_URI, Store
 from .common import Subparsers
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 log = logging.getLogger("connect_mw")
 
@@ -25,12 +30,19 @@ examples:
   connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
-  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080
+  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
+      --dashboard-token "$(openssl rand -hex 24)"
+
+The dashboard is at /dashboard/ (open /dashboard/?token=TOKEN once when a token is set). On
+localhost it needs no token; bound elsewhere it is served only with --dashboard-token or
+--dashboard-basic-auth, and left out otherwise.
 
 environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
-CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1
+CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
+CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password)
 """
+DASHBOARD_PATH = "/dashboard"
 
 
 def _env_list(name: str) -> list[str]:
@@ -103,21 +115,51 @@ def add_parser(commands: Subparsers) -> None:
         choices=["debug", "info", "warning", "error"],
     )
     serve.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=float(env("CONNECT_MW_LEASE_SECONDS", "300")),
+        help="how long a worker may hold an event before another takes it (default 300)",
+    )
+    serve.add_argument(
         "--no-worker",
         action="store_true",
         help="do not process events in this process (run `connect-mw worker` instead)",
     )
+    _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
+
+
+def _add_dashboard_arguments(serve: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    serve.add_argument(
+        "--no-dashboard", action="store_true", help=f"do not serve the {DASHBOARD_PATH}/ pages"
+    )
+    serve.add_argument(
+        "--dashboard-token",
+        default=env("CONNECT_MW_DASHBOARD_TOKEN"),
+        metavar="TOKEN",
+        help="require this token for the dashboard (Bearer header, or ?token= once)",
+    )
+    serve.add_argument(
+        "--dashboard-basic-auth",
+        default=env("CONNECT_MW_DASHBOARD_BASIC_AUTH"),
+        metavar="USER:PASSWORD",
+        help="or require these Basic credentials for the dashboard",
+    )
+
+
+def _user_password(value: str | None, option: str) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep:
+        raise ConfigurationError(f"{option} takes USER:PASSWORD")
+    return user, password
 
 
 def build_receiver(args: argparse.Namespace) -> Receiver:
     """The receiver ``serve`` runs, from parsed arguments."""
-    basic = None
-    if args.basic_auth:
-        user, sep, password = args.basic_auth.partition(":")
-        if not sep:
-            raise ConfigurationError("--basic-auth takes USER:PASSWORD")
-        basic = (user, password)
+    basic = _user_password(args.basic_auth, "--basic-auth")
     return Receiver(
         hmac_keys=args.hmac_key,
         account_keys=_account_keys(args.account_key),
@@ -126,7 +168,38 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         max_body_size=args.max_body_size,
         basic_auth=basic,
         allow_unauthenticated=args.allow_unauthenticated,
+        lease_for=timedelta(seconds=args.lease_seconds),
     )
+
+
+def build_dashboard(args: argparse.Namespace, store: Store) -> ASGIApp | None:
+    """The dashboard mounted at ``/dashboard``, or ``None`` when it is off or cannot be safe.
+
+    Bound beyond localhost without ``--dashboard-token`` / ``--dashboard-basic-auth`` it is
+    left out (with a warning) rather than exposed; without jinja2 too.
+    """
+    if args.no_dashboard:
+        return None
+    basic = _user_password(args.dashboard_basic_auth, "--dashboard-basic-auth")
+    try:
+        from starlette.applications import Starlette  # noqa: PLC0415
+        from starlette.routing import Mount  # noqa: PLC0415
+
+        from ..dashboard import Dashboard  # noqa: PLC0415 - needs jinja2
+        from ..dashboard.auth import is_loopback  # noqa: PLC0415
+    except ImportError:
+        log.warning("dashboard off: it needs jinja2 (pip install 'connect-mw[dashboard]')")
+        return None
+    if not args.dashboard_token and basic is None and not is_loopback(args.host):
+        log.warning(
+            "dashboard off: %s is not localhost; give --dashboard-token or "
+            "--dashboard-basic-auth to serve it",
+            args.host,
+        )
+        return None
+    dashboard = Dashboard(store, token=args.dashboard_token, basic_auth=basic, bind_host=args.host)
+    log.info("dashboard at http://%s:%d%s/", args.host, args.port, DASHBOARD_PATH)
+    return Starlette(routes=[Mount(DASHBOARD_PATH, app=dashboard)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
     from ..adapters.asgi import ConnectMiddleware  # noqa: PLC0415
 
     receiver = build_receiver(args)
+    dashboard = build_dashboard(args, receiver.store)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
@@ -147,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         args.store,
     )
     uvicorn.run(
-        ConnectMiddleware(receiver=receiver, run_worker=not args.no_worker),
+        ConnectMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

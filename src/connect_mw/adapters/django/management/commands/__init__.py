@@ -1,0 +1,1 @@
+"""``connect_mw_replay`` and ``connect_mw_worker``."""

@@ -1,0 +1,120 @@
+"""``ConnectMiddleware``: answers the Connect path before the view layer, sync or async.
+
+Put it first in ``MIDDLEWARE`` (after ``SecurityMiddleware``)::
+
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "connect_mw.adapters.django.ConnectMiddleware",
+        ...
+    ]
+
+Requests to ``CONNECT_MW["PATH"]`` (matched against ``request.path_info``) are answered here
+and never reach a view: CSRF checks (``process_view``) and ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+(``request.body``) do not apply to them; ``MAX_BODY_SIZE`` does. Every other request goes on
+untouched. The body is read from ``wsgi.input`` with the size limit and read timeout (WSGI),
+or from the body Django's ASGI handler has already spooled (ASGI, where the server and
+Django have already waited for it: put a body limit and timeout in the proxy in front).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol, cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
+
+from ...errors import ConnectError, PayloadTooLarge, RequestTimeout
+from ...http import Request, Response, lower_headers
+from ...receiver import Receiver
+from .runtime import get_runtime
+
+_CHUNK = 64 * 1024
+SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
+AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class ConnectMiddleware:
+    """Django middleware serving the project's receiver (see :func:`get_receiver`)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: SyncGetResponse | AsyncGetResponse) -> None:
+        self.get_response = get_response
+        runtime = get_runtime()
+        self.receiver = runtime.receiver
+        self.worker_thread = runtime.worker_thread
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        """Answer the Connect path; hand every other request to the next layer."""
+        if self.is_async:
+            return self.__acall__(request)
+        if self.worker_thread is not None:
+            self.worker_thread.ensure_started()  # in the serving process, after any fork
+        if not self.receiver.owns(request.path_info):
+            return cast(SyncGetResponse, self.get_response)(request)
+        return self.answer(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """The async twin: the receiver and the store run as Django runs sync views."""
+        if self.worker_thread is not None:
+            self.worker_thread.ensure_started()
+        if not self.receiver.owns(request.path_info):
+            return await cast(AsyncGetResponse, self.get_response)(request)
+        return await sync_to_async(self.answer, thread_sensitive=True)(request)
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        """Read the body (limits) and answer through ``Receiver.handle``."""
+        headers = lower_headers(request.headers.items())
+        line = Request(request.method or "GET", request.path_info, headers)
+        try:
+            self.receiver.precheck(line.method, headers)
+            body = read_body(request, self.receiver)
+        except ConnectError as error:
+            return to_django(self.receiver.reject(error, line))
+        return to_django(self.receiver.handle(Request(line.method, line.path, headers, body)))
+
+
+def _input(request: HttpRequest, limit: int) -> _Readable:
+    if "wsgi.input" in request.META:  # WSGI: read the socket ourselves, chunked bodies too
+        stream: _Readable = get_input_stream(request.META, max_content_length=limit)
+        return stream
+    return request  # ASGI: Django's spooled copy of the body
+
+
+def read_body(request: HttpRequest, receiver: Receiver) -> bytes:
+    """The raw body, in chunks, refused past ``max_body_size`` or ``read_timeout``."""
+    limit = receiver.max_body_size
+    deadline = time.monotonic() + receiver.read_timeout
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        stream = _input(request, limit)
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes")
+            if time.monotonic() > deadline:
+                raise RequestTimeout()
+            chunks.append(chunk)
+    except RequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
+    except ClientDisconnected as exc:
+        raise ConnectError("body ended before Content-Length was reached") from exc
+    return b"".join(chunks)
+
+
+def to_django(response: Response) -> HttpResponse:
+    """The core's response as a Django ``HttpResponse``."""
+    return HttpResponse(response.body, status=response.status, headers=dict(response.headers))

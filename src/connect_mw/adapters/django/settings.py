@@ -1,0 +1,183 @@
+"""The ``CONNECT_MW`` setting, read into a typed :class:`ConnectSettings`.
+
+Every key is optional; an unknown key, or a value of the wrong type, raises
+``ImproperlyConfigured`` naming the key, so a typo never silently disables something::
+
+    CONNECT_MW = {
+        "HMAC_KEYS": ["current-key", "previous-key"],
+        "PATH": "/docusign/connect",
+        "STORE": "django",  # the default: Django models; or "sqlite:///…", "memory://"
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from ...processing import RetryPolicy
+from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT, Mode
+from ...stores import Store
+
+#: ``STORE`` value selecting :class:`~connect_mw.adapters.django.store.DjangoStore`.
+DJANGO_STORE = "django"
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    """``CONNECT_MW`` after validation; attribute names are the lower-cased keys."""
+
+    hmac_keys: tuple[str, ...] = ()
+    account_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    path: str = DEFAULT_PATH
+    store: str | Store = DJANGO_STORE
+    database: str | None = None
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    basic_auth: tuple[str, str] | None = None
+    allow_unauthenticated: bool = False
+    mode: Mode = "deferred"
+    run_worker: bool | None = None
+    worker_concurrency: int = 4
+    poll_interval: float = 1.0
+    max_attempts: int = RetryPolicy.max_attempts
+    lease_for: float = 300.0
+
+    def receiver_options(self) -> dict[str, Any]:
+        """The :class:`~connect_mw.Receiver` keyword options, except ``store``."""
+        return {
+            "hmac_keys": self.hmac_keys,
+            "account_keys": dict(self.account_keys) or None,
+            "path": self.path,
+            "max_body_size": self.max_body_size,
+            "read_timeout": self.read_timeout,
+            "basic_auth": self.basic_auth,
+            "allow_unauthenticated": self.allow_unauthenticated,
+            "mode": self.mode,
+            "retry": RetryPolicy(max_attempts=self.max_attempts),
+            "lease_for": timedelta(seconds=self.lease_for),
+        }
+
+    @property
+    def runs_worker(self) -> bool:
+        """Whether web processes run a worker thread: ``RUN_WORKER``, else deferred mode."""
+        return self.mode == "deferred" if self.run_worker is None else self.run_worker
+
+    def worker_options(self) -> dict[str, Any]:
+        """The :class:`~connect_mw.worker.Worker` keyword options."""
+        return {"concurrency": self.worker_concurrency, "poll_interval": self.poll_interval}
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i for i in items):
+        raise ValueError("expected a non-empty string or a list of them")
+    return tuple(items)
+
+
+def _account_keys(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValueError("expected a dict {account_id: key or [keys]}")
+    return {account: _strings(keys) for account, keys in value.items()}
+
+
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError("expected a path starting with '/'")
+    return value
+
+
+def _store(value: Any) -> str | Store:
+    if not isinstance(value, str | Store) or not value:
+        raise ValueError(f"expected {DJANGO_STORE!r}, a store URI or a Store instance")
+    return value
+
+
+def _optional_alias(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("expected a database alias (a key of DATABASES)")
+    return value
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        numeric = isinstance(value, int | float) if kind is float else isinstance(value, int)
+        if isinstance(value, bool) or not numeric or value <= 0:
+            raise ValueError(f"expected a positive {kind.__name__}")
+        return kind(value)
+
+    return check
+
+
+def _pair(value: Any) -> tuple[str, str]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError("expected (username, password)")
+    if not all(isinstance(part, str) and part for part in value):
+        raise ValueError("expected two non-empty strings")
+    return (value[0], value[1])
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected True or False")
+    return value
+
+
+def _optional_flag(value: Any) -> bool | None:
+    return None if value is None else _flag(value)
+
+
+def _mode(value: Any) -> Mode:
+    if value not in ("deferred", "inline"):
+        raise ValueError("expected 'deferred' or 'inline'")
+    return cast(Mode, value)
+
+
+#: ``CONNECT_MW`` key → validator returning the typed value.
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "HMAC_KEYS": _strings,
+    "ACCOUNT_KEYS": _account_keys,
+    "PATH": _path,
+    "STORE": _store,
+    "DATABASE": _optional_alias,
+    "MAX_BODY_SIZE": _positive(int),
+    "READ_TIMEOUT": _positive(float),
+    "BASIC_AUTH": _pair,
+    "ALLOW_UNAUTHENTICATED": _flag,
+    "MODE": _mode,
+    "RUN_WORKER": _optional_flag,
+    "WORKER_CONCURRENCY": _positive(int),
+    "POLL_INTERVAL": _positive(float),
+    "MAX_ATTEMPTS": _positive(int),
+    "LEASE_FOR": _positive(float),
+}
+
+
+def parse_settings(value: Any) -> ConnectSettings:
+    """Validate a ``CONNECT_MW`` dict; raise ``ImproperlyConfigured`` naming the bad key."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured("CONNECT_MW must be a dict")
+    unknown = sorted(set(value) - set(VALIDATORS))
+    if unknown:
+        known = ", ".join(VALIDATORS)
+        raise ImproperlyConfigured(f"CONNECT_MW has unknown keys {unknown}; known: {known}")
+    typed: dict[str, Any] = {}
+    for key, raw in value.items():
+        try:
+            typed[key.lower()] = VALIDATORS[key](raw)
+        except ValueError as exc:
+            got = type(raw).__name__  # never the value: it may be a secret
+            raise ImproperlyConfigured(f"CONNECT_MW[{key!r}]: {exc}, got {got}") from exc
+    return ConnectSettings(**typed)
+
+
+def load_settings() -> ConnectSettings:
+    """``settings.CONNECT_MW`` of the current Django project, validated."""
+    return parse_settings(getattr(django_settings, "CONNECT_MW", None))

@@ -1,0 +1,78 @@
+"""Django signals mirroring the receiver's callbacks.
+
+Each transition signal is sent once per envelope (or recipient) the first time it reaches
+the status, like ``on_envelope_completed``; ``connect_event`` for every unique delivery, like
+``on_any``. Every signal is sent with the receiver as ``sender`` and the
+:class:`~connect_mw.Delivery` as ``delivery``::
+
+    from django.dispatch import receiver
+    from connect_mw.adapters.django.signals import envelope_completed
+
+    @receiver(envelope_completed)
+    def completed(sender, delivery, **kwargs):
+        Contract.objects.filter(envelope_id=delivery.envelope_id).update(signed=True)
+
+Receivers run where callbacks run (a worker in deferred mode). Every receiver of a signal
+runs even if another raised; then the first exception is re-raised, so the event is marked
+failed and retried like a failing callback.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+from ...callbacks import Callback, Delivery
+from ...receiver import Receiver
+
+connect_event = Signal()
+envelope_created = Signal()
+envelope_sent = Signal()
+envelope_delivered = Signal()
+envelope_signed = Signal()
+envelope_completed = Signal()
+envelope_declined = Signal()
+envelope_voided = Signal()
+recipient_sent = Signal()
+recipient_delivered = Signal()
+recipient_completed = Signal()
+recipient_declined = Signal()
+recipient_autoresponded = Signal()
+
+#: Transition name (as in ``Transition.name``) → the signal sent for it.
+TRANSITION_SIGNALS: dict[str, Signal] = {
+    "envelope-created": envelope_created,
+    "envelope-sent": envelope_sent,
+    "envelope-delivered": envelope_delivered,
+    "envelope-signed": envelope_signed,
+    "envelope-completed": envelope_completed,
+    "envelope-declined": envelope_declined,
+    "envelope-voided": envelope_voided,
+    "recipient-sent": recipient_sent,
+    "recipient-delivered": recipient_delivered,
+    "recipient-completed": recipient_completed,
+    "recipient-declined": recipient_declined,
+    "recipient-autoresponded": recipient_autoresponded,
+}
+
+
+def send(signal: Signal, sender: Receiver, delivery: Delivery) -> None:
+    """Send ``signal`` to every receiver; re-raise the first exception one of them raised."""
+    for _receiver, response in signal.send_robust(sender=sender, delivery=delivery):
+        if isinstance(response, Exception):
+            raise response
+
+
+def _sender(signal: Signal, name: str, receiver: Receiver) -> Callback:
+    def send_signal(delivery: Delivery) -> None:
+        send(signal, receiver, delivery)
+
+    send_signal.__qualname__ = f"signal {name}"
+    return send_signal
+
+
+def connect_signals(receiver: Receiver) -> None:
+    """Register on ``receiver`` one callback per transition (and ``on_any``) sending a signal."""
+    for name, signal in TRANSITION_SIGNALS.items():
+        kind, status = name.split("-", 1)
+        receiver.on_transition(kind, status)(_sender(signal, name, receiver))
+    receiver.on_any(_sender(connect_event, "connect_event", receiver))

@@ -1,0 +1,181 @@
+"""``connect-mw status``, ``envelopes`` and ``events``: what the store knows.
+
+Human-readable tables by default; ``--json`` for scripts (one JSON object for ``status``,
+JSON lines for the lists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..model import EnvelopeState
+from ..stores import StoredEvent
+from .common import Subparsers, add_store_arguments, store_from
+
+_STATUS_EPILOG = """\
+examples:
+  connect-mw status 4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a
+  connect-mw status 4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a --json | jq -r .status
+  connect-mw status 4d5e6f7a-... --store sqlite:////var/lib/connect-mw/events.db
+"""
+_ENVELOPES_EPILOG = """\
+examples:
+  connect-mw envelopes                       # the 20 most recently updated
+  connect-mw envelopes --status completed --limit 100
+  connect-mw envelopes --status declined --json | jq -r .envelope_id
+"""
+_EVENTS_EPILOG = """\
+examples:
+  connect-mw events 4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a
+  connect-mw events 4d5e6f7a-... --json | jq 'select(.processing == "dead") | .key'
+"""
+
+
+def _command(commands: Subparsers, name: str, help_text: str, epilog: str) -> Any:
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_store_arguments(parser)
+    return parser
+
+
+def add_parsers(commands: Subparsers) -> None:
+    """Add ``status``, ``envelopes`` and ``events`` to the command line."""
+    status = _command(
+        commands, "status", "show one envelope's folded state and recipients", _STATUS_EPILOG
+    )
+    status.add_argument("envelope_id", metavar="ENVELOPE_ID")
+    status.set_defaults(run=run_status)
+    envelopes = _command(
+        commands, "envelopes", "list envelopes, most recently updated first", _ENVELOPES_EPILOG
+    )
+    envelopes.add_argument("--status", dest="envelope_status", metavar="STATUS")
+    envelopes.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")
+    envelopes.set_defaults(run=run_envelopes)
+    events = _command(
+        commands, "events", "list one envelope's stored events in DocuSign order", _EVENTS_EPILOG
+    )
+    events.add_argument("envelope_id", metavar="ENVELOPE_ID")
+    events.set_defaults(run=run_events)
+
+
+def jsonable(value: Any) -> Any:
+    """Model values as JSON: datetimes in ISO 8601, enums by value, sets sorted."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (frozenset, set)):
+        return sorted(jsonable(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by two spaces, headers in capitals."""
+    cells = [[str(h).upper() for h in headers]] + [
+        ["-" if c is None else str(c) for c in row] for row in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def describe(state: EnvelopeState) -> str:
+    """The ``status`` text: facts, then the recipients table."""
+    facts = [
+        ("envelope", state.envelope_id),
+        ("status", f"{state.status or 'unknown'} (since {_when(state.status_at)} UTC)"),
+        ("subject", state.subject or "-"),
+        ("account", state.account_id or "-"),
+        ("reached", ", ".join(sorted(state.reached)) or "-"),
+        ("events", str(state.event_count)),
+    ]
+    if state.void_reason:
+        facts.append(("void reason", state.void_reason))
+    if state.decline_reason:
+        facts.append(("decline reason", state.decline_reason))
+    text = "\n".join(f"{name:<15}{value}" for name, value in facts)
+    rows = [
+        (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order, r.status,
+         _when(r.status_at))
+        for r in state.recipients
+    ]  # fmt: skip
+    if rows:
+        headers = ("recipient", "type", "name", "email", "order", "status", "since (utc)")
+        text += "\n\n" + table(headers, rows)
+    return text
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print one envelope; exit 1 when the store knows nothing of it."""
+    with store_from(args) as store:
+        state = store.get_envelope(args.envelope_id)
+    if state is None:
+        print(f"connect-mw: no envelope {args.envelope_id} in the store", file=sys.stderr)
+        return 1
+    print(json.dumps(jsonable(state)) if args.json else describe(state))
+    return 0
+
+
+def run_envelopes(args: argparse.Namespace) -> int:
+    """Print the most recently updated envelopes."""
+    with store_from(args) as store:
+        states = store.list_envelopes(status=args.envelope_status, limit=max(1, args.limit))
+    if args.json:
+        for state in states:
+            print(json.dumps(jsonable(state)))
+        return 0
+    rows = [
+        (s.envelope_id, s.status, _when(s.updated_at), s.event_count, s.subject) for s in states
+    ]
+    print(table(("envelope", "status", "updated (utc)", "events", "subject"), rows))
+    return 0
+
+
+def _transitions(event: StoredEvent) -> str:
+    names = [t.name + (f"({t.recipient_id})" if t.recipient_id else "") for t in event.transitions]
+    return " ".join(names) or "-"
+
+
+def run_events(args: argparse.Namespace) -> int:
+    """Print one envelope's events; exit 1 when there are none."""
+    with store_from(args) as store:
+        events = store.events(args.envelope_id)
+    if not events:
+        print(f"connect-mw: no events for envelope {args.envelope_id}", file=sys.stderr)
+        return 1
+    if args.json:
+        for event in events:
+            print(json.dumps(jsonable(event)))
+        return 0
+    rows = [
+        (_when(e.occurred_at), e.event, e.status, e.format, e.processing, e.attempts,
+         _transitions(e), e.key)
+        for e in events
+    ]  # fmt: skip
+    headers = ("occurred (utc)", "event", "status", "format", "processing", "attempts",
+               "transitions", "key")  # fmt: skip
+    print(table(headers, rows))
+    return 0
