@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .errors import ConfigurationError
 
 MAGIC = b"CMW1"
+TEXT_PREFIX = "enc:"
 _NONCE = 12
 
 
@@ -92,6 +93,20 @@ class Encryptor:
             )
         except InvalidTag as exc:
             raise DecryptionError("sealed value does not open: wrong key or tampered") from exc
+
+    def seal_str(self, text: str) -> str:
+        """Encrypt text into text (``enc:`` + urlsafe base64), for text columns and JSON."""
+        return TEXT_PREFIX + base64.urlsafe_b64encode(self.seal_text(text)).decode("ascii")
+
+    def open_str(self, text: str) -> str:
+        """The inverse of :meth:`seal_str`; text without the prefix passes through."""
+        if not text.startswith(TEXT_PREFIX):
+            return text
+        try:
+            sealed = base64.urlsafe_b64decode(text[len(TEXT_PREFIX) :])
+        except (binascii.Error, ValueError) as exc:
+            raise DecryptionError("sealed text is not base64") from exc
+        return self.open_text(sealed)
 
     def seal_text(self, text: str) -> bytes:
         """Encrypt UTF-8 text."""

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Literal
 
 from .callbacks import Callback, CallbackRegistry, Delivery
+from .encryption import Encryptor
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -35,6 +36,7 @@ from .parse import parse
 from .processing import Processor, RetryPolicy, arun_callbacks, judge, run_callbacks
 from .stores import Store, open_store
 from .stores.base import Lease, RecordOutcome, utcnow
+from .stores.encrypted import EncryptedStore
 from .verify import (
     ACCOUNT_HEADER,
     Authenticator,
@@ -98,7 +100,9 @@ class Receiver(CallbackRegistry):
     ``connect-mw worker`` runs more). ``mode="inline"``: callbacks run right after the
     commit, before the answer; failures are retried later by a worker, if one runs.
     ``retry`` and ``lease_for`` (how long a worker may hold an event) apply to both.
-    ``metrics`` receives counters and timings (:mod:`connect_mw.metrics`).
+    ``metrics`` receives counters and timings (:mod:`connect_mw.metrics`). ``encryptor``
+    (:class:`~connect_mw.encryption.Encryptor`) encrypts raw bodies and personal fields at
+    rest in any store (:class:`~connect_mw.stores.encrypted.EncryptedStore`).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class Receiver(CallbackRegistry):
         retry: RetryPolicy | None = None,
         lease_for: timedelta = DEFAULT_LEASE,
         metrics: Metrics | None = None,
+        encryptor: Encryptor | None = None,
     ) -> None:
         super().__init__()
         if mode not in ("deferred", "inline"):
@@ -153,6 +158,8 @@ class Receiver(CallbackRegistry):
         self.lease_for = lease_for
         self.metrics = metrics or Metrics()
         self.store = open_store(store)
+        if encryptor is not None:
+            self.store = EncryptedStore(self.store, encryptor)
         self.processor = Processor(self.store, self, self.retry, self.metrics)
         #: Called after each newly recorded event in deferred mode (workers' ``wake``).
         self.listeners: list[Callable[[], None]] = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
-from .common import Subparsers
+from .common import Subparsers, add_encryption_argument, encryptor_from
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -125,6 +125,7 @@ def add_parser(commands: Subparsers) -> None:
         action="store_true",
         help="do not process events in this process (run `connect-mw worker` instead)",
     )
+    add_encryption_argument(serve)
     _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
 
@@ -169,6 +170,7 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         basic_auth=basic,
         allow_unauthenticated=args.allow_unauthenticated,
         lease_for=timedelta(seconds=args.lease_seconds),
+        encryptor=encryptor_from(args),
     )
 
 
