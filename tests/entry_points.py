@@ -1,7 +1,8 @@
 """Every way of mounting a receiver, as in-process clients for the behaviour suites.
 
 Each factory builds a fresh receiver (inline mode, memory store, body limit ``limit``) mounted
-in one framework, with a wrapped app whose ``POST /echo`` reads its own body, and returns a
+in one framework — pure ASGI, pure WSGI, Starlette (middleware and route), FastAPI (middleware
+and route), Flask, Django under WSGI and under ASGI — with a wrapped app whose ``POST /echo`` reads its own body, and returns a
 :class:`Client`. To add an entry point, write one factory and append it to ``ENTRY_POINTS``.
 """
 
@@ -186,6 +187,40 @@ def flask_extension(limit: int = LIMIT) -> Client:
     return WSGIClient(app, connect.receiver)
 
 
+def _django_handler(kind: str, limit: int) -> tuple[Any, Receiver]:
+    """A Django handler whose middleware serves a fresh in-memory receiver.
+
+    The project's runtime is built under overridden ``CONNECT_MW`` settings and then forgotten,
+    so Django's own tests keep their configuration; the handler keeps its receiver.
+    """
+    import django_settings
+
+    django_settings.setup()
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    from connect_mw.adapters.django.runtime import get_runtime, reset_runtime
+
+    config = {"HMAC_KEYS": [KEY], "MODE": "inline", "STORE": "memory://", "MAX_BODY_SIZE": limit}
+    with override_settings(CONNECT_MW=config):
+        reset_runtime()
+        handler = ASGIHandler() if kind == "asgi" else WSGIHandler()
+        receiver = get_runtime().receiver
+    reset_runtime()
+    return handler, receiver
+
+
+def django_wsgi(limit: int = LIMIT) -> Client:
+    handler, receiver = _django_handler("wsgi", limit)
+    return WSGIClient(handler, receiver)
+
+
+def django_asgi(limit: int = LIMIT) -> Client:
+    handler, receiver = _django_handler("asgi", limit)
+    return ASGIClient(handler, receiver)
+
+
 ENTRY_POINTS: list[Callable[..., Client]] = [
     pure_asgi,
     pure_wsgi,
@@ -194,4 +229,6 @@ ENTRY_POINTS: list[Callable[..., Client]] = [
     fastapi_middleware,
     fastapi_route,
     flask_extension,
+    django_wsgi,
+    django_asgi,
 ]
