@@ -1,9 +1,9 @@
 """Every way of mounting a receiver, as in-process clients for the behaviour suites.
 
-Each factory builds a fresh receiver (inline mode, memory store, body limit ``limit``) mounted
-in one framework — pure ASGI, pure WSGI, Starlette (middleware and route), FastAPI (middleware
-and route), Flask, Django under WSGI and under ASGI — with a wrapped app whose ``POST /echo`` reads its own body, and returns a
-:class:`Client`. To add an entry point, write one factory and append it to ``ENTRY_POINTS``.
+Each factory builds a fresh receiver (inline mode, memory store, body limit ``limit``)
+mounted in one framework — pure ASGI, pure WSGI, Starlette (middleware and route), FastAPI
+(middleware and route), Flask, Django under WSGI and under ASGI — with a wrapped app whose
+``POST /echo`` reads its own body, and returns a :class:`Client`. To add an entry point, write one factory and append it to ``ENTRY_POINTS``.
 """
 
 from __future__ import annotations
