@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from corpus import CASES, Case
 
-from connect_mw import Receiver, SQLiteStore
+from connect_mw import Receiver, SQLiteStore, Store
 from connect_mw.adapters.asgi import ConnectMiddleware
 from deliveries import KEY, PATH, signed_headers, sim_body
 from entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
+from services import open_test_store, postgres_namespace, redis_namespace
 
 LIMIT = 8 * 1024 * 1024
 
@@ -100,3 +101,35 @@ def test_odd_ids_are_stored_verbatim_in_sqlite(name: str, tmp_path: Path, canary
         "events.sqlite3-shm",
         "events.sqlite3-wal",
     ]
+
+
+STORED_CASES = [c for c in CASES if c.stored]
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def server_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each real store, on a fresh namespace."""
+    if request.param == "sqlite":
+        with SQLiteStore(tmp_path / "events.sqlite3") as sqlite_store:
+            yield sqlite_store
+        return
+    namespace = postgres_namespace() if request.param == "postgres" else redis_namespace()
+    with namespace as name:
+        store = open_test_store(request.param, name)
+        yield store
+        store.close()
+
+
+@pytest.mark.parametrize("case", STORED_CASES, ids=lambda c: c.name)
+def test_accepted_hostile_cases_in_every_store(
+    case: Case, server_store: Store, canary: Canary
+) -> None:
+    receiver = Receiver(hmac_keys=KEY, store=server_store, mode="inline")
+    client = ASGIClient(ConnectMiddleware(asgi_echo, receiver=receiver), receiver)
+    assert send(client, case, canary) == case.expected == 200
+    (event,) = server_store.events()
+    state = server_store.get_envelope(event.envelope_id)
+    assert state is not None and state.envelope_id == event.envelope_id
+    stored = server_store.get_event(event.key)
+    assert stored is not None and stored.raw == case.payload(canary.port)
+    assert canary.hits == 0
