@@ -3,7 +3,8 @@
 Each factory builds a fresh receiver (inline mode, memory store, body limit ``limit``)
 mounted in one framework — pure ASGI, pure WSGI, Starlette (middleware and route), FastAPI
 (middleware and route), Flask, Django under WSGI and under ASGI — with a wrapped app whose
-``POST /echo`` reads its own body, and returns a :class:`Client`. To add an entry point, write one factory and append it to ``ENTRY_POINTS``.
+``POST /echo`` reads its own body, and returns a :class:`Client`. To add an entry point,
+write one factory and append it to ``ENTRY_POINTS``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ scope runs the in-process worker (see :mod:`connect_mw.adapters.lifespan`).
 
 from __future__ import annotations
 
+import io
 from typing import Any, overload
 
 import anyio
@@ -106,19 +107,33 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
 
 
 async def _read_body(receiver: Receiver, request: StarletteRequest) -> bytes:
+    """The whole body, never held twice.
+
+    A one-message body is returned as received; longer ones are written into a ``BytesIO``
+    whose buffer becomes the result (no list of chunks to join).
+    """
     limit = receiver.max_body_size
-    chunks: list[bytes] = []
+    first = b""
+    buffer: io.BytesIO | None = None
     size = 0
     try:
         with anyio.fail_after(receiver.read_timeout):
             async for chunk in request.stream():
+                if not chunk:
+                    continue
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"body larger than {limit} bytes")
-                chunks.append(chunk)
+                if not first:
+                    first = chunk
+                    continue
+                if buffer is None:
+                    buffer = io.BytesIO()
+                    buffer.write(first)
+                buffer.write(chunk)
     except TimeoutError as exc:
         raise RequestTimeout() from exc
-    return b"".join(chunks)
+    return first if buffer is None else buffer.getvalue()
 
 
 async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,6 +16,7 @@ stalled read.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterable
 from typing import IO, Any
@@ -82,17 +83,30 @@ class ConnectWSGIMiddleware:
         return self.receiver.handle(Request(request.method, request.path, headers, body))
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
+        """The whole body, never held twice.
+
+        A one-chunk body is returned as read; longer ones are written into a ``BytesIO``
+        whose buffer becomes the result (no list of chunks to join).
+        """
         limit = self.receiver.max_body_size
         deadline = time.monotonic() + self.receiver.read_timeout
-        chunks: list[bytes] = []
+        first = b""
+        buffer: io.BytesIO | None = None
         try:
             stream: IO[bytes] = get_input_stream(environ, max_content_length=limit)
             while chunk := stream.read(_CHUNK):
-                chunks.append(chunk)
+                if not first:
+                    first = chunk
+                elif buffer is None:
+                    buffer = io.BytesIO()
+                    buffer.write(first)
+                    buffer.write(chunk)
+                else:
+                    buffer.write(chunk)
                 if time.monotonic() > deadline:
                     raise RequestTimeout()
         except RequestEntityTooLarge as exc:
             raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
         except ClientDisconnected as exc:
             raise ConnectError("body ended before Content-Length was reached") from exc
-        return b"".join(chunks)
+        return first if buffer is None else buffer.getvalue()

@@ -10,14 +10,24 @@ One connection is shared by all threads behind a lock; several processes may ope
 same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the wait).
 Every write runs in a ``BEGIN IMMEDIATE`` transaction, so a claim's select-then-update
 cannot interleave with another process's.
+
+``record`` uses **group commit**: calls that arrive while a transaction is being written
+queue up, and the next transaction records all of them (each in its own savepoint, so one
+failing call fails alone) and commits once, so concurrent requests share one fsync. Each
+call still returns only after the commit that holds its record. Threads take turns leading
+(the first caller writes its batch itself, no hand-off); ``arecord`` on asyncio queues the
+call for a writer thread and awaits a future, instead of holding a worker thread per call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -80,6 +90,46 @@ WHERE e.processing IN {_UNFINISHED} AND e.next_attempt_at <= :now
 ORDER BY e.next_attempt_at, e.order_at, e.seq
 LIMIT :limit
 """
+_INSERT_EVENT = (
+    "INSERT INTO connect_events (key, envelope_id, account_id, event, status, format, "
+    "occurred_at, received_at, order_at, raw, raw_size, transitions, attempts, "
+    "next_attempt_at, lease_worker, lease_until) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
+#: A writer thread with nothing to write for this long exits (the next ``arecord`` starts one).
+_WRITER_IDLE = 2.0
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    """One ``record`` call in the group-commit queue: its arguments, then its result."""
+
+    notification: Notification
+    raw: bytes
+    key: str
+    lease: Lease | None
+    future: asyncio.Future[RecordOutcome] | None = None
+    outcome: RecordOutcome | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+    def result(self) -> RecordOutcome:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+def _settle_futures(items: list[_Pending]) -> None:
+    """On the event loop: hand each async caller its outcome (or error)."""
+    for item in items:
+        future = item.future
+        if future is None or future.done():
+            continue  # the caller was cancelled; its record stands, like a lost answer
+        if item.error is not None:
+            future.set_exception(item.error)
+        else:
+            future.set_result(item.result())
 
 
 class SQLiteStore(Store):
@@ -97,6 +147,12 @@ class SQLiteStore(Store):
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        # Group commit: calls waiting to be recorded, who is writing them.
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[_Pending] = []
+        self._leading = False  # a caller thread is writing batches
+        self._writer: threading.Thread | None = None  # the asyncio callers' writer
+        self._closing = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -133,34 +189,134 @@ class SQLiteStore(Store):
     def record(
         self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
     ) -> RecordOutcome:
-        """Read the state, fold, insert-if-absent and upsert, in one IMMEDIATE transaction."""
-        n = notification
-        received = dump_time(utcnow())
+        """Queue the call; the first thread to find no leader writes everything queued.
+
+        Returns once the transaction holding this record is committed (fsynced when
+        durable). Each record reads the state, folds, inserts-if-absent and upserts.
+        """
+        item = _Pending(notification, raw, key, lease)
+        with self._cond:
+            self._pending.append(item)
+            while self._leading and not item.done:
+                self._cond.wait()
+            lead = not item.done
+            self._leading = self._leading or lead
+        if lead:
+            self._lead(item)
+        return item.result()
+
+    def _lead(self, item: _Pending) -> None:
+        """Commit what is queued until ``item`` is committed, then let another thread lead."""
+        try:
+            while True:
+                with self._cond:
+                    if item.done:
+                        return
+                    batch, self._pending = self._pending, []
+                    if not batch:  # the writer thread took it: wait for that commit
+                        self._cond.wait()
+                        continue
+                self._commit(batch)
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+
+    async def arecord(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
+        """Async :meth:`record`.
+
+        On asyncio the call is queued for the writer thread and its commit awaited, without
+        occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio)
+            return await super().arecord(notification, raw, key, lease=lease)
+        item = _Pending(notification, raw, key, lease, loop.create_future())
+        with self._cond:
+            self._pending.append(item)
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="connect-mw-sqlite-writer", daemon=True
+                )
+                self._writer.start()
+            self._cond.notify_all()
+        assert item.future is not None
+        return await item.future
+
+    def _write_loop(self) -> None:
+        """The asyncio callers' writer: commit whatever is queued, batch after batch."""
+        while True:
+            with self._cond:
+                idle_until = time.monotonic() + _WRITER_IDLE
+                while not self._pending:
+                    remaining = idle_until - time.monotonic()
+                    if remaining <= 0 or self._closing:
+                        self._writer = None
+                        return
+                    self._cond.wait(remaining)
+                batch, self._pending = self._pending, []
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """Record ``batch`` in one transaction, then wake its callers."""
+        try:
+            self._write_batch(batch)
+        except BaseException as exc:  # nothing of the batch is committed
+            for item in batch:
+                item.outcome, item.error = None, exc
+        waiting: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        with self._cond:
+            for item in batch:
+                item.done = True
+                if item.future is not None:
+                    waiting.setdefault(item.future.get_loop(), []).append(item)
+            self._cond.notify_all()
+        for loop, items in waiting.items():
+            with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle_futures, items)
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (n.envelope_id,)
-            ).fetchone()
-            current = load_state(row[0]) if row else None
-            result = fold(current, n)
-            inserted = conn.execute(
-                "INSERT INTO connect_events (key, envelope_id, account_id, event, status, "
-                "format, occurred_at, received_at, order_at, raw, raw_size, transitions, "
-                "attempts, next_attempt_at, lease_worker, lease_until) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                (
-                    key, n.envelope_id, n.account_id, n.event,
-                    None if n.status is None else n.status.value, n.format.value,
-                    dump_time(n.occurred_at), received, dump_time(n.occurred_at) or received,
-                    raw, len(raw), dump_transitions(result.transitions),
-                    1 if lease else 0, received,
-                    lease.worker if lease else None, dump_time(lease.until) if lease else None,
-                ),
-            ).rowcount  # fmt: skip
-            if not inserted:
-                assert current is not None
-                return RecordOutcome(key=key, inserted=False, state=current)
-            _save_state(conn, result.state)
+            if len(batch) == 1:
+                batch[0].outcome = self._record_one(conn, batch[0])
+                return
+            for item in batch:
+                conn.execute("SAVEPOINT connect_mw_record")
+                try:
+                    item.outcome = self._record_one(conn, item)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO connect_mw_record")
+                    item.error = exc
+                conn.execute("RELEASE connect_mw_record")
+
+    @staticmethod
+    def _record_one(conn: sqlite3.Connection, item: _Pending) -> RecordOutcome:
+        """Read the state, fold, insert-if-absent and upsert, inside the open transaction."""
+        n, key, lease = item.notification, item.key, item.lease
+        received = dump_time(utcnow())
+        occurred = dump_time(n.occurred_at)
+        row = conn.execute(
+            "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (n.envelope_id,)
+        ).fetchone()
+        current = load_state(row[0]) if row else None
+        result = fold(current, n)
+        inserted = conn.execute(
+            _INSERT_EVENT,
+            (
+                key, n.envelope_id, n.account_id, n.event,
+                None if n.status is None else n.status.value, n.format.value,
+                occurred, received, occurred or received,
+                item.raw, len(item.raw), dump_transitions(result.transitions),
+                1 if lease else 0, received,
+                lease.worker if lease else None, dump_time(lease.until) if lease else None,
+            ),
+        ).rowcount  # fmt: skip
+        if not inserted:  # a duplicate (its key may even name another envelope)
+            return RecordOutcome(key=key, inserted=False, state=current or result.state)
+        _save_state(conn, result.state)
         return RecordOutcome(key, True, result.state, result.transitions, result.stale)
 
     def claim(
@@ -200,7 +356,7 @@ class SQLiteStore(Store):
     ) -> bool:
         """See :meth:`Store.finish`."""
         release = state is ProcessingState.PENDING
-        next_attempt = dump_time(utcnow() if release else retry_at)
+        next_attempt = dump_time(retry_at if retry_at is not None and not release else utcnow())
         with self._transaction() as conn:
             return bool(
                 conn.execute(
@@ -288,11 +444,19 @@ class SQLiteStore(Store):
             )
 
     def close(self) -> None:
-        """Close the connection."""
+        """Let the writer thread finish what is queued, then close the connection."""
+        with self._cond:
+            self._closing = True
+            writer = self._writer
+            self._cond.notify_all()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(self.busy_timeout + 5.0)
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        with self._cond:
+            self._closing = False  # a later call reconnects, as before
 
 
 def _save_state(conn: sqlite3.Connection, state: EnvelopeState) -> None:

@@ -1,0 +1,90 @@
+"""The applications the benchmark serves, built from ``$CONNECT_MW_BENCH`` (JSON).
+
+``{"app": "bare"}`` is the bare app alone; ``{"app": "middleware", "store": ...}`` wraps it in
+the Connect middleware (no in-process worker: the rows measure receiving, and processing
+runs elsewhere in production with ``connect-mw worker``). ``store`` is ``memory``,
+``sqlite`` (with ``"path"`` and ``"durable"``) or any store URI.
+
+uvicorn: ``uvicorn --factory apps:asgi_app``; gunicorn: ``gunicorn 'apps:wsgi_app()'``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+from bodies import KEY
+
+from connect_mw import Receiver
+from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
+from connect_mw.stores import SQLiteStore, Store, open_store
+
+_OK = b'{"status":"ok"}'
+_ASGI_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"15")]
+_WSGI_HEADERS = [("Content-Type", "application/json"), ("Content-Length", "15")]
+
+
+async def bare_asgi(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+    """The bare ASGI app: reads the whole body, answers a small JSON 200."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": _ASGI_HEADERS})
+    await send({"type": "http.response.body", "body": _OK})
+
+
+def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The bare WSGI app: reads the whole body, answers a small JSON 200."""
+    stream = environ["wsgi.input"]
+    while stream.read(64 * 1024):
+        pass
+    start_response("200 OK", _WSGI_HEADERS)
+    return [_OK]
+
+
+def _config() -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(os.environ.get("CONNECT_MW_BENCH", '{"app": "bare"}'))
+    return config
+
+
+def _store(config: dict[str, Any]) -> Store:
+    name = config.get("store", "memory")
+    if name == "memory":
+        return open_store("memory://")
+    if name == "sqlite":
+        return SQLiteStore(config["path"], durable=config.get("durable", True))
+    return open_store(name)
+
+
+def _receiver(config: dict[str, Any]) -> Receiver:
+    logging.getLogger("connect_mw").setLevel(logging.WARNING)
+    return Receiver(hmac_keys=KEY, store=_store(config))
+
+
+def asgi_app() -> Any:
+    """The ASGI app ``$CONNECT_MW_BENCH`` names."""
+    config = _config()
+    if config["app"] == "bare":
+        return bare_asgi
+    return ConnectMiddleware(bare_asgi, receiver=_receiver(config), run_worker=False)
+
+
+def wsgi_app() -> Any:
+    """The WSGI app ``$CONNECT_MW_BENCH`` names."""
+    config = _config()
+    if config["app"] == "bare":
+        return bare_wsgi
+    return ConnectWSGIMiddleware(bare_wsgi, receiver=_receiver(config), run_worker=False)
