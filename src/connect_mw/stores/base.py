@@ -112,7 +112,9 @@ class Store(abc.ABC):
 
     Every abstract method may raise any exception when the backend is unreachable; the
     receiver answers 503 then, so DocuSign retries later. Async twins (``arecord`` …) run
-    the sync method in a worker thread unless a backend overrides them natively.
+    the sync method through ``_in_thread`` — a worker thread by default; a backend may
+    override that hook (``MemoryStore`` runs inline, ``DjangoStore`` uses Django's
+    ``sync_to_async``) or the twins themselves (``SQLiteStore.arecord`` awaits its writer).
     """
 
     retention: timedelta = DEFAULT_RETENTION
