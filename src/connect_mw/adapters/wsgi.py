@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any, Protocol
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request as WerkzeugRequest
@@ -83,30 +83,50 @@ class ConnectWSGIMiddleware:
         return self.receiver.handle(Request(request.method, request.path, headers, body))
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
-        """The whole body, never held twice.
-
-        A one-chunk body is returned as read; longer ones are written into a ``BytesIO``
-        whose buffer becomes the result (no list of chunks to join).
-        """
         limit = self.receiver.max_body_size
-        deadline = time.monotonic() + self.receiver.read_timeout
-        first = b""
-        buffer: io.BytesIO | None = None
         try:
-            stream: IO[bytes] = get_input_stream(environ, max_content_length=limit)
-            while chunk := stream.read(_CHUNK):
-                if not first:
-                    first = chunk
-                elif buffer is None:
-                    buffer = io.BytesIO()
-                    buffer.write(first)
-                    buffer.write(chunk)
-                else:
-                    buffer.write(chunk)
-                if time.monotonic() > deadline:
-                    raise RequestTimeout()
+            stream: Readable = get_input_stream(environ, max_content_length=limit)
         except RequestEntityTooLarge as exc:
             raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
-        except ClientDisconnected as exc:
-            raise ConnectError("body ended before Content-Length was reached") from exc
-        return first if buffer is None else buffer.getvalue()
+        return read_stream(stream, self.receiver)
+
+
+class Readable(Protocol):
+    """A blocking byte stream: ``wsgi.input``, werkzeug's ``LimitedStream``, a Django request."""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the end."""
+
+
+def read_stream(stream: Readable, receiver: Receiver) -> bytes:
+    """Read a blocking stream to its end with the receiver's size limit and read timeout.
+
+    The body is never held twice: a one-chunk body is returned as read; longer ones are
+    written into a ``BytesIO`` whose buffer becomes the result. Shared by the WSGI middleware
+    and the Django adapter.
+    """
+    limit = receiver.max_body_size
+    deadline = time.monotonic() + receiver.read_timeout
+    first = b""
+    buffer: io.BytesIO | None = None
+    size = 0
+    try:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes")
+            if not first:
+                first = chunk
+            elif buffer is None:
+                buffer = io.BytesIO()
+                buffer.write(first)
+                buffer.write(chunk)
+            else:
+                buffer.write(chunk)
+            if time.monotonic() > deadline:
+                raise RequestTimeout()
+    except RequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
+    except ClientDisconnected as exc:
+        raise ConnectError("body ended before Content-Length was reached") from exc
+    return first if buffer is None else buffer.getvalue()

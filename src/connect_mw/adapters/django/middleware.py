@@ -18,27 +18,22 @@ Django have already waited for it: put a body limit and timeout in the proxy in 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol, cast
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
-from ...errors import ConnectError, PayloadTooLarge, RequestTimeout
+from ...errors import ConnectError, PayloadTooLarge
 from ...http import Request, Response, lower_headers
 from ...receiver import Receiver
+from ..wsgi import Readable, read_stream
 from .runtime import get_runtime
 
-_CHUNK = 64 * 1024
 SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
-
-
-class _Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
 
 
 class ConnectMiddleware:
@@ -86,33 +81,20 @@ class ConnectMiddleware:
         return to_django(self.receiver.handle(Request(line.method, line.path, headers, body)))
 
 
-def _input(request: HttpRequest, limit: int) -> _Readable:
-    if "wsgi.input" in request.META:  # WSGI: read the socket ourselves, chunked bodies too
-        stream: _Readable = get_input_stream(request.META, max_content_length=limit)
-        return stream
-    return request  # ASGI: Django's spooled copy of the body
-
-
 def read_body(request: HttpRequest, receiver: Receiver) -> bytes:
-    """The raw body, in chunks, refused past ``max_body_size`` or ``read_timeout``."""
+    """The raw body, refused past ``max_body_size`` or ``read_timeout``.
+
+    WSGI: read from ``wsgi.input`` ourselves (chunked bodies too); ASGI: from the copy
+    Django's handler has already spooled.
+    """
+    if "wsgi.input" not in request.META:
+        return read_stream(request, receiver)
     limit = receiver.max_body_size
-    deadline = time.monotonic() + receiver.read_timeout
-    chunks: list[bytes] = []
-    size = 0
     try:
-        stream = _input(request, limit)
-        while chunk := stream.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body larger than {limit} bytes")
-            if time.monotonic() > deadline:
-                raise RequestTimeout()
-            chunks.append(chunk)
+        stream: Readable = get_input_stream(request.META, max_content_length=limit)
     except RequestEntityTooLarge as exc:
         raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
-    except ClientDisconnected as exc:
-        raise ConnectError("body ended before Content-Length was reached") from exc
-    return b"".join(chunks)
+    return read_stream(stream, receiver)
 
 
 def to_django(response: Response) -> HttpResponse:
