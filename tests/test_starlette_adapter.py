@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.adapters import asgi, starlette
 from connect_mw.adapters.starlette import ConnectEndpoint, ConnectMiddleware, connect_route
-from connect_mw.stores.base import RecordOutcome
+from connect_mw.stores.base import RecordOutcome, Store
 from deliveries import KEY, PATH, signed_headers, sim_body
 from polling import wait_until
 
@@ -106,7 +106,13 @@ def test_deferred_route_runs_callbacks_in_its_worker_thread() -> None:
 
 
 class BlockingStore(MemoryStore):
-    """``record`` blocks until the test releases it (a store doing slow network I/O)."""
+    """``record`` blocks until the test releases it (a store doing slow network I/O).
+
+    Such a store keeps the base class's thread offload for its async twins (MemoryStore runs
+    them inline because its own methods never block).
+    """
+
+    _in_thread = Store._in_thread
 
     def __init__(self) -> None:
         super().__init__()
