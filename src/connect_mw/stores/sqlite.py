@@ -36,7 +36,9 @@ from ..state import fold
 from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
 from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
 
-SCHEMA_VERSION = 1
+# 2: index on connect_envelopes(updated_at). Every statement is idempotent, so an older
+# file is brought up to date by running the whole script again.
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connect_events (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,6 +72,8 @@ CREATE TABLE IF NOT EXISTS connect_envelopes (
     updated_at   TEXT,
     state        TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS connect_envelopes_updated
+    ON connect_envelopes (updated_at, envelope_id);
 CREATE INDEX IF NOT EXISTS connect_envelopes_status
     ON connect_envelopes (status, updated_at);
 """
@@ -395,7 +399,7 @@ class SQLiteStore(Store):
         if status is not None:
             query += " WHERE status = ?"
             params = (status,)
-        query += " ORDER BY updated_at IS NULL, updated_at DESC LIMIT ?"
+        query += " ORDER BY updated_at DESC LIMIT ?"  # NULLs sort last when descending
         with self._reading() as conn:
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [load_state(row[0]) for row in rows]
