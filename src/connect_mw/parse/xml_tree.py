@@ -10,6 +10,8 @@ appears twice where one is expected is an error, never a silent choice.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pyexpat import ErrorString
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.etree.ElementTree import ParseError as ExpatParseError
@@ -25,6 +27,7 @@ DOCUSIGN_NAMESPACE = "http://www.docusign.net/API/3.0"
 
 #: Deepest element nesting accepted (real Connect documents need about ten levels).
 MAX_DEPTH = 64
+_CHILDREN = threading.local()
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _DOCUSIGN_PREFIX = "{" + DOCUSIGN_NAMESPACE + "}"
 
@@ -91,9 +94,30 @@ def local_name(element: Element) -> str | None:
     return tag
 
 
+def _children_by_name(parent: Element) -> dict[str, list[Element]]:
+    """``parent``'s children grouped by local name, built once per element.
+
+    The mapping reads dozens of fields from each element; without the index every lookup
+    rescanned all children. The cache is per thread and forgets an element with its tree.
+    """
+    cache: weakref.WeakKeyDictionary[Element, dict[str, list[Element]]] | None
+    cache = getattr(_CHILDREN, "index", None)
+    if cache is None:
+        cache = _CHILDREN.index = weakref.WeakKeyDictionary()
+    index = cache.get(parent)
+    if index is None:
+        index = {}
+        for element in parent:
+            name = local_name(element)
+            if name is not None:
+                index.setdefault(name, []).append(element)
+        cache[parent] = index
+    return index
+
+
 def children(parent: Element, name: str) -> list[Element]:
     """Every child of ``parent`` called ``name`` (in the DocuSign namespace or none)."""
-    return [child for child in parent if local_name(child) == name]
+    return list(_children_by_name(parent).get(name, ()))
 
 
 def child(parent: Element, name: str, path: str) -> Element | None:
