@@ -62,18 +62,22 @@ def get_string(obj: JSONObject, key: str, path: str) -> str | None:
 
 def get_text(obj: JSONObject, key: str, path: str) -> str | None:
     """The stripped text under ``key``; ``None`` when absent, null or empty."""
-    return clean_text(get_string(obj, key, path), where(path, key))
+    value = get_string(obj, key, path)
+    return None if value is None else clean_text(value, where(path, key))
 
 
 def get_id(obj: JSONObject, key: str, path: str) -> str | None:
     """The identifier under ``key`` (see ``values.identifier``)."""
-    return identifier(get_string(obj, key, path), where(path, key))
+    value = get_string(obj, key, path)
+    return None if value is None else identifier(value, where(path, key))
 
 
 def get_count(obj: JSONObject, key: str, path: str) -> int | None:
     """The non-negative integer under ``key``, given as a JSON integer or a digit string."""
     value = obj.get(key)
-    if value is not None and not isinstance(value, (str, int)):
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)):
         raise ParseError(f"{where(path, key)} must be a non-negative integer")
     return count(value, where(path, key))
 
@@ -81,11 +85,14 @@ def get_count(obj: JSONObject, key: str, path: str) -> int | None:
 def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
     """The boolean under ``key``, given as a JSON boolean or ``"true"``/``"false"``."""
     value = obj.get(key)
-    if value is not None and not isinstance(value, (str, bool)):
+    if value is None:
+        return None
+    if not isinstance(value, (str, bool)):
         raise ParseError(f"{where(path, key)} must be true or false")
     return boolean(value, where(path, key))
 
 
 def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
     """The timestamp under ``key``; times without an offset are UTC."""
-    return parse_timestamp(get_string(obj, key, path), where(path, key))
+    value = get_string(obj, key, path)
+    return None if value is None else parse_timestamp(value, where(path, key))
