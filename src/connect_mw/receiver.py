@@ -311,6 +311,8 @@ class Receiver(CallbackRegistry):
         n = accepted.notification
         verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
         self.metrics.increment("connect_mw_notifications_total", outcome=verdict)
+        if not log.isEnabledFor(logging.INFO):
+            return  # the arguments below cost more than the record itself when nobody reads it
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,
