@@ -312,7 +312,7 @@ class Receiver(CallbackRegistry):
         verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
         self.metrics.increment("connect_mw_notifications_total", outcome=verdict)
         if not log.isEnabledFor(logging.INFO):
-            return  # the arguments below cost more than the record itself when nobody reads it
+            return  # spare building the arguments on the hot path when nobody reads the line
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,
