@@ -198,24 +198,40 @@ class Processor:
 
     def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
         """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if it was lost."""
-        _log_verdict(key, attempt, verdict)
-        self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
+        self._note(key, attempt, verdict)
         try:
             held = self.store.finish(
                 key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
             )
         except Exception:
-            log.exception(
-                "could not record %s for key=%s; its lease will expire", verdict.state, key
+            return self._unrecorded(key, verdict)
+        return self._held(key, worker, held)
+
+    async def asettle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+        """Async :meth:`settle`, through the store's own async twin (``afinish``)."""
+        self._note(key, attempt, verdict)
+        try:
+            held = await self.store.afinish(
+                key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
             )
-            return False
+        except Exception:
+            return self._unrecorded(key, verdict)
+        return self._held(key, worker, held)
+
+    def _note(self, key: str, attempt: int, verdict: Verdict) -> None:
+        _log_verdict(key, attempt, verdict)
+        self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
+
+    @staticmethod
+    def _unrecorded(key: str, verdict: Verdict) -> bool:
+        log.exception("could not record %s for key=%s; its lease will expire", verdict.state, key)
+        return False
+
+    @staticmethod
+    def _held(key: str, worker: str, held: bool) -> bool:
         if not held:
             log.warning("key=%s was claimed by another worker before %s finished", key, worker)
         return held
-
-    async def asettle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
-        """Async :meth:`settle`."""
-        return await anyio.to_thread.run_sync(lambda: self.settle(key, worker, attempt, verdict))
 
     def process(self, event: StoredEvent, worker: str) -> ProcessingState:
         """Run the callbacks of a claimed event and settle it."""
