@@ -11,7 +11,8 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -286,26 +287,30 @@ class Receiver(CallbackRegistry):
             listener()
 
     def _record(self, accepted: Accepted) -> RecordOutcome:
-        try:
+        with self._recording(accepted):
             outcome = self.store.record(
                 accepted.notification, accepted.raw, accepted.key, lease=self._lease()
             )
-        except Exception as exc:
-            log.exception("store failed to record key=%s", accepted.key)
-            raise StoreUnavailable() from exc
         self._log_outcome(accepted, outcome)
         return outcome
 
     async def _arecord(self, accepted: Accepted) -> RecordOutcome:
-        try:
+        with self._recording(accepted):
             outcome = await self.store.arecord(
                 accepted.notification, accepted.raw, accepted.key, lease=self._lease()
             )
+        self._log_outcome(accepted, outcome)
+        return outcome
+
+    @staticmethod
+    @contextmanager
+    def _recording(accepted: Accepted) -> Iterator[None]:
+        """Any store failure becomes a logged 503: never a 2xx without a committed record."""
+        try:
+            yield
         except Exception as exc:
             log.exception("store failed to record key=%s", accepted.key)
             raise StoreUnavailable() from exc
-        self._log_outcome(accepted, outcome)
-        return outcome
 
     def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome) -> None:
         n = accepted.notification
