@@ -24,7 +24,7 @@ top-level ``envelopeId`` and ``status``; the event is derived (``envelope-<statu
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from typing import Any
 
 from ..errors import ParseError
 from ..model import EnvelopeStatus, Notification, PayloadFormat, Recipient, RecipientStatus
@@ -70,7 +70,7 @@ def _sim(top: JSONObject, raw_size: int) -> Notification:
     if status is None:
         named = _ENVELOPE_EVENT_STATUS.get(event)
         status = EnvelopeStatus(named) if named is not None else None
-    base = Notification(
+    return Notification(
         event=event,
         envelope_id=_sim_envelope_id(top, data, parts, event),
         format=PayloadFormat.JSON_SIM,
@@ -82,10 +82,9 @@ def _sim(top: JSONObject, raw_size: int) -> Notification:
         configuration_id=get_count(top, "configurationId", ""),
         user_id=get_id(data, "userId", "data"),
         api_version=get_id(top, "apiVersion", ""),
-        recipients=_event_recipients(event, recipient_id),
         raw_size=raw_size,
+        **_envelope_fields(parts, _event_recipients(event, recipient_id)),
     )
-    return _with_envelope(base, parts)
 
 
 def _shown(event: str) -> str:
@@ -135,21 +134,22 @@ def _event_recipients(event: str, recipient_id: str | None) -> tuple[Recipient, 
     return (Recipient(recipient_id=recipient_id, status=status),)
 
 
-def _with_envelope(base: Notification, parts: EnvelopeParts | None) -> Notification:
-    """``base`` completed with what the envelope object says (unchanged without one)."""
+def _envelope_fields(
+    parts: EnvelopeParts | None, recipients: tuple[Recipient, ...] = ()
+) -> dict[str, Any]:
+    """The ``Notification`` fields the envelope object gives (``recipients`` without one)."""
     if parts is None:
-        return base
-    return replace(
-        base,
-        subject=parts.subject,
-        sender=parts.sender,
-        times=parts.times,
-        recipients=parts.recipients,
-        void_reason=parts.void_reason,
-        decline_reason=parts.decline_reason,
-        custom_fields=parts.custom_fields,
-        documents=parts.documents,
-    )
+        return {"recipients": recipients}
+    return {
+        "subject": parts.subject,
+        "sender": parts.sender,
+        "times": parts.times,
+        "recipients": parts.recipients,
+        "void_reason": parts.void_reason,
+        "decline_reason": parts.decline_reason,
+        "custom_fields": parts.custom_fields,
+        "documents": parts.documents,
+    }
 
 
 def _aggregate(top: JSONObject, raw_size: int) -> Notification:
@@ -166,11 +166,11 @@ def _aggregate(top: JSONObject, raw_size: int) -> Notification:
     envelope_id = required_identifier(parts.envelope_id, "JSON: envelopeId")
     if parts.status is None:
         raise ParseError("JSON: envelope object without 'event' is missing 'status'")
-    base = Notification(
+    return Notification(
         event=f"envelope-{parts.status.value}",
         envelope_id=envelope_id,
         format=PayloadFormat.JSON_AGGREGATE,
         status=parts.status,
         raw_size=raw_size,
+        **_envelope_fields(parts),
     )
-    return _with_envelope(base, parts)

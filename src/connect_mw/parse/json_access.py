@@ -2,9 +2,11 @@
 
 Each getter reads one key of an object, checks the JSON type and raises ``ParseError``
 naming the field (``JSON: data.envelopeSummary.recipients.signers[0].routingOrder must be a
-non-negative integer``) when it is wrong. JSON ``null`` is treated like an absent key.
-Connect sends nearly every scalar as a string (``"true"``, ``"1"``); counts and orders are
-also accepted as JSON integers and booleans as JSON booleans.
+non-negative integer``) when it is wrong. The common case (plain ASCII text, an id, a
+timestamp in DocuSign's usual shape) is answered first without building that label. JSON
+``null`` is treated like an absent key. Connect sends nearly every scalar as a string
+(``"true"``, ``"1"``); counts and orders are also accepted as JSON integers and booleans as
+JSON booleans.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from datetime import datetime
 
 from ..errors import ParseError
 from .json_load import JSONObject
-from .timestamps import parse_timestamp
-from .values import boolean, clean_text, count, identifier
+from .timestamps import parse_timestamp, quick_timestamp
+from .values import boolean, clean_text, count, identifier, plain_identifier, plain_text
 
 
 def where(path: str, key: str) -> str:
@@ -62,14 +64,26 @@ def get_string(obj: JSONObject, key: str, path: str) -> str | None:
 
 def get_text(obj: JSONObject, key: str, path: str) -> str | None:
     """The stripped text under ``key``; ``None`` when absent, null or empty."""
-    value = get_string(obj, key, path)
-    return None if value is None else clean_text(value, where(path, key))
+    value = obj.get(key)
+    if value is None:
+        return None
+    if type(value) is str and plain_text(value):
+        return value.strip() or None
+    text = get_string(obj, key, path)  # the checks that name the field in their errors
+    return None if text is None else clean_text(text, where(path, key))
 
 
 def get_id(obj: JSONObject, key: str, path: str) -> str | None:
     """The identifier under ``key`` (see ``values.identifier``)."""
-    value = get_string(obj, key, path)
-    return None if value is None else identifier(value, where(path, key))
+    value = obj.get(key)
+    if value is None:
+        return None
+    if type(value) is str:
+        quick = plain_identifier(value)
+        if quick is not None:
+            return quick
+    text = get_string(obj, key, path)
+    return None if text is None else identifier(text, where(path, key))
 
 
 def get_count(obj: JSONObject, key: str, path: str) -> int | None:
@@ -94,5 +108,12 @@ def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
 
 def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
     """The timestamp under ``key``; times without an offset are UTC."""
-    value = get_string(obj, key, path)
-    return None if value is None else parse_timestamp(value, where(path, key))
+    value = obj.get(key)
+    if value is None:
+        return None
+    if type(value) is str:
+        quick = quick_timestamp(value)
+        if quick is not None:
+            return quick
+    text = get_string(obj, key, path)
+    return None if text is None else parse_timestamp(text, where(path, key))

@@ -141,6 +141,8 @@ def _recipients(envelope: JSONObject, path: str) -> tuple[Recipient, ...]:
         return ()
     found: list[Recipient] = []
     for key, recipient_type in JSON_RECIPIENT_LISTS.items():
+        if raw.get(key) is None:
+            continue
         list_path = join(recipients_path, key)
         for index, item in enumerate(get_objects(raw, key, recipients_path)):
             found.append(_recipient(item, f"{list_path}[{index}]", recipient_type))
