@@ -15,7 +15,7 @@ set of reached statuses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -57,9 +57,17 @@ class _Lifecycle:
 
     order: tuple[str, ...]
     terminal: frozenset[str]
+    ranks: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ranks", {status: i for i, status in enumerate(self.order)})
 
     def rank(self, status: str) -> int:
-        return self.order.index(status) if status in self.order else -1
+        return self.ranks.get(status, -1)
+
+    def _sort_key(self, status: str) -> tuple[bool, int, str]:
+        rank = self.ranks.get(status, -1)
+        return (rank < 0, rank, status)
 
     def consistent(self, evidence: set[str], final: str | None) -> set[str]:
         """``evidence`` without terminal statuses that contradict a terminal ``final``.
@@ -73,7 +81,9 @@ class _Lifecycle:
 
     def ordered(self, statuses: set[str]) -> list[str]:
         """``statuses`` in lifecycle order, unknown ones last and alphabetical."""
-        return sorted(statuses, key=lambda s: (self.rank(s) < 0, self.rank(s), s))
+        if len(statuses) < 2:
+            return list(statuses)
+        return sorted(statuses, key=self._sort_key)
 
     def supersedes(
         self, current: str | None, current_at: datetime | None, new: str, new_at: datetime | None
