@@ -195,9 +195,14 @@ class Receiver(CallbackRegistry):
             if int(length) > self.max_body_size:
                 raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
 
-    def accept(self, request: Request) -> Accepted:
-        """Check, authenticate, parse and key ``request``; raise a ``ConnectError`` if not."""
-        self.precheck(request.method, request.headers)
+    def accept(self, request: Request, *, prechecked: bool = False) -> Accepted:
+        """Check, authenticate, parse and key ``request``; raise a ``ConnectError`` if not.
+
+        ``prechecked=True`` says the caller (an adapter) already ran :meth:`precheck` on
+        these headers before reading the body, so it is not run twice.
+        """
+        if not prechecked:
+            self.precheck(request.method, request.headers)
         if len(request.body) > self.max_body_size:
             raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
         self.authenticator.verify(request)
@@ -223,8 +228,12 @@ class Receiver(CallbackRegistry):
 
     def acknowledge(self, outcome: RecordOutcome) -> Response:
         """The 200 for a committed (or already stored) delivery."""
-        status = "accepted" if outcome.inserted else "duplicate"
-        return _json_response(200, {"status": status, "key": outcome.key})
+        status = b"accepted" if outcome.inserted else b"duplicate"
+        # Built by hand: this answer goes out for every event and json.dumps of a dict costs
+        # more than the rest of it; the key (any string a key_func returns) is still encoded
+        # by the json module.
+        body = b'{"status":"%s","key":%s}' % (status, json.dumps(outcome.key).encode())
+        return Response(200, _JSON_HEADERS, body)
 
     def reject(self, error: ConnectError, request: Request | None = None) -> Response:
         """The 4xx/5xx response for ``error``, logged with the request line."""
@@ -237,11 +246,11 @@ class Receiver(CallbackRegistry):
 
     # The whole pipeline -------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
-        """Process one request synchronously (WSGI, scripts, tests)."""
+    def handle(self, request: Request, *, prechecked: bool = False) -> Response:
+        """Process one request synchronously (WSGI, scripts, tests); see :meth:`accept`."""
         started = time.perf_counter()
         try:
-            accepted = self.accept(request)
+            accepted = self.accept(request, prechecked=prechecked)
             outcome = self._record(accepted)
         except ConnectError as error:
             return self.reject(error, request)
@@ -254,11 +263,11 @@ class Receiver(CallbackRegistry):
         self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
         return self.acknowledge(outcome)
 
-    async def ahandle(self, request: Request) -> Response:
-        """Process one request without blocking the event loop (ASGI)."""
+    async def ahandle(self, request: Request, *, prechecked: bool = False) -> Response:
+        """Process one request without blocking the event loop (ASGI); see :meth:`accept`."""
         started = time.perf_counter()
         try:
-            accepted = self.accept(request)
+            accepted = self.accept(request, prechecked=prechecked)
             outcome = await self._arecord(accepted)
         except ConnectError as error:
             return self.reject(error, request)

@@ -14,16 +14,14 @@ from __future__ import annotations
 import io
 from typing import Any, overload
 
-import anyio
 from starlette.requests import ClientDisconnect
-from starlette.requests import Request as StarletteRequest
-from starlette.responses import Response as StarletteResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
 from ..worker import Worker
+from .deadline import deadline
 from .lifespan import Lifespan
 
 
@@ -93,20 +91,21 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
 
     Shared by every ASGI entry point (this middleware, the Starlette route endpoint).
     """
-    request = StarletteRequest(scope, receive)
-    headers = lower_headers(request.headers.items())
-    line = Request(request.method, scope["path"], headers)
+    method: str = scope["method"]
+    headers = lower_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    line = Request(method, scope["path"], headers)
     try:
-        receiver.precheck(request.method, headers)
-        body = await _read_body(receiver, request)
+        receiver.precheck(method, headers)
+        body = await _read_body(receiver, receive)
     except ConnectError as error:
         return receiver.reject(error, line)
     except ClientDisconnect:
         return receiver.reject(ConnectError("client disconnected mid-body"), line)
-    return await receiver.ahandle(Request(request.method, scope["path"], headers, body))
+    request = Request(method, scope["path"], headers, body)
+    return await receiver.ahandle(request, prechecked=True)
 
 
-async def _read_body(receiver: Receiver, request: StarletteRequest) -> bytes:
+async def _read_body(receiver: Receiver, receive: Receive) -> bytes:
     """The whole body, never held twice.
 
     A one-message body is returned as received; longer ones are written into a ``BytesIO``
@@ -116,9 +115,15 @@ async def _read_body(receiver: Receiver, request: StarletteRequest) -> bytes:
     first = b""
     buffer: io.BytesIO | None = None
     size = 0
+    more = True
     try:
-        with anyio.fail_after(receiver.read_timeout):
-            async for chunk in request.stream():
+        async with deadline(receiver.read_timeout):
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise ClientDisconnect()
+                more = message.get("more_body", False)
+                chunk: bytes = message.get("body", b"")
                 if not chunk:
                     continue
                 size += len(chunk)
@@ -137,8 +142,10 @@ async def _read_body(receiver: Receiver, request: StarletteRequest) -> bytes:
 
 
 async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
-    """Send the core's ``response`` as an ASGI HTTP response."""
-    reply = StarletteResponse(response.body, status_code=response.status)
-    for name, value in response.headers:
-        reply.headers[name] = value
-    await reply(scope, receive, send)
+    """Send the core's ``response`` as an ASGI HTTP response (with its ``Content-Length``)."""
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+    ]
+    headers.append((b"content-length", str(len(response.body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

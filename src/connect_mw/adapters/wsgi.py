@@ -80,7 +80,9 @@ class ConnectWSGIMiddleware:
             body = self._read_body(environ)
         except ConnectError as error:
             return self.receiver.reject(error, line)
-        return self.receiver.handle(Request(request.method, request.path, headers, body))
+        return self.receiver.handle(
+            Request(request.method, request.path, headers, body), prechecked=True
+        )
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         limit = self.receiver.max_body_size

@@ -78,7 +78,8 @@ class ConnectMiddleware:
             body = read_body(request, self.receiver)
         except ConnectError as error:
             return to_django(self.receiver.reject(error, line))
-        return to_django(self.receiver.handle(Request(line.method, line.path, headers, body)))
+        delivery = Request(line.method, line.path, headers, body)
+        return to_django(self.receiver.handle(delivery, prechecked=True))
 
 
 def read_body(request: HttpRequest, receiver: Receiver) -> bytes:
