@@ -12,6 +12,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from connect_mw import MemoryStore, Receiver
+from connect_mw.adapters import deadline as deadline_module
 from connect_mw.adapters.asgi import ConnectMiddleware
 from deliveries import KEY, PATH, signed_headers, sim_body
 
@@ -129,7 +130,12 @@ def test_chunked_body_over_the_limit_is_413_while_streaming() -> None:
     assert len(received) <= 12  # stopped reading right after the limit
 
 
-def test_slow_body_times_out_with_408() -> None:
+@pytest.mark.parametrize("asyncio_deadline", [True, False], ids=["asyncio.timeout", "anyio"])
+def test_slow_body_times_out_with_408(
+    asyncio_deadline: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both deadline implementations (asyncio's on 3.11+, anyio's elsewhere) give a 408."""
+    monkeypatch.setattr(deadline_module, "_on_asyncio", lambda: asyncio_deadline)
     app = middleware(read_timeout=0.2)
 
     async def stalls() -> AsyncIterator[Message]:
