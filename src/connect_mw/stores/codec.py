@@ -21,8 +21,9 @@ def dump_time(value: datetime | None) -> str | None:
     """A fixed-width UTC text that sorts like the time (``None`` stays ``None``)."""
     if value is None:
         return None
-    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not timezone.utc:  # most parsed times already are; spare the convert
+        value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def load_time(text: str | None) -> datetime | None:
