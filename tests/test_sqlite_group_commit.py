@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connect_mw.stores import SQLiteStore
-from connect_mw.stores.sqlite import _Pending
+from connect_mw.stores.sqlite_commit import Pending
 from connect_mw.testing.builders import notification
 
 RAW = b'{"event":"envelope-sent"}'
@@ -37,7 +37,7 @@ def test_concurrent_async_records_share_commits(tmp_path: Path) -> None:
     assert len(store.list_envelopes(limit=100)) == 40
     assert 1 <= len(commits) < 40  # batched: fewer commits than records
     store.close()
-    assert store._writer is None  # close() let the writer thread finish
+    assert store._group.writer is None  # close() let the writer thread finish
 
 
 def test_concurrent_thread_records_are_each_committed(tmp_path: Path) -> None:
@@ -61,10 +61,10 @@ def test_concurrent_thread_records_are_each_committed(tmp_path: Path) -> None:
 
 def test_a_failing_record_fails_alone_in_its_batch(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "connect.sqlite3")
-    good = _Pending(notification("e1", "sent"), RAW, "k1", None)
-    bad = _Pending(notification("e2", "sent"), object(), "k2", None)  # type: ignore[arg-type]
-    also_good = _Pending(notification("e3", "sent"), RAW, "k3", None)
-    store._commit([good, bad, also_good])
+    good = Pending(notification("e1", "sent"), RAW, "k1", None)
+    bad = Pending(notification("e2", "sent"), object(), "k2", None)  # type: ignore[arg-type]
+    also_good = Pending(notification("e3", "sent"), RAW, "k3", None)
+    store._group.commit([good, bad, also_good])
     assert good.result().inserted and also_good.result().inserted
     with pytest.raises(Exception):  # noqa: B017 (whatever sqlite3 raises for the bad value)
         bad.result()

@@ -11,23 +11,39 @@ same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the 
 Every write runs in a ``BEGIN IMMEDIATE`` transaction, so a claim's select-then-update
 cannot interleave with another process's.
 
-``record`` uses **group commit**: calls that arrive while a transaction is being written
-queue up, and the next transaction records all of them (each in its own savepoint, so one
-failing call fails alone) and commits once, so concurrent requests share one fsync. Each
-call still returns only after the commit that holds its record. Threads take turns leading
-(the first caller writes its batch itself, no hand-off); ``arecord`` on asyncio queues the
-call for a writer thread and awaits a future, instead of holding a worker thread per call.
+``record`` uses **group commit** (:mod:`.sqlite_commit`): calls that arrive while a
+transaction is being written queue up, and the next transaction records all of them (each
+in its own savepoint, so one failing call fails alone) and commits once, so concurrent
+requests share one fsync. Each call still returns only after the commit that holds its
+record.
+
+Large bodies stay cheap on the request path:
+
+* On Python >= 3.11 a body of ``BLOB_IO_MIN`` bytes or more is inserted as
+  ``zeroblob(size)`` into the ``body`` column (schema 3; ``raw`` is left empty) and
+  written through incremental BLOB I/O (``Connection.blobopen``), straight from the
+  caller's bytes: binding it would have ``sqlite3`` copy it once more and build the row
+  from that copy, one to two bodies of extra memory. ``body`` is the row's last column,
+  the only place SQLite keeps a zeroblob's zeros out of memory. Smaller bodies, and every
+  body on Python 3.10, are bound into ``raw`` as before; reads take ``body`` if set.
+* WAL checkpoints run on a thread and connection of their own (a ``PASSIVE`` checkpoint
+  once about ``CHECKPOINT_AFTER`` bytes were committed), not inside the commit of the
+  request that crossed SQLite's threshold. The WAL stays bounded: the receiving
+  connection keeps SQLite's automatic checkpoint, at ``wal_limit`` (default
+  ``WAL_LIMIT``, 64 MiB) instead of 1000 pages, so should the background checkpoint
+  fall behind, a commit checkpoints itself as before; and ``journal_size_limit`` shrinks
+  the WAL file back to ``wal_limit`` when SQLite starts it over. A checkpoint copies
+  committed pages only; when it runs does not change what a commit has made durable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,10 +51,12 @@ from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat
 from ..state import fold
 from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
 from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
+from .sqlite_commit import Checkpointer, GroupCommit, Pending
 
-# 2: index on connect_envelopes(updated_at). Every statement is idempotent, so an older
-# file is brought up to date by running the whole script again.
-SCHEMA_VERSION = 2
+# 2: index on connect_envelopes(updated_at). 3: connect_events.body, the last column (see
+# _record_one), added by _migrate to an older file. Every statement of _SCHEMA is
+# idempotent, so an older file is brought up to date by running the whole script again.
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connect_events (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,7 +77,8 @@ CREATE TABLE IF NOT EXISTS connect_events (
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  TEXT,
     lease_worker     TEXT,
-    lease_until      TEXT
+    lease_until      TEXT,
+    body             BLOB
 );
 CREATE INDEX IF NOT EXISTS connect_events_envelope
     ON connect_events (envelope_id, processing, order_at);
@@ -96,48 +115,36 @@ LIMIT :limit
 """
 _INSERT_EVENT = (
     "INSERT INTO connect_events (key, envelope_id, account_id, event, status, format, "
-    "occurred_at, received_at, order_at, raw, raw_size, transitions, attempts, "
-    "next_attempt_at, lease_worker, lease_until) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+    "occurred_at, received_at, order_at, raw_size, transitions, attempts, "
+    "next_attempt_at, lease_worker, lease_until, {columns}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {values}) ON CONFLICT (key) DO NOTHING"
 )
-#: A writer thread with nothing to write for this long exits (the next ``arecord`` starts one).
-_WRITER_IDLE = 2.0
-
-
-@dataclass(eq=False, slots=True)
-class _Pending:
-    """One ``record`` call in the group-commit queue: its arguments, then its result."""
-
-    notification: Notification
-    raw: bytes
-    key: str
-    lease: Lease | None
-    future: asyncio.Future[RecordOutcome] | None = None
-    outcome: RecordOutcome | None = None
-    error: BaseException | None = None
-    done: bool = False
-
-    def result(self) -> RecordOutcome:
-        if self.error is not None:
-            raise self.error
-        assert self.outcome is not None
-        return self.outcome
-
-
-def _settle_futures(items: list[_Pending]) -> None:
-    """On the event loop: hand each async caller its outcome (or error)."""
-    for item in items:
-        future = item.future
-        if future is None or future.done():
-            continue  # the caller was cancelled; its record stands, like a lost answer
-        if item.error is not None:
-            future.set_exception(item.error)
-        else:
-            future.set_result(item.result())
+#: The body bound into ``raw``; or room for it in ``body`` (``zeroblob(size)``, ``raw`` left
+#: empty), written afterwards through BLOB I/O. SQLite keeps a zeroblob's zeros out of the
+#: row it builds only when it is the row's last column, which ``body`` is.
+_INSERT_BOUND = _INSERT_EVENT.format(columns="raw", values="?")
+_INSERT_ROOM = _INSERT_EVENT.format(columns="raw, body", values="X'', zeroblob(?)")
+#: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
+WAL_LIMIT = 64 * 2**20
+#: Bytes committed (an estimate) after which the background checkpoint runs: SQLite's own
+#: default is 1000 pages, about 4 MB.
+CHECKPOINT_AFTER = 4 * 2**20
+#: What a record writes besides its body (row, index and envelope pages), for that estimate.
+_RECORD_OVERHEAD = 4 * 4096
+#: Bodies this large are written through incremental BLOB I/O (Python >= 3.11), not bound.
+BLOB_IO_MIN = 256 * 1024
+#: Whether this Python's ``sqlite3`` has incremental BLOB I/O (``Connection.blobopen``).
+BLOB_IO = sys.version_info >= (3, 11)
 
 
 class SQLiteStore(Store):
-    """A store in one SQLite file (``":memory:"`` for a private in-memory database)."""
+    """A store in one SQLite file (``":memory:"`` for a private in-memory database).
+
+    ``wal_limit`` (bytes) caps the WAL: checkpoints normally run on a thread of their own
+    once a few MB were committed, and a commit that finds the WAL larger than this (the
+    background checkpoint fell behind) checkpoints itself, as SQLite does by default; the
+    WAL file is also truncated back to this size when SQLite starts it over.
+    """
 
     def __init__(
         self,
@@ -145,36 +152,49 @@ class SQLiteStore(Store):
         *,
         durable: bool = True,
         busy_timeout: float = 5.0,
+        wal_limit: int = WAL_LIMIT,
     ) -> None:
         self.path = str(path)
         self.durable = durable
         self.busy_timeout = busy_timeout
+        self.wal_limit = wal_limit
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
-        # Group commit: calls waiting to be recorded, who is writing them.
-        self._cond = threading.Condition(threading.Lock())
-        self._pending: list[_Pending] = []
-        self._leading = False  # a caller thread is writing batches
-        self._writer: threading.Thread | None = None  # the asyncio callers' writer
-        self._closing = False
+        self._group = GroupCommit(self._write_batch, name="connect-mw-sqlite-writer")
+        self._checkpointer: Checkpointer | None = None  # set up once the file is in WAL mode
+        self._blob_io = BLOB_IO
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+        return conn
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+            conn = self._connect()
+            wal = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+                _migrate(conn)
+            if wal:  # not for ":memory:", which has no WAL (nor a file to share)
+                self._checkpoint_in_background(conn)
             self._conn = conn
         return self._conn
 
+    def _checkpoint_in_background(self, conn: sqlite3.Connection) -> None:
+        """Leave checkpoints to a :class:`Checkpointer`; SQLite's own only past ``wal_limit``."""
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        conn.execute(f"PRAGMA wal_autocheckpoint={max(1, self.wal_limit // page_size)}")
+        conn.execute(f"PRAGMA journal_size_limit={self.wal_limit}")
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(
+                self._connect, every=CHECKPOINT_AFTER, name="connect-mw-sqlite-checkpoint"
+            )
+
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, written: Callable[[], int] = lambda: 0) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; ``written()`` estimates the bytes it wrote."""
         with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -184,6 +204,8 @@ class SQLiteStore(Store):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        if self._checkpointer is not None:
+            self._checkpointer.wrote(_RECORD_OVERHEAD + written())
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -193,38 +215,12 @@ class SQLiteStore(Store):
     def record(
         self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
     ) -> RecordOutcome:
-        """Queue the call; the first thread to find no leader writes everything queued.
+        """Record through group commit (see the module docstring).
 
         Returns once the transaction holding this record is committed (fsynced when
         durable). Each record reads the state, folds, inserts-if-absent and upserts.
         """
-        item = _Pending(notification, raw, key, lease)
-        with self._cond:
-            self._pending.append(item)
-            while self._leading and not item.done:
-                self._cond.wait()
-            lead = not item.done
-            self._leading = self._leading or lead
-        if lead:
-            self._lead(item)
-        return item.result()
-
-    def _lead(self, item: _Pending) -> None:
-        """Commit what is queued until ``item`` is committed, then let another thread lead."""
-        try:
-            while True:
-                with self._cond:
-                    if item.done:
-                        return
-                    batch, self._pending = self._pending, []
-                    if not batch:  # the writer thread took it: wait for that commit
-                        self._cond.wait()
-                        continue
-                self._commit(batch)
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
+        return self._group.record(Pending(notification, raw, key, lease))
 
     async def arecord(
         self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
@@ -235,55 +231,14 @@ class SQLiteStore(Store):
         occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
         """
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio)
             return await super().arecord(notification, raw, key, lease=lease)
-        item = _Pending(notification, raw, key, lease, loop.create_future())
-        with self._cond:
-            self._pending.append(item)
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_loop, name="connect-mw-sqlite-writer", daemon=True
-                )
-                self._writer.start()
-            self._cond.notify_all()
-        assert item.future is not None
-        return await item.future
+        return await self._group.arecord(Pending(notification, raw, key, lease))
 
-    def _write_loop(self) -> None:
-        """The asyncio callers' writer: commit whatever is queued, batch after batch."""
-        while True:
-            with self._cond:
-                idle_until = time.monotonic() + _WRITER_IDLE
-                while not self._pending:
-                    remaining = idle_until - time.monotonic()
-                    if remaining <= 0 or self._closing:
-                        self._writer = None
-                        return
-                    self._cond.wait(remaining)
-                batch, self._pending = self._pending, []
-            self._commit(batch)
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        """Record ``batch`` in one transaction, then wake its callers."""
-        try:
-            self._write_batch(batch)
-        except BaseException as exc:  # nothing of the batch is committed
-            for item in batch:
-                item.outcome, item.error = None, exc
-        waiting: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
-        with self._cond:
-            for item in batch:
-                item.done = True
-                if item.future is not None:
-                    waiting.setdefault(item.future.get_loop(), []).append(item)
-            self._cond.notify_all()
-        for loop, items in waiting.items():
-            with suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_settle_futures, items)
-
-    def _write_batch(self, batch: list[_Pending]) -> None:
-        with self._transaction() as conn:
+    def _write_batch(self, batch: list[Pending]) -> None:
+        """Record ``batch`` in one transaction, each record in a savepoint of its own."""
+        with self._transaction(lambda: _body_bytes(batch)) as conn:
             if len(batch) == 1:
                 batch[0].outcome = self._record_one(conn, batch[0])
                 return
@@ -296,10 +251,9 @@ class SQLiteStore(Store):
                     item.error = exc
                 conn.execute("RELEASE connect_mw_record")
 
-    @staticmethod
-    def _record_one(conn: sqlite3.Connection, item: _Pending) -> RecordOutcome:
+    def _record_one(self, conn: sqlite3.Connection, item: Pending) -> RecordOutcome:
         """Read the state, fold, insert-if-absent and upsert, inside the open transaction."""
-        n, key, lease = item.notification, item.key, item.lease
+        n, key, lease, raw = item.notification, item.key, item.lease, item.raw
         received = dump_time(utcnow())
         occurred = dump_time(n.occurred_at)
         row = conn.execute(
@@ -307,19 +261,23 @@ class SQLiteStore(Store):
         ).fetchone()
         current = load_state(row[0]) if row else None
         result = fold(current, n)
+        size = len(raw)
+        blob = self._blob_io and size >= BLOB_IO_MIN  # else sqlite3 binds a copy of raw
         inserted = conn.execute(
-            _INSERT_EVENT,
+            _INSERT_ROOM if blob else _INSERT_BOUND,
             (
                 key, n.envelope_id, n.account_id, n.event,
                 None if n.status is None else n.status.value, n.format.value,
                 occurred, received, occurred or received,
-                item.raw, len(item.raw), dump_transitions(result.transitions),
-                1 if lease else 0, received,
+                size, dump_transitions(result.transitions), 1 if lease else 0, received,
                 lease.worker if lease else None, dump_time(lease.until) if lease else None,
+                size if blob else raw,
             ),
-        ).rowcount  # fmt: skip
-        if not inserted:  # a duplicate (its key may even name another envelope)
+        )  # fmt: skip
+        if not inserted.rowcount:  # a duplicate (its key may even name another envelope)
             return RecordOutcome(key=key, inserted=False, state=current or result.state)
+        if blob:
+            _write_blob(conn, inserted.lastrowid, raw)
         _save_state(conn, result.state)
         return RecordOutcome(key, True, result.state, result.transitions, result.stale)
 
@@ -343,11 +301,11 @@ class SQLiteStore(Store):
                 )
             rows = [
                 conn.execute(
-                    f"SELECT {_EVENT_COLUMNS}, raw FROM connect_events WHERE key = ?", (key,)
+                    f"SELECT {_EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
                 ).fetchone()
                 for key in keys
             ]
-        return [_event_from_row(row[:-1], raw=bytes(row[-1])) for row in rows]
+        return [_event_from_row(row[:-2], raw=_body(row)) for row in rows]
 
     def finish(
         self,
@@ -432,9 +390,9 @@ class SQLiteStore(Store):
         """See :meth:`Store.get_event`."""
         with self._reading() as conn:
             row = conn.execute(
-                f"SELECT {_EVENT_COLUMNS}, raw FROM connect_events WHERE key = ?", (key,)
+                f"SELECT {_EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
             ).fetchone()
-        return _event_from_row(row[:-1], raw=bytes(row[-1])) if row else None
+        return _event_from_row(row[:-2], raw=_body(row)) if row else None
 
     def purge(self, before: datetime) -> int:
         """See :meth:`Store.purge`."""
@@ -448,19 +406,59 @@ class SQLiteStore(Store):
             )
 
     def close(self) -> None:
-        """Let the writer thread finish what is queued, then close the connection."""
-        with self._cond:
-            self._closing = True
-            writer = self._writer
-            self._cond.notify_all()
-        if writer is not None and writer is not threading.current_thread():
-            writer.join(self.busy_timeout + 5.0)
+        """Let the writer thread finish what is queued, then close the connections."""
+        self._group.close(self.busy_timeout + 5.0)
+        if self._checkpointer is not None:
+            self._checkpointer.close(self.busy_timeout + 5.0)
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                self._conn.close()  # the last connection to close checkpoints the WAL
                 self._conn = None
-        with self._cond:
-            self._closing = False  # a later call reconnects, as before
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file's schema up to ``SCHEMA_VERSION``, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(connect_events)")}
+            if "body" not in columns:  # a file from schema 2 or older
+                conn.execute("ALTER TABLE connect_events ADD COLUMN body BLOB")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _body(row: tuple[object, ...]) -> bytes:
+    """The body of a row ending in ``raw, body``: ``body`` when it holds it, else ``raw``."""
+    raw, body = row[-2], row[-1]
+    value = body if body is not None else raw
+    assert isinstance(value, bytes)  # sqlite3 reads a BLOB as bytes
+    return value
+
+
+def _body_bytes(batch: list[Pending]) -> int:
+    """The bodies a committed batch wrote (for the checkpoint estimate)."""
+    return sum(len(item.raw) + _RECORD_OVERHEAD for item in batch if item.error is None)
+
+
+if sys.version_info >= (3, 11):
+
+    def _write_blob(conn: sqlite3.Connection, rowid: int | None, raw: bytes) -> None:
+        """Write ``raw`` into the ``zeroblob`` of event ``rowid``, without a copy."""
+        assert rowid is not None
+        with conn.blobopen("connect_events", "body", rowid) as blob:
+            blob.write(raw)
+
+else:  # pragma: no cover (BLOB_IO is False: never called)
+
+    def _write_blob(conn: sqlite3.Connection, rowid: int | None, raw: bytes) -> None:
+        """Incremental BLOB I/O needs Python >= 3.11."""
+        raise NotImplementedError("Connection.blobopen needs Python >= 3.11")
 
 
 def _save_state(conn: sqlite3.Connection, state: EnvelopeState) -> None:
