@@ -183,16 +183,21 @@ def _write_bodies(kind: str, size: int, count: int, scratch: Path) -> list[str]:
     return names
 
 
-def run_all(quick: bool = False, log: Any = print) -> list[dict[str, Any]]:
+def run_all(
+    quick: bool = False,
+    log: Any = print,
+    kinds: tuple[str, ...] = KINDS,
+    stores: tuple[str, ...] = STORES,
+) -> list[dict[str, Any]]:
     """Every case, each in its own process; the results (or the error) per case."""
     results = []
     sizes = SIZES[:1] if quick else SIZES
     with tempfile.TemporaryDirectory(prefix="connect-mw-large-", dir="/var/tmp") as tmp:
         scratch = Path(tmp)
-        for kind in KINDS:
+        for kind in kinds:
             for size in sizes:
                 files = _write_bodies(kind, size, 8, scratch)
-                for store in STORES:
+                for store in stores:
                     for concurrency in (1, 8):
                         case_dir = Path(tempfile.mkdtemp(dir=scratch))
                         chosen = files[:TIMING_RUNS] if concurrency == 1 else files
@@ -230,12 +235,15 @@ def _describe(r: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="25 MB bodies only")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="xml,json (default both)")
+    parser.add_argument("--stores", default=",".join(STORES), help="memory,sqlite (default both)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))
         return 0
-    results = run_all(args.quick)
+    kinds, stores = tuple(args.kinds.split(",")), tuple(args.stores.split(","))
+    results = run_all(args.quick, kinds=kinds, stores=stores)
     return 1 if any("error" in r for r in results) else 0
 
 
