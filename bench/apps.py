@@ -1,6 +1,7 @@
 """The applications the benchmark serves, built from ``$CONNECT_MW_BENCH`` (JSON).
 
-``{"app": "bare"}`` is the bare app alone; ``{"app": "middleware", "store": ...}`` wraps it in
+``{"app": "bare"}`` is the bare app alone; ``{"app": "floor"}`` the least a receiver
+must do, without connect-mw (:class:`FloorApp`); ``{"app": "middleware", "store": ...}`` wraps it in
 the Connect middleware (no in-process worker: the rows measure receiving, and processing
 runs elsewhere in production with ``connect-mw worker``). ``store`` is ``memory``,
 ``sqlite`` (with ``"path"`` and ``"durable"``) or any store URI.
@@ -10,12 +11,16 @@ uvicorn: ``uvicorn --factory apps:asgi_app``; gunicorn: ``gunicorn 'apps:wsgi_ap
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
+import defusedxml.ElementTree as DefusedET
 from bodies import KEY
 
 from connect_mw import Receiver
@@ -55,6 +60,42 @@ def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
     return [_OK]
 
 
+class FloorApp:
+    """The least any receiver must do, without connect-mw: the floor the ratios stand on.
+
+    Reads the body, checks ``X-DocuSign-Signature-1`` (HMAC-SHA256, constant-time), parses
+    it once (``json.loads``, or ``defusedxml`` for XML), keeps the body in a dict under a
+    hash, answers 200 — the issue's "HMAC + json.loads + one insert" prototype, with a
+    memory insert, so that no storage cost hides in it.
+    """
+
+    def __init__(self) -> None:
+        self.key = KEY.encode()
+        self.kept: dict[bytes, bytes] = {}
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        """Answer every HTTP request as a delivery (lifespan like the bare app)."""
+        if scope["type"] == "lifespan":
+            await bare_asgi(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        signature = dict(scope["headers"]).get(b"x-docusign-signature-1", b"")
+        digest = hmac.new(self.key, body, hashlib.sha256).digest()
+        ok = hmac.compare_digest(base64.b64encode(digest), signature)
+        if ok:
+            json.loads(body) if body[:1] == b"{" else DefusedET.fromstring(body)
+            self.kept[hashlib.sha256(body).digest()] = body
+        status, answer = (200, _OK) if ok else (401, b'{"status":"no"}')
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"15")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+
 def _config() -> dict[str, Any]:
     config: dict[str, Any] = json.loads(os.environ.get("CONNECT_MW_BENCH", '{"app": "bare"}'))
     return config
@@ -79,6 +120,8 @@ def asgi_app() -> Any:
     config = _config()
     if config["app"] == "bare":
         return bare_asgi
+    if config["app"] == "floor":
+        return FloorApp()
     return ConnectMiddleware(bare_asgi, receiver=_receiver(config), run_worker=False)
 
 

@@ -29,6 +29,8 @@ class Row:
 
 ROWS = (
     Row("asgi-bare", "bare ASGI app", "asgi", "bare"),
+    Row("asgi-floor", "floor: HMAC + one parse + dict insert, no connect-mw", "asgi",
+        "floor"),
     Row("asgi-passthrough", "middleware, non-Connect path", "asgi", "middleware", OTHER,
         "memory", target=0.97),
     Row("asgi-memory", "Connect path, memory store", "asgi", "middleware", store="memory",
