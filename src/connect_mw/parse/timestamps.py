@@ -68,7 +68,8 @@ def quick_timestamp(value: str, default_tz: timezone = timezone.utc) -> datetime
         stamp = datetime.fromisoformat(text)
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=default_tz)
-        stamp.astimezone(timezone.utc)
+        if stamp.year in (1, 9999):  # only these can fall outside UTC's range
+            stamp.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         return None  # the general path names the field in its error
     return stamp
