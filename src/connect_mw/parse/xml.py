@@ -12,7 +12,6 @@ account id: ``account_id`` stays ``None`` for the receiver to fill from the
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from xml.etree.ElementTree import Element
 
 from ..errors import ParseError
 from ..model import (
@@ -34,12 +33,15 @@ from .conventions import (
 )
 from .timestamps import parse_timestamp, parse_utc_offset
 from .values import boolean, count, identifier, required_identifier, status_name
-from .xml_tree import child, child_text, children, load, local_name, text
+from .xml_load import load
+from .xml_tree import XmlElement, child, child_text, children, text
 
 _ROOT = "DocuSignEnvelopeInformation"
 _ENVELOPE = "EnvelopeStatus"
 _RECIPIENTS = f"{_ENVELOPE}/RecipientStatuses"
 _DOCUMENTS = "DocumentPDFs"
+#: Elements whose text may be megabytes long (base64 documents).
+_BULKY = frozenset({"PDFBytes"})
 
 
 def parse_xml(document: bytes | str, raw_size: int) -> Notification:
@@ -47,8 +49,8 @@ def parse_xml(document: bytes | str, raw_size: int) -> Notification:
 
     ``raw_size`` is the length of the body as received, kept on the notification.
     """
-    root = load(document)
-    if local_name(root) != _ROOT:
+    root = child(load(document, _BULKY), _ROOT, "")
+    if root is None:
         raise ParseError(f"XML: root element must be {_ROOT} in the DocuSign namespace")
     envelope = child(root, _ENVELOPE, _ROOT)
     if envelope is None:
@@ -57,7 +59,9 @@ def parse_xml(document: bytes | str, raw_size: int) -> Notification:
     return _notification(root, envelope, offset or timezone.utc, raw_size)
 
 
-def _notification(root: Element, envelope: Element, tz: timezone, raw_size: int) -> Notification:
+def _notification(
+    root: XmlElement, envelope: XmlElement, tz: timezone, raw_size: int
+) -> Notification:
     """Map ``EnvelopeStatus`` (and the ``DocumentPDFs`` beside it) onto the model."""
     envelope_id = required_identifier(
         child_text(envelope, "EnvelopeID", _ENVELOPE), f"XML: {_ENVELOPE}/EnvelopeID"
@@ -82,7 +86,7 @@ def _notification(root: Element, envelope: Element, tz: timezone, raw_size: int)
     )
 
 
-def _envelope_status(envelope: Element) -> EnvelopeStatus:
+def _envelope_status(envelope: XmlElement) -> EnvelopeStatus:
     """The required envelope ``Status``, lower-cased into the open enum."""
     where = f"XML: {_ENVELOPE}/Status"
     status = status_name(child_text(envelope, "Status", _ENVELOPE), where)
@@ -91,12 +95,15 @@ def _envelope_status(envelope: Element) -> EnvelopeStatus:
     return EnvelopeStatus(status)
 
 
-def _time(parent: Element, name: str, path: str, tz: timezone) -> datetime | None:
+def _time(parent: XmlElement, name: str, path: str, tz: timezone) -> datetime | None:
     """The timestamp in ``parent``'s child ``name``, offset-less times read in ``tz``."""
-    return parse_timestamp(child_text(parent, name, path), f"XML: {path}/{name}", tz)
+    value = child_text(parent, name, path)
+    if value is None:
+        return None
+    return parse_timestamp(value, f"XML: {path}/{name}", tz)
 
 
-def _times(envelope: Element, tz: timezone) -> EnvelopeTimes:
+def _times(envelope: XmlElement, tz: timezone) -> EnvelopeTimes:
     """The envelope's per-status times (``Voided`` if present; XML has no status-change time)."""
     stamps = {
         field: _time(envelope, name, _ENVELOPE, tz)
@@ -114,7 +121,7 @@ def _times(envelope: Element, tz: timezone) -> EnvelopeTimes:
     return EnvelopeTimes(**stamps)
 
 
-def _sender(envelope: Element) -> Sender | None:
+def _sender(envelope: XmlElement) -> Sender | None:
     """The sender from ``UserName``, ``Email`` and ``SenderIPAddress``; ``None`` if all absent."""
     sender = Sender(
         name=child_text(envelope, "UserName", _ENVELOPE),
@@ -124,7 +131,7 @@ def _sender(envelope: Element) -> Sender | None:
     return None if sender == Sender() else sender
 
 
-def _custom_fields(parent: Element, path: str) -> tuple[CustomField, ...]:
+def _custom_fields(parent: XmlElement, path: str) -> tuple[CustomField, ...]:
     """``CustomFields/CustomField`` entries; those without a name are skipped.
 
     A ``CustomField`` holding plain text (recipient custom fields are plain strings) becomes
@@ -141,9 +148,9 @@ def _custom_fields(parent: Element, path: str) -> tuple[CustomField, ...]:
     return tuple(fields)
 
 
-def _custom_field(element: Element, path: str) -> CustomField | None:
+def _custom_field(element: XmlElement, path: str) -> CustomField | None:
     """One custom field, structured (``Name``/``Value``/...) or plain text."""
-    if not len(element):
+    if not element.size:
         name = text(element, path)
         return CustomField(name=name) if name is not None else None
     name = child_text(element, "Name", path)
@@ -159,7 +166,7 @@ def _custom_field(element: Element, path: str) -> CustomField | None:
     )
 
 
-def _recipients(envelope: Element, tz: timezone) -> tuple[Recipient, ...]:
+def _recipients(envelope: XmlElement, tz: timezone) -> tuple[Recipient, ...]:
     """Every ``RecipientStatuses/RecipientStatus``, in document order."""
     container = child(envelope, "RecipientStatuses", _ENVELOPE)
     if container is None:
@@ -170,7 +177,7 @@ def _recipients(envelope: Element, tz: timezone) -> tuple[Recipient, ...]:
     )
 
 
-def _recipient(element: Element, path: str, tz: timezone) -> Recipient:
+def _recipient(element: XmlElement, path: str, tz: timezone) -> Recipient:
     """One ``RecipientStatus``; its ``RecipientId`` GUID is both ``recipient_id`` and guid.
 
     Without a ``RecipientId`` the recipient gets a fallback id from type, routing order and
@@ -203,7 +210,7 @@ def _recipient(element: Element, path: str, tz: timezone) -> Recipient:
     )
 
 
-def _documents(root: Element) -> tuple[DocumentRef, ...]:
+def _documents(root: XmlElement) -> tuple[DocumentRef, ...]:
     """Every ``DocumentPDFs/DocumentPDF``, its ``PDFBytes`` kept as base64 text."""
     container = child(root, _DOCUMENTS, _ROOT)
     if container is None:
@@ -214,7 +221,7 @@ def _documents(root: Element) -> tuple[DocumentRef, ...]:
     )
 
 
-def _document(element: Element, path: str, position: int) -> DocumentRef:
+def _document(element: XmlElement, path: str, position: int) -> DocumentRef:
     """One ``DocumentPDF``; without ``DocumentID`` see ``fallback_document_id``."""
     kind = child_text(element, "DocumentType", path)
     document_type = kind.lower() if kind is not None else None

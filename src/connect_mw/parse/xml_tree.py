@@ -1,23 +1,17 @@
-"""Loading XML safely and reading it namespace-aware.
+"""The XML tree the legacy-format mapping reads, and namespace-aware access to it.
 
-Bodies are parsed with ``defusedxml`` with DTDs, entity declarations and external
-references all forbidden, so entity-expansion bombs and external entity tricks fail before
-any element is built. Element access only counts elements in the DocuSign namespace
+``xml_load.load`` builds it: one ``XmlElement`` per element, holding only what the mapping
+needs — its children grouped by local name, its text when it has no children, and whether it
+is ``xsi:nil``. Element access only counts elements in the DocuSign namespace
 (``http://www.docusign.net/API/3.0``) or in no namespace at all (hand-written bodies); an
-element of the same local name in any other namespace is invisible. A scalar element that
-appears twice where one is expected is an error, never a silent choice.
+element of the same local name in any other namespace is invisible, though it still counts
+as a child (a scalar holding one is still refused). A scalar element that appears twice
+where one is expected is an error, never a silent choice.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
-from pyexpat import ErrorString
-from xml.etree.ElementTree import Element, TreeBuilder
-from xml.etree.ElementTree import ParseError as ExpatParseError
-
-import defusedxml.ElementTree as DefusedET
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from collections.abc import Sequence
 
 from ..errors import ParseError
 from .values import clean_text
@@ -25,123 +19,80 @@ from .values import clean_text
 #: The namespace of DocuSign's ``DocuSignEnvelopeInformation`` documents.
 DOCUSIGN_NAMESPACE = "http://www.docusign.net/API/3.0"
 
-#: Deepest element nesting accepted (real Connect documents need about ten levels).
-MAX_DEPTH = 64
-_CHILDREN = threading.local()
-_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-_DOCUSIGN_PREFIX = "{" + DOCUSIGN_NAMESPACE + "}"
 
+class XmlElement:
+    """One element (or the document node above the root element).
 
-class _DepthLimitedBuilder(TreeBuilder):
-    """A tree builder that refuses documents nested deeper than ``MAX_DEPTH``.
-
-    Connect documents are about ten levels deep; without a bound a body of ``<a><a>…``
-    builds millions of elements. Raising from ``start`` stops expat at once.
+    ``children`` maps local names to the visible child elements of that name, in document
+    order (``None`` when there are none); ``size`` counts every child element, visible or
+    not; ``text`` is the element's character data when it has no children (``None`` when
+    it has none; for a bulky element read from the body, without the whitespace around it,
+    which ``text`` strips anyway); ``nil`` is true for ``xsi:nil="true"`` (or ``"1"``).
     """
+
+    __slots__ = ("children", "nil", "size", "text")
 
     def __init__(self) -> None:
-        super().__init__()
-        self._depth = 0
-
-    def start(self, tag: str, attrs: dict[str, str]) -> Element:
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise ParseError(f"XML: nested deeper than {MAX_DEPTH} elements")
-        return super().start(tag, attrs)
-
-    def end(self, tag: str) -> Element:
-        self._depth -= 1
-        return super().end(tag)
+        self.children: dict[str, list[XmlElement]] | None = None
+        self.size = 0
+        self.text: str | None = None
+        self.nil = False
 
 
-def load(document: bytes | str) -> Element:
-    """Parse an XML document with DTDs, entities and external references forbidden."""
-    parser = DefusedET.DefusedXMLParser(target=_DepthLimitedBuilder(), forbid_dtd=True)
-    try:
-        parser.feed(document)
-        return parser.close()
-    except DTDForbidden:
-        raise ParseError("XML: document type declarations (DTDs) are not allowed") from None
-    except EntitiesForbidden:
-        raise ParseError("XML: entity declarations are not allowed") from None
-    except ExternalReferenceForbidden:
-        raise ParseError("XML: external references are not allowed") from None
-    except ExpatParseError as exc:
-        raise ParseError(f"XML: not well-formed: {_describe(exc)}") from None
-    except RecursionError:
-        raise ParseError("XML: nested too deeply") from None
-    except (ValueError, LookupError, UnicodeError) as exc:
-        raise ParseError(f"XML: cannot be read ({type(exc).__name__})") from None
+_NONE: Sequence[XmlElement] = ()
 
 
-def _describe(exc: ExpatParseError) -> str:
-    """Expat's message for the error and where it happened, without any body text."""
-    code = getattr(exc, "code", None)
-    message = ErrorString(code) if isinstance(code, int) else None
-    line, column = getattr(exc, "position", (0, 0))
-    return f"{message or 'syntax error'} at line {line}, column {column}"
-
-
-def local_name(element: Element) -> str | None:
-    """The element's name if it is in the DocuSign namespace or none, else ``None``."""
-    tag: object = element.tag
-    if not isinstance(tag, str):
-        return None
-    if tag.startswith(_DOCUSIGN_PREFIX):
-        return tag[len(_DOCUSIGN_PREFIX) :]
-    if tag.startswith("{"):
-        return None
-    return tag
-
-
-def _children_by_name(parent: Element) -> dict[str, list[Element]]:
-    """``parent``'s children grouped by local name, built once per element.
-
-    The mapping reads dozens of fields from each element; without the index every lookup
-    rescanned all children. The cache is per thread and forgets an element with its tree.
-    """
-    cache: weakref.WeakKeyDictionary[Element, dict[str, list[Element]]] | None
-    cache = getattr(_CHILDREN, "index", None)
-    if cache is None:
-        cache = _CHILDREN.index = weakref.WeakKeyDictionary()
-    index = cache.get(parent)
-    if index is None:
-        index = {}
-        for element in parent:
-            name = local_name(element)
-            if name is not None:
-                index.setdefault(name, []).append(element)
-        cache[parent] = index
-    return index
-
-
-def children(parent: Element, name: str) -> list[Element]:
+def children(parent: XmlElement, name: str) -> Sequence[XmlElement]:
     """Every child of ``parent`` called ``name`` (in the DocuSign namespace or none)."""
-    return list(_children_by_name(parent).get(name, ()))
+    index = parent.children
+    if index is None:
+        return _NONE
+    return index.get(name, _NONE)
 
 
-def child(parent: Element, name: str, path: str) -> Element | None:
+def child(parent: XmlElement, name: str, path: str) -> XmlElement | None:
     """The one child called ``name``; ``None`` if absent, ``ParseError`` if repeated.
 
     ``path`` is where ``parent`` is, for error reasons.
     """
     found = children(parent, name)
+    if not found:
+        return None
     if len(found) > 1:
         raise ParseError(f"XML: {path}/{name} appears {len(found)} times (ambiguous)")
-    return found[0] if found else None
+    return found[0]
 
 
-def text(element: Element | None, path: str) -> str | None:
+def text(element: XmlElement | None, path: str) -> str | None:
     """The stripped text of a scalar element; ``None`` when absent, empty or ``xsi:nil``."""
-    if element is None:
+    if element is None or element.nil:
         return None
-    if element.get(_XSI_NIL, "").strip().lower() in ("true", "1"):
-        return None
-    if len(element):
+    if element.size:
         raise ParseError(f"XML: {path} must hold text, not elements")
-    return clean_text(element.text, f"XML: {path}")
+    value = element.text
+    if value is None:
+        return None
+    return clean_text(value, f"XML: {path}")
 
 
-def child_text(parent: Element, name: str, path: str) -> str | None:
-    """The text of ``parent``'s one child called ``name`` (see ``child`` and ``text``)."""
-    return text(child(parent, name, path), f"{path}/{name}")
+def child_text(parent: XmlElement, name: str, path: str) -> str | None:
+    """The text of ``parent``'s one child called ``name`` (see ``child`` and ``text``).
+
+    The mapping's most frequent call: ``child`` and ``text`` inlined, labels built only
+    for text that is there.
+    """
+    index = parent.children
+    found = index.get(name) if index is not None else None
+    if found is None:
+        return None
+    if len(found) > 1:
+        raise ParseError(f"XML: {path}/{name} appears {len(found)} times (ambiguous)")
+    element = found[0]
+    if element.nil:
+        return None
+    if element.size:
+        raise ParseError(f"XML: {path}/{name} must hold text, not elements")
+    value = element.text
+    if value is None:
+        return None
+    return clean_text(value, f"XML: {path}/{name}")
