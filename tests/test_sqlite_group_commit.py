@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connect_mw.stores import SQLiteStore
-from connect_mw.stores.sqlite_commit import Pending
+from connect_mw.stores.group_commit import Pending
 from connect_mw.testing.builders import notification
 
 RAW = b'{"event":"envelope-sent"}'

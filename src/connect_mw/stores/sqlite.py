@@ -51,7 +51,8 @@ from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat
 from ..state import fold
 from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
 from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
-from .sqlite_commit import Checkpointer, GroupCommit, Pending
+from .group_commit import GroupCommit, Pending
+from .sqlite_commit import Checkpointer
 
 # 2: index on connect_envelopes(updated_at). 3: connect_events.body, the last column (see
 # _record_one), added by _migrate to an older file. Every statement of _SCHEMA is
