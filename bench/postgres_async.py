@@ -1,4 +1,4 @@
-"""PostgresStore.arecord: the base class's thread offload against native async psycopg.
+"""PostgresStore.arecord (group commit on a writer thread) against native async psycopg.
 
 Runs ``--calls`` concurrent ``arecord`` calls (distinct keys over ``--envelopes`` envelopes)
 against each variant on a fresh schema, ``--rounds`` times, and prints the calls per second
@@ -116,7 +116,7 @@ def main() -> None:
         return lambda: kind(args.dsn, schema=schema, max_size=args.pool)
 
     variants: dict[str, Callable[[], Awaitable[str]]] = {
-        "thread offload": lambda: measure(fresh(PostgresStore), args),
+        "arecord (group commit)": lambda: measure(fresh(PostgresStore), args),
         "native async": lambda: measure(fresh(NativeAsyncPostgresStore), args),
     }
     print(f"{args.calls} concurrent arecord, {args.envelopes} envelopes, pool {args.pool}")
