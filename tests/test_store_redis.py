@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,7 @@ import redis  # noqa: E402
 from connect_mw.model import EnvelopeState  # noqa: E402
 from connect_mw.stores import Store, open_store  # noqa: E402
 from connect_mw.stores.base import ProcessingState, utcnow  # noqa: E402
+from connect_mw.stores.group_commit import Pending  # noqa: E402
 from connect_mw.stores.redis import RecordContention, RedisStore  # noqa: E402
 from connect_mw.testing import StoreContract, notification  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME  # noqa: E402
@@ -186,3 +190,56 @@ def test_a_key_reused_by_another_envelope_is_a_duplicate(store: RedisStore) -> N
     store.record(notification("e1"), RAW, "k1")
     assert not store.record(notification("e2"), RAW, "k1").inserted
     assert store.get_envelope("e2") is None
+
+
+def test_concurrent_async_records_run_on_one_writer_thread(store: RedisStore) -> None:
+    threads: set[str] = set()
+    record = store.record
+
+    def recorded_on(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return record(*args, **kwargs)
+
+    store.record = recorded_on  # type: ignore[method-assign]
+
+    async def deliver_all() -> list[Any]:
+        calls = [store.arecord(notification(f"e{i % 4}", "sent"), RAW, f"k{i}") for i in range(30)]
+        return await asyncio.gather(*calls)
+
+    outcomes = asyncio.run(deliver_all())
+    assert [outcome.inserted for outcome in outcomes] == [True] * 30
+    assert threads == {"connect-mw-redis-writer"}
+    assert len(store.events()) == 30
+    store.close()
+    assert store._writer.writer is None  # close() let the writer thread finish
+
+
+def test_a_failing_record_fails_alone_on_the_writer(store: RedisStore) -> None:
+    batch = [
+        Pending(notification("e1"), RAW, "k1", None),
+        Pending(notification("e2", account_id="\udcff"), RAW, "k2", None),  # unstorable
+        Pending(notification("e3"), RAW, "k3", None),
+    ]
+    store._writer.commit(batch)
+    assert batch[0].result().inserted and batch[2].result().inserted
+    with pytest.raises(UnicodeEncodeError):
+        batch[1].result()
+    assert store.get_event("k2") is None and store.get_envelope("e2") is None
+
+
+def test_an_outage_fails_the_rest_of_the_batch_untried() -> None:
+    with RedisStore("redis://127.0.0.1:9/0", socket_connect_timeout=1) as dead:
+        tried: list[str] = []
+        record = dead.record
+
+        def counted(notification: Any, raw: bytes, key: str, **kwargs: Any) -> Any:
+            tried.append(key)
+            return record(notification, raw, key, **kwargs)
+
+        dead.record = counted  # type: ignore[method-assign]
+        batch = [Pending(notification(f"e{i}"), RAW, f"k{i}", None) for i in range(5)]
+        dead._writer.commit(batch)
+    assert tried == ["k0"]
+    for item in batch:
+        with pytest.raises(redis.ConnectionError):
+            item.result()

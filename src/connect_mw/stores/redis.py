@@ -10,6 +10,7 @@ and limits (no Redis Cluster): ``docs/stores-redis.md``.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -32,6 +33,7 @@ from .base import (
     utcnow,
 )
 from .codec import dump_state, dump_transitions, load_state, load_transitions
+from .group_commit import GroupCommit, Pending
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
@@ -182,6 +184,7 @@ class RedisStore(Store):
             name: self._client.register_script(_LUA_COMMON + body)
             for name, body in _SCRIPTS.items()
         }
+        self._writer = GroupCommit(self._write_each, name="connect-mw-redis-writer")
 
     @classmethod
     def from_uri(cls, uri: str) -> RedisStore:
@@ -232,6 +235,34 @@ class RedisStore(Store):
             f"record {key!r}: envelope {n.envelope_id!r} changed under "
             f"{self.max_record_attempts} attempts in a row"
         )
+
+    async def arecord(
+        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
+    ) -> RecordOutcome:
+        """Async :meth:`record`: on asyncio, queued for one writer thread instead of one each."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio)
+            return await super().arecord(notification, raw, key, lease=lease)
+        return await self._writer.arecord(Pending(notification, raw, key, lease))
+
+    def _write_each(self, batch: list[Pending]) -> None:
+        """Record each queued call in turn (each record is atomic on its own).
+
+        Once Redis is unreachable or times out, the rest of the batch fails with that error
+        without trying, so an outage costs one timeout per batch, not one per record.
+        """
+        lost: Exception | None = None
+        for item in batch:
+            if lost is not None:
+                item.error = lost
+                continue
+            try:
+                item.outcome = self.record(item.notification, item.raw, item.key, lease=item.lease)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                item.error = lost = exc
+            except Exception as exc:
+                item.error = exc
 
     def _read_envelope(self, envelope_id: str, key: str) -> tuple[str, EnvelopeState | None, bool]:
         pipe = self._client.pipeline(transaction=True)
@@ -334,7 +365,8 @@ class RedisStore(Store):
         return _event(row, raw=True) if row else None
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Let the writer thread finish what is queued, then close the connection pool."""
+        self._writer.close(5.0)
         self._client.close()
 
 
