@@ -21,7 +21,7 @@ from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
 from ..worker import Worker
-from .deadline import deadline
+from .deadline import within
 from .lifespan import Lifespan
 
 
@@ -106,38 +106,41 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
 
 
 async def _read_body(receiver: Receiver, receive: Receive) -> bytes:
-    """The whole body, never held twice.
+    """The whole body within the receiver's read timeout (408 after it)."""
+    try:
+        return await within(receiver.read_timeout, _collect(receive, receiver.max_body_size))
+    except TimeoutError as exc:
+        raise RequestTimeout() from exc
+
+
+async def _collect(receive: Receive, limit: int) -> bytes:
+    """The whole body, never held twice; 413 as soon as it passes ``limit`` bytes.
 
     A one-message body is returned as received; longer ones are written into a ``BytesIO``
     whose buffer becomes the result (no list of chunks to join).
     """
-    limit = receiver.max_body_size
     first = b""
     buffer: io.BytesIO | None = None
     size = 0
     more = True
-    try:
-        async with deadline(receiver.read_timeout):
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise ClientDisconnect()
-                more = message.get("more_body", False)
-                chunk: bytes = message.get("body", b"")
-                if not chunk:
-                    continue
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"body larger than {limit} bytes")
-                if not first:
-                    first = chunk
-                    continue
-                if buffer is None:
-                    buffer = io.BytesIO()
-                    buffer.write(first)
-                buffer.write(chunk)
-    except TimeoutError as exc:
-        raise RequestTimeout() from exc
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        more = message.get("more_body", False)
+        chunk: bytes = message.get("body", b"")
+        if not chunk:
+            continue
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        if not first:
+            first = chunk
+            continue
+        if buffer is None:
+            buffer = io.BytesIO()
+            buffer.write(first)
+        buffer.write(chunk)
     return first if buffer is None else buffer.getvalue()
 
 
