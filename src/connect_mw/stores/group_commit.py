@@ -18,6 +18,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
+import anyio.to_thread
+
 from ..model import Notification
 from .base import Lease, RecordOutcome
 
@@ -105,8 +107,16 @@ class GroupCommit:
                 self._cond.notify_all()
 
     async def arecord(self, item: Pending) -> RecordOutcome:
-        """Queue ``item`` for the writer thread and await its commit (on asyncio)."""
-        future: asyncio.Future[RecordOutcome] = asyncio.get_running_loop().create_future()
+        """Queue ``item`` for the writer thread and await its commit.
+
+        On asyncio the caller awaits a future, occupying no thread; on any other event loop
+        (trio) :meth:`record` runs in a worker thread.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio
+            return await anyio.to_thread.run_sync(self.record, item)
+        future: asyncio.Future[RecordOutcome] = loop.create_future()
         item.future = future
         with self._cond:
             self._pending.append(item)

@@ -12,7 +12,6 @@ See ``docs/stores-postgres.md``.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 from collections.abc import Iterator
@@ -238,10 +237,6 @@ class PostgresStore(Store):
         On asyncio the call is queued for the store's writer thread and its commit awaited,
         without occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio)
-            return await super().arecord(notification, raw, key, lease=lease)
         return await self._group.arecord(Pending(notification, raw, key, lease))
 
     def _write_batch(self, batch: list[Pending]) -> None:

@@ -10,7 +10,6 @@ and limits (no Redis Cluster): ``docs/stores-redis.md``.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -240,10 +239,6 @@ class RedisStore(Store):
         self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
     ) -> RecordOutcome:
         """Async :meth:`record`: on asyncio, queued for one writer thread instead of one each."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio)
-            return await super().arecord(notification, raw, key, lease=lease)
         return await self._writer.arecord(Pending(notification, raw, key, lease))
 
     def _write_each(self, batch: list[Pending]) -> None:

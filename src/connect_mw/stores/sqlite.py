@@ -38,7 +38,6 @@ Large bodies stay cheap on the request path:
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import sys
 import threading
@@ -231,10 +230,6 @@ class SQLiteStore(Store):
         On asyncio the call is queued for the writer thread and its commit awaited, without
         occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio)
-            return await super().arecord(notification, raw, key, lease=lease)
         return await self._group.arecord(Pending(notification, raw, key, lease))
 
     def _write_batch(self, batch: list[Pending]) -> None:
