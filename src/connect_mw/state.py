@@ -100,6 +100,11 @@ class _Lifecycle:
         return self.rank(new) > self.rank(current)
 
 
+#: Stand-ins for "nothing known yet": their ids are never used (the fold takes the
+#: message's own), only their empty fields.
+_NO_ENVELOPE = EnvelopeState(envelope_id="")
+_NO_RECIPIENT = RecipientState(recipient_id="")
+
 ENVELOPE_LIFECYCLE = _Lifecycle(
     ("created", "sent", "delivered", "signed", "completed", "declined", "voided"),
     ENVELOPE_TERMINAL,
@@ -135,7 +140,7 @@ def recipient_evidence(recipient: Recipient) -> set[str]:
 def _fold_recipient(
     current: RecipientState | None, recipient: Recipient, at: datetime | None
 ) -> tuple[RecipientState, list[Transition]]:
-    state = current or RecipientState(recipient_id=recipient.recipient_id)
+    state = current or _NO_RECIPIENT  # a constant: building an empty state costs a frozen init
     status, status_at = state.status, state.status_at
     newer = recipient.status is not None and RECIPIENT_LIFECYCLE.supersedes(
         None if status is None else status.value, status_at, recipient.status.value, at
@@ -150,7 +155,7 @@ def _fold_recipient(
         for s in RECIPIENT_LIFECYCLE.ordered(evidence - state.reached)
     ]
     folded = RecipientState(
-        recipient_id=state.recipient_id,
+        recipient_id=recipient.recipient_id if current is None else current.recipient_id,
         recipient_type=_pick(state.recipient_type, recipient.recipient_type, newer),
         email=_pick(state.email, recipient.email, newer),
         name=_pick(state.name, recipient.name, newer),
@@ -192,7 +197,7 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
 def fold(state: EnvelopeState | None, notification: Notification) -> FoldResult:
     """Merge ``notification`` into ``state`` (``None`` for a new envelope)."""
     n = notification
-    current = state or EnvelopeState(envelope_id=n.envelope_id, account_id=n.account_id)
+    current = state or _NO_ENVELOPE
     at = n.occurred_at
     recipients, recipient_transitions = _fold_recipients(current, n)
     newer = n.status is not None and ENVELOPE_LIFECYCLE.supersedes(
@@ -209,7 +214,7 @@ def fold(state: EnvelopeState | None, notification: Notification) -> FoldResult:
         Transition("envelope", s) for s in ENVELOPE_LIFECYCLE.ordered(evidence - current.reached)
     ]
     new_state = EnvelopeState(
-        envelope_id=current.envelope_id,
+        envelope_id=n.envelope_id if state is None else current.envelope_id,
         account_id=current.account_id or n.account_id,
         status=status,
         status_at=status_at,
