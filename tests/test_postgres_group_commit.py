@@ -21,6 +21,7 @@ from psycopg import sql  # noqa: E402
 from connect_mw.stores.group_commit import Pending  # noqa: E402
 from connect_mw.stores.postgres import PostgresStore  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME, notification  # noqa: E402
+from group_commit_checks import check_thread_records_each_committed  # noqa: E402
 
 RAW = b'{"event":"envelope-sent"}'
 
@@ -185,17 +186,4 @@ def test_concurrent_async_records_share_commits(store: PostgresStore, monkeypatc
 
 
 def test_concurrent_thread_records_are_each_committed(store: PostgresStore) -> None:
-    barrier = threading.Barrier(16)
-    results: list[bool] = []
-
-    def deliver(i: int) -> None:
-        barrier.wait()
-        results.append(store.record(notification(f"e{i % 4}", "sent"), RAW, f"k{i}").inserted)
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [True] * 16
-    assert sum(len(store.events(f"e{i}")) for i in range(4)) == 16
+    check_thread_records_each_committed(store)

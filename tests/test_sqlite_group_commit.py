@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from connect_mw.stores import SQLiteStore
 from connect_mw.stores.group_commit import Pending
 from connect_mw.testing.builders import notification
+from group_commit_checks import check_thread_records_each_committed
 
 RAW = b'{"event":"envelope-sent"}'
 
@@ -42,20 +42,7 @@ def test_concurrent_async_records_share_commits(tmp_path: Path) -> None:
 
 def test_concurrent_thread_records_are_each_committed(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "connect.sqlite3", durable=False)
-    barrier = threading.Barrier(16)
-    results: list[bool] = []
-
-    def deliver(i: int) -> None:
-        barrier.wait()
-        results.append(store.record(notification(f"e{i % 4}", "sent"), RAW, f"k{i}").inserted)
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [True] * 16
-    assert sum(len(store.events(f"e{i}")) for i in range(4)) == 16
+    check_thread_records_each_committed(store)
     store.close()
 
 
