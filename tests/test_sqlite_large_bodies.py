@@ -15,7 +15,7 @@ import pytest
 from connect_mw.stores import SQLiteStore
 from connect_mw.stores import sqlite as sqlite_module
 from connect_mw.stores.group_commit import Pending
-from connect_mw.stores.sqlite_commit import Checkpointer
+from connect_mw.stores.sqlite_checkpoint import Checkpointer
 from connect_mw.testing.builders import notification
 
 BIG = os.urandom(sqlite_module.BLOB_IO_MIN + 12345)  # not a multiple of the page size

@@ -11,7 +11,7 @@ same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the 
 Every write runs in a ``BEGIN IMMEDIATE`` transaction, so a claim's select-then-update
 cannot interleave with another process's.
 
-``record`` uses **group commit** (:mod:`.sqlite_commit`): calls that arrive while a
+``record`` uses **group commit** (:mod:`.group_commit`): calls that arrive while a
 transaction is being written queue up, and the next transaction records all of them (each
 in its own savepoint, so one failing call fails alone) and commits once, so concurrent
 requests share one fsync. Each call still returns only after the commit that holds its
@@ -51,7 +51,7 @@ from ..state import fold
 from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
 from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
 from .group_commit import GroupCommit, Pending
-from .sqlite_commit import Checkpointer
+from .sqlite_checkpoint import Checkpointer
 
 # 2: index on connect_envelopes(updated_at). 3: connect_events.body, the last column (see
 # _record_one), added by _migrate to an older file. Every statement of _SCHEMA is

@@ -1,13 +1,10 @@
-"""The commit side of ``SQLiteStore``: group commit, and WAL checkpoints off the request path.
-
-Group commit (:class:`GroupCommit`, shared with ``PostgresStore``) lives in
-:mod:`.group_commit` and is re-exported here: concurrent ``record`` calls queue up and the
-next transaction records all of them and commits once, so they share one fsync.
+"""WAL checkpoints for ``SQLiteStore``, off the request path.
 
 :class:`Checkpointer` copies the WAL back into the database file from its own connection
 and thread (a ``PASSIVE`` checkpoint, which never blocks the writer), once a few MB were
 committed, so a commit no longer pays for the checkpoint SQLite would otherwise run inside
-it. The store keeps SQLite's own automatic checkpoint as a cap (see ``SQLiteStore``).
+it. The store keeps SQLite's own automatic checkpoint as a cap (see ``SQLiteStore``). Group
+commit, the store's other half of committing, is :mod:`.group_commit`.
 """
 
 from __future__ import annotations
@@ -18,9 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .group_commit import IDLE_EXIT, GroupCommit, Pending
-
-__all__ = ["IDLE_EXIT", "Checkpointer", "GroupCommit", "Pending"]
+from .group_commit import IDLE_EXIT
 
 log = logging.getLogger("connect_mw")
 
