@@ -65,11 +65,6 @@ def _media_type_ok(media_type: str | None) -> bool:
     return media_type in ACCEPTED_MEDIA_TYPES or media_type.endswith(("+xml", "+json"))
 
 
-def _json_response(status: int, payload: Mapping[str, object]) -> Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return Response(status, _JSON_HEADERS, body)
-
-
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """A request that passed every pure check: what the store is asked to record."""
