@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "hostile")]
 from corpus import CASES  # noqa: E402
 
 from connect_mw.receiver import DEFAULT_MAX_BODY_SIZE  # noqa: E402
-from entry_points import ENTRY_POINTS  # noqa: E402
+from support.entry_points import ENTRY_POINTS  # noqa: E402
 
 
 def main() -> int:

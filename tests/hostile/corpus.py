@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from connect_mw.verify import sign
-from deliveries import ACCOUNT, KEY, sim_body
+from support.deliveries import ACCOUNT, KEY, sim_body
 
 NS = "http://www.docusign.net/API/3.0"
 

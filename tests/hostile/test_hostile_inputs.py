@@ -13,9 +13,9 @@ from corpus import CASES, Case
 
 from connect_mw import Receiver, SQLiteStore, Store
 from connect_mw.adapters.asgi import ConnectMiddleware
-from deliveries import KEY, PATH, signed_headers, sim_body
-from entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
-from services import open_test_store, postgres_namespace, redis_namespace
+from support.deliveries import KEY, PATH, signed_headers, sim_body
+from support.entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
+from support.services import open_test_store, postgres_namespace, redis_namespace
 
 LIMIT = 8 * 1024 * 1024
 

@@ -1,0 +1,96 @@
+"""``manage.py connect_mw_replay`` and ``connect_mw_worker`` on the configured store."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from support import django_settings
+
+django_settings.setup()
+
+from django.core.management import CommandError, call_command  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from connect_mw.adapters.django import get_receiver, signals  # noqa: E402
+from connect_mw.stores import ProcessingState, Store  # noqa: E402
+from connect_mw.testing import notification  # noqa: E402
+from support.deliveries import KEY, signed_request, sim_body  # noqa: E402
+
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    django_settings.reset_tables()
+    store = get_receiver().store
+    for key, envelope in (("dead-1", "e1"), ("dead-2", "e2"), ("done", "e3")):
+        store.record(notification(envelope, "sent"), b"{}", key)
+    store.claim("w", lease_for=LEASE, limit=10)
+    store.finish("dead-1", "w", ProcessingState.DEAD, error="gave up")
+    store.finish("dead-2", "w", ProcessingState.DEAD, error="gave up")
+    store.finish("done", "w", ProcessingState.PROCESSED)
+    yield store
+
+
+def replay(*args: str) -> str:
+    out = io.StringIO()
+    call_command("connect_mw_replay", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def state(store: Store, key: str) -> ProcessingState:
+    event = store.get_event(key)
+    assert event is not None
+    return event.processing
+
+
+def test_replay_keys(store: Store) -> None:
+    assert replay("done") == "queued done\n"
+    assert state(store, "done") is ProcessingState.PENDING
+    with pytest.raises(CommandError, match="1 of 2 event"):
+        replay("dead-1", "unknown")
+    assert state(store, "dead-1") is ProcessingState.PENDING
+
+
+def test_replay_every_dead_letter(store: Store) -> None:
+    assert replay("--dead") == "queued dead-1\nqueued dead-2\n"
+    assert store.events(processing=ProcessingState.DEAD) == []
+    assert replay("--dead") == "nothing to replay\n"
+    assert state(store, "done") is ProcessingState.PROCESSED
+
+
+def test_replay_one_envelope(store: Store) -> None:
+    assert replay("--envelope", "e3") == "queued done\n"
+    assert state(store, "dead-1") is ProcessingState.DEAD
+
+
+@pytest.mark.parametrize("args", [(), ("k", "--dead"), ("--dead", "--envelope", "e1")])
+def test_replay_needs_exactly_one_selection(store: Store, args: tuple[str, ...]) -> None:
+    with pytest.raises(CommandError, match="one of them"):
+        replay(*args)
+
+
+def test_worker_command_processes_pending_events_with_signals() -> None:
+    django_settings.reset_tables()
+    heard: list[Any] = []
+
+    def completed(delivery: Any, **kwargs: Any) -> None:
+        heard.append(delivery.key)
+
+    config = {"HMAC_KEYS": [KEY], "MODE": "deferred", "RUN_WORKER": False}
+    with override_settings(CONNECT_MW=config):
+        assert get_receiver().handle(signed_request(sim_body(status="completed"))).status == 200
+        signals.envelope_completed.connect(completed)
+        try:
+            out = io.StringIO()
+            call_command("connect_mw_worker", "--once", stdout=out)
+        finally:
+            signals.envelope_completed.disconnect(completed)
+        (event,) = get_receiver().store.events()
+    assert out.getvalue() == "processed 1 event(s)\n"
+    assert heard == [event.key] and event.processing is ProcessingState.PROCESSED

@@ -1,0 +1,48 @@
+"""Counters and timings reach the metrics interface; Prometheus exports them."""
+
+from __future__ import annotations
+
+import prometheus_client
+
+from connect_mw import Delivery, MemoryStore, Receiver
+from connect_mw.metrics import InMemoryMetrics, PrometheusMetrics
+from connect_mw.worker import Worker
+from support.deliveries import KEY, signed_request, sim_body
+
+
+def test_receiver_and_worker_report_what_happened() -> None:
+    metrics = InMemoryMetrics()
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), metrics=metrics)
+
+    @receiver.on_any
+    def fail_on_delivered(delivery: Delivery) -> None:
+        if delivery.notification.event == "envelope-delivered":
+            raise RuntimeError("nope")
+
+    for body in [
+        sim_body("envelope-sent"),
+        sim_body("envelope-sent"),
+        sim_body("envelope-delivered"),
+    ]:
+        receiver.handle(signed_request(body))
+    receiver.handle(signed_request(sim_body(), key="wrong"))
+    Worker(receiver, concurrency=1).run_once()
+    Worker(receiver, concurrency=1).run_once()
+    assert metrics.count("connect_mw_notifications_total", outcome="new") == 2
+    assert metrics.count("connect_mw_notifications_total", outcome="duplicate") == 1
+    assert metrics.count("connect_mw_rejections_total", status="401") == 1
+    assert metrics.count("connect_mw_events_total", state="processed") == 1
+    assert metrics.count("connect_mw_events_total", state="failed") == 1
+    assert len(metrics.observations["connect_mw_request_seconds"]) == 3
+    assert len(metrics.observations["connect_mw_processing_seconds"]) == 2
+
+
+def test_prometheus_exporter() -> None:
+    registry = prometheus_client.CollectorRegistry()
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore(), metrics=PrometheusMetrics(registry))
+    receiver.handle(signed_request(sim_body()))
+    receiver.handle(signed_request(sim_body(), key="wrong"))
+    text = prometheus_client.generate_latest(registry).decode()
+    assert 'connect_mw_notifications_total{outcome="new"} 1.0' in text
+    assert 'connect_mw_rejections_total{status="401"} 1.0' in text
+    assert "connect_mw_request_seconds_count 1.0" in text
