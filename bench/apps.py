@@ -24,7 +24,7 @@ import defusedxml.ElementTree as DefusedET
 from bodies import KEY
 
 from connect_mw import Receiver
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
 from connect_mw.stores import SQLiteStore, Store, open_store
 
@@ -122,7 +122,7 @@ def asgi_app() -> Any:
         return bare_asgi
     if config["app"] == "floor":
         return FloorApp()
-    return ConnectMiddleware(bare_asgi, receiver=_receiver(config), run_worker=False)
+    return ConnectASGIMiddleware(bare_asgi, receiver=_receiver(config), run_worker=False)
 
 
 def wsgi_app() -> Any:

@@ -110,13 +110,13 @@ async def _post(app: Any, payload: bytes, headers: dict[str, str]) -> float:
 
 def _app(store: str, scratch: Path) -> Any:
     from connect_mw import Receiver  # noqa: PLC0415
-    from connect_mw.adapters.asgi import ConnectMiddleware  # noqa: PLC0415
+    from connect_mw.adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
     from connect_mw.stores import SQLiteStore  # noqa: PLC0415
 
     logging.getLogger("connect_mw").setLevel(logging.WARNING)
     chosen = SQLiteStore(scratch / "large.sqlite3") if store == "sqlite" else "memory://"
     receiver = Receiver(hmac_keys=bodies.KEY, store=chosen)
-    return ConnectMiddleware(None, receiver=receiver, run_worker=False)
+    return ConnectASGIMiddleware(None, receiver=receiver, run_worker=False)
 
 
 def _bare_parse(kind: str, payload: bytes) -> None:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/request_cost.py [--bodies 3000] [--repeats 5]
 
 For the benchmark's JSON and XML bodies (``bodies.py``), times each step the request path
-runs — HMAC verification, ``parse``, key derivation, the fold, ``MemoryStore.record`` (fold
+runs — HMAC verification, ``parse``, key derivation, the fold, recording in a ``MemoryStore`` (fold
 included), ``Receiver.handle`` end to end, and the whole ASGI middleware call — next to
 what the floor (``apps.FloorApp``: HMAC, one bare parse, a dict insert) does with the same
 bytes. Best of ``--repeats`` passes over ``--bodies`` distinct bodies, in microseconds per
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bodies
 
 from connect_mw import Receiver
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
+from connect_mw.effects import drive
 from connect_mw.http import Request
 from connect_mw.keys import derive_key
 from connect_mw.parse import parse
@@ -83,12 +84,12 @@ def floor_step(key: bytes) -> Callable[[Request], object]:
 
 
 def asgi_pass(fmt: str, reqs: Sequence[Request]) -> float:
-    """One pass of whole ``ConnectMiddleware`` calls (no server), fresh memory store, µs each.
+    """One pass of whole ``ConnectASGIMiddleware`` calls (no server), fresh memory store, µs each.
 
     All calls run inside one coroutine, as under a server: no event-loop start per call.
     """
     receiver = Receiver(hmac_keys=bodies.KEY, store="memory://")
-    app = ConnectMiddleware(None, receiver=receiver, run_worker=False)
+    app = ConnectASGIMiddleware(None, receiver=receiver, run_worker=False)
     calls = []
     for request in reqs:
         headers = [(k.encode(), v.encode()) for k, v in request.headers.items()]
@@ -132,14 +133,14 @@ def measure(fmt: str, count: int, repeats: int) -> dict[str, float]:
     records = []
     for _ in range(repeats):
         fresh = Receiver(hmac_keys=bodies.KEY, store="memory://")
-        records.append(best(accepted, fresh._record, 1))
-    costs["MemoryStore.record (fold included)"] = min(records)
+        records.append(best(accepted, lambda a, r=fresh: drive(r._record(a)), 1))
+    costs["record: load, fold, commit (memory)"] = min(records)
     handles = []
     for _ in range(repeats):
         fresh = Receiver(hmac_keys=bodies.KEY, store="memory://")
         handles.append(best(reqs, partial(fresh.handle, prechecked=True), 1))
     costs["Receiver.handle, memory store"] = min(handles)
-    costs["ConnectMiddleware call, memory store"] = min(
+    costs["ConnectASGIMiddleware call, memory store"] = min(
         asgi_pass(fmt, reqs) for _ in range(repeats)
     )
     return costs

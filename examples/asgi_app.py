@@ -14,7 +14,7 @@ from pathlib import Path
 from starlette.types import Receive, Scope, Send
 
 from connect_mw import Delivery, Receiver
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 
 COMPLETED_LOG = Path(os.environ.get("COMPLETED_LOG", "completed.log"))
 
@@ -37,4 +37,4 @@ async def hello(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"hello from the wrapped app\n"})
 
 
-app = ConnectMiddleware(hello, receiver=receiver)
+app = ConnectASGIMiddleware(hello, receiver=receiver)

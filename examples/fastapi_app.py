@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from connect_mw import Delivery, Receiver
-from connect_mw.adapters.starlette import ConnectMiddleware
+from connect_mw.adapters.starlette import ConnectASGIMiddleware
 
 COMPLETED_LOG = Path(os.environ.get("COMPLETED_LOG", "completed.log"))
 
@@ -34,7 +34,7 @@ def record_completion(delivery: Delivery) -> None:  # a plain function: runs in 
 
 
 app = FastAPI()
-app.add_middleware(ConnectMiddleware, receiver=receiver)
+app.add_middleware(ConnectASGIMiddleware, receiver=receiver)
 
 
 @app.get("/", response_class=PlainTextResponse)

@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from connect_mw import Delivery, Receiver
-from connect_mw.adapters.starlette import ConnectMiddleware
+from connect_mw.adapters.starlette import ConnectASGIMiddleware
 
 COMPLETED_LOG = Path(os.environ.get("COMPLETED_LOG", "completed.log"))
 
@@ -46,5 +46,5 @@ async def echo(request: Request) -> Response:
 
 app = Starlette(
     routes=[Route("/", hello), Route("/echo", echo, methods=["POST"])],
-    middleware=[Middleware(ConnectMiddleware, receiver=receiver)],
+    middleware=[Middleware(ConnectASGIMiddleware, receiver=receiver)],
 )

@@ -14,7 +14,10 @@ CORE_MODULES = [
     "connect_mw.adapters.asgi",
     "connect_mw.adapters.starlette",
     "connect_mw.adapters.wsgi",
-    "connect_mw.callbacks",
+    "connect_mw.effects",
+    "connect_mw.queues",
+    "connect_mw.recording",
+    "connect_mw.routing",
     "connect_mw.cli",
     "connect_mw.client_cert",
     "connect_mw.metrics",
@@ -44,7 +47,7 @@ def test_core_imports_need_no_optional_dependency() -> None:
     assert result.stdout.strip() == "[]"
 
 
-PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "callbacks"]
+PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "routing"]
 
 
 @pytest.mark.parametrize("name", PURE_MODULES)
@@ -62,3 +65,27 @@ def test_pure_modules_import_only_the_standard_library_and_each_other(name: str)
             continue
         for root in roots:
             assert root in sys.stdlib_module_names or root == "__future__", f"{name}: {root}"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "stores").glob("*.py")), ids=lambda p: p.name)
+def test_no_store_folds_or_dedupes(path: Path) -> None:
+    """Storage is storage: the fold and the record pipeline belong to the core."""
+    imported = _imported_modules(path)
+    assert not imported & {"..state", "connect_mw.state", "..recording", "connect_mw.recording"}
+
+
+def test_the_custom_store_example_imports_only_the_public_store_api() -> None:
+    example = SRC.parent.parent / "examples" / "custom_store.py"
+    project = {m for m in _imported_modules(example) if m.startswith("connect_mw")}
+    assert project == {"connect_mw.stores.api"}

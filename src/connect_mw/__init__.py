@@ -5,7 +5,7 @@ Verify HMAC signatures over the raw body, normalize XML and JSON payloads into o
 and call your callbacks once per transition::
 
     from connect_mw import Receiver
-    from connect_mw.adapters.asgi import ConnectMiddleware
+    from connect_mw.adapters.asgi import ConnectASGIMiddleware
 
     receiver = Receiver(hmac_keys=["<your Connect HMAC key>"])
 
@@ -13,12 +13,11 @@ and call your callbacks once per transition::
     def completed(delivery):
         print("completed:", delivery.envelope_id)
 
-    app = ConnectMiddleware(app, receiver=receiver)
+    app = ConnectASGIMiddleware(app, receiver=receiver)
 """
 
 from __future__ import annotations
 
-from .callbacks import CallbackRegistry, Delivery
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -29,55 +28,52 @@ from .errors import (
 from .http import Request, Response
 from .keys import default_key
 from .model import (
-    CustomField,
-    DocumentRef,
     EnvelopeState,
     EnvelopeStatus,
-    EnvelopeTimes,
     Notification,
     PayloadFormat,
-    Recipient,
-    RecipientState,
     RecipientStatus,
-    Sender,
     Transition,
 )
 from .parse import parse
+from .processing import Processor, RetryPolicy
+from .queues import Queue
 from .receiver import Receiver
+from .recording import RecordOutcome
+from .routing import Delivery, Router
 from .stores import MemoryStore, ProcessingState, SQLiteStore, Store, StoredEvent, open_store
-from .verify import HmacKeys, sign
+from .verify import sign
+from .worker import Worker
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",
-    "CallbackRegistry",
     "ConfigurationError",
     "ConnectError",
-    "CustomField",
     "Delivery",
-    "DocumentRef",
     "EnvelopeState",
     "EnvelopeStatus",
-    "EnvelopeTimes",
-    "HmacKeys",
     "MemoryStore",
     "Notification",
     "ParseError",
     "PayloadFormat",
     "ProcessingState",
+    "Processor",
+    "Queue",
     "Receiver",
-    "Recipient",
-    "RecipientState",
     "RecipientStatus",
+    "RecordOutcome",
     "Request",
     "Response",
+    "RetryPolicy",
+    "Router",
     "SQLiteStore",
-    "Sender",
     "Store",
     "StoreUnavailable",
     "StoredEvent",
     "Transition",
+    "Worker",
     "__version__",
     "default_key",
     "open_store",

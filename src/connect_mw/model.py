@@ -90,6 +90,7 @@ class PayloadFormat(str, enum.Enum):
     XML_LEGACY = "xml"
     JSON_SIM = "json-sim"
     JSON_AGGREGATE = "json-aggregate"
+    REST_POLL = "rest-poll"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,17 +1,20 @@
-"""Running callbacks for a stored event and recording the outcome in the store.
+"""Processing stored events: run their callbacks, then settle how the attempt ended.
 
-Both the request path (``inline`` mode) and workers (``deferred`` mode, see
-:mod:`connect_mw.worker`) end here: the callbacks an event triggers are run in order, then the
-event is *settled* — ``processed``; or ``failed`` with a retry time from the
-:class:`RetryPolicy`; or ``dead`` once attempts are exhausted. A failing callback never loses
-the event: it stays stored with the error and traceback.
+The :class:`Processor` owns both modes. **Deferred** (the default): after the commit it
+only tells the queue (``notify``), and a :class:`~connect_mw.worker.Worker` claims the event
+later. **Inline**: right after the commit it claims that very event through the queue — so
+the queue's per-envelope order holds inline too: an event whose envelope has an earlier one
+unfinished is left to a worker — and runs its callbacks before the answer goes out.
+
+Either way an attempt ends *settled*: ``processed``; or ``failed`` with a retry time from
+the :class:`RetryPolicy`; or ``dead`` once attempts are exhausted. A failing callback never
+loses the event: it stays stored with the error and traceback. Every step is written once,
+as a generator of effects (:mod:`connect_mw.effects`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import inspect
 import logging
 import random
 import time
@@ -19,20 +22,23 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Literal
 
-import anyio.to_thread
-
-from .callbacks import Callback, CallbackRegistry, Delivery
+from .effects import Blocking, Invoke, Steps, adrive, drive
 from .errors import ParseError
 from .metrics import Metrics
-from .model import EnvelopeState, Notification
+from .model import EnvelopeState, Notification, PayloadFormat
 from .parse import parse
-from .stores.base import ProcessingState, Store, StoredEvent, utcnow
+from .parse.rest import parse_rest_envelope
+from .queues.api import Queue
+from .routing import Callback, Delivery, Router
+from .stores.api import ProcessingState, Snapshot, Store, StoredEvent, utcnow
 
 log = logging.getLogger("connect_mw")
-_NULL = Metrics()
 Calls = list[tuple[Callback, Delivery]]
+Mode = Literal["deferred", "inline"]
+DEFAULT_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -60,79 +66,6 @@ class RetryPolicy:
         return capped * (1 - self.jitter * rand())
 
 
-def _describe(func: object) -> str:
-    return getattr(func, "__qualname__", None) or repr(func)
-
-
-def _error_text(func: object, exc: BaseException) -> str:
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"{_describe(func)} raised {type(exc).__name__}: {exc}\n{trace}"
-
-
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
-
-
-def _call_sync(func: Any, *args: Any) -> None:
-    result = func(*args)
-    if inspect.isawaitable(result):
-        asyncio.run(_await(result))
-
-
-async def _call_async(func: Any, *args: Any) -> None:
-    if inspect.iscoroutinefunction(func):
-        await func(*args)
-        return
-    # Plain functions run in a worker thread so a slow one cannot stall the event loop.
-    result = await anyio.to_thread.run_sync(lambda: func(*args))
-    if inspect.isawaitable(result):
-        await result
-
-
-def _report(
-    registry: CallbackRegistry, func: Callback, delivery: Delivery, exc: BaseException
-) -> str:
-    log.error(
-        "callback %s failed for key=%s envelope=%s attempt=%d: %s: %s",
-        _describe(func),
-        delivery.key,
-        delivery.envelope_id,
-        delivery.attempt,
-        type(exc).__name__,
-        exc,
-    )
-    for handler in registry.error_handlers:
-        try:
-            _call_sync(handler, delivery, exc)
-        except Exception:
-            log.exception("on_error handler %s raised", _describe(handler))
-    return _error_text(func, exc)
-
-
-def run_callbacks(registry: CallbackRegistry, calls: Calls) -> list[str]:
-    """Call each callback in order (every one, even after a failure); return the errors."""
-    errors: list[str] = []
-    for func, delivery in calls:
-        try:
-            with registry.call_context():
-                _call_sync(func, delivery)
-        except Exception as exc:
-            errors.append(_report(registry, func, delivery, exc))
-    return errors
-
-
-async def arun_callbacks(registry: CallbackRegistry, calls: Calls) -> list[str]:
-    """Async :func:`run_callbacks`: coroutines are awaited, plain functions run in a thread."""
-    errors: list[str] = []
-    for func, delivery in calls:
-        try:
-            with registry.call_context():
-                await _call_async(func, delivery)
-        except Exception as exc:
-            errors.append(_report(registry, func, delivery, exc))
-    return errors
-
-
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """How one attempt ended: the state to record, its error and when to retry."""
@@ -152,30 +85,68 @@ def judge(errors: list[str], attempt: int, policy: RetryPolicy) -> Verdict:
     return Verdict(ProcessingState.FAILED, error, utcnow() + policy.delay(attempt))
 
 
-def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
-    if verdict.state is ProcessingState.PROCESSED:
-        log.info("processed key=%s attempt=%d", key, attempt)
-    elif verdict.state is ProcessingState.FAILED:
-        log.warning("retrying key=%s after attempt=%d at %s", key, attempt, verdict.retry_at)
-    else:
-        log.error("dead key=%s after attempt=%d", key, attempt)
+def _describe(func: object) -> str:
+    return getattr(func, "__qualname__", None) or repr(func)
+
+
+def _error_text(func: object, exc: BaseException) -> str:
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return f"{_describe(func)} raised {type(exc).__name__}: {exc}\n{trace}"
+
+
+def run_callbacks(router: Router, calls: Calls) -> Steps[list[str]]:
+    """Call each callback in order (every one, even after a failure); return the errors.
+
+    Every ``on_error`` handler hears about each failure, plain or ``async def`` alike.
+    """
+    errors: list[str] = []
+    for func, delivery in calls:
+        try:
+            yield Invoke(func, (delivery,), router.call_context)
+        except Exception as exc:
+            errors.append(_error_text(func, exc))
+            yield from _report(router, func, delivery, exc)
+    return errors
+
+
+def _report(router: Router, func: Callback, delivery: Delivery, exc: Exception) -> Steps[None]:
+    log.error(
+        "callback %s failed for key=%s envelope=%s attempt=%d: %s: %s",
+        _describe(func),
+        delivery.key,
+        delivery.envelope_id,
+        delivery.attempt,
+        type(exc).__name__,
+        exc,
+    )
+    for handler in router.error_handlers:
+        try:
+            yield Invoke(handler, (delivery, exc), router.call_context)
+        except Exception:
+            log.exception("on_error handler %s raised", _describe(handler))
 
 
 def restore(event: StoredEvent) -> Notification:
     """The notification a stored event was recorded from (its raw body parsed again)."""
     if event.raw is None:
         raise ValueError(f"event {event.key} was loaded without its raw body")
+    if event.format is PayloadFormat.REST_POLL:  # an envelope read by reconciliation
+        return parse_rest_envelope(event.raw, event.account_id)
     notification = parse(event.raw, None)
     return dataclasses.replace(notification, account_id=event.account_id)
 
 
 def calls_for_event(
-    registry: CallbackRegistry, event: StoredEvent, state: EnvelopeState | None
+    router: Router, event: StoredEvent, notification: Notification, state: EnvelopeState | None
 ) -> Calls:
-    """The callbacks a claimed event triggers (raises ``ParseError`` if its body is bad)."""
-    notification = restore(event)
+    """The callbacks a claimed event (recorded from ``notification``) triggers."""
     current = state or EnvelopeState(envelope_id=event.envelope_id, account_id=event.account_id)
-    return registry.calls_for(notification, event.key, current, event.transitions, event.attempts)
+    return router.calls_for(notification, event.key, current, event.transitions, event.attempts)
+
+
+#: Completes a notification before its callbacks run (e.g. fetches a minimal message's
+#: envelope summary from DocuSign); plain or ``async def``.
+Enrich = Callable[[Notification], Notification | Awaitable[Notification]]
 
 
 def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None:
@@ -187,83 +158,119 @@ def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None
     return None
 
 
+def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
+    if verdict.state is ProcessingState.PROCESSED:
+        log.info("processed key=%s attempt=%d", key, attempt)
+    elif verdict.state is ProcessingState.FAILED:
+        log.warning("retrying key=%s after attempt=%d at %s", key, attempt, verdict.retry_at)
+    else:
+        log.error("dead key=%s after attempt=%d", key, attempt)
+
+
 @dataclass(frozen=True)
 class Processor:
-    """Everything processing an event needs: the store, the callbacks, retries, metrics."""
+    """Everything processing an event needs, and the two modes (see the module docstring).
+
+    ``lease_for`` is how long a claim holds before another worker may take the event.
+    ``enrich``, if given, completes each notification before its callbacks run; when it
+    raises, the attempt fails and is retried like a failing callback.
+    """
 
     store: Store
-    callbacks: CallbackRegistry
+    queue: Queue
+    router: Router
     retry: RetryPolicy = RetryPolicy()
-    metrics: Metrics = _NULL
+    metrics: Metrics = dataclasses.field(default_factory=Metrics)
+    mode: Mode = "deferred"
+    lease_for: timedelta = DEFAULT_LEASE
+    enrich: Enrich | None = None
+    inline_worker: str = dataclasses.field(
+        default_factory=lambda: f"inline:{random.getrandbits(32):08x}"
+    )
 
-    def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
+    def __post_init__(self) -> None:
+        if self.mode not in ("deferred", "inline"):
+            raise ValueError(f"mode must be 'deferred' or 'inline', not {self.mode!r}")
+
+    def claim(
+        self, worker: str, limit: int = 1, key: str | None = None
+    ) -> Steps[list[StoredEvent]]:
+        """Claim up to ``limit`` events for ``worker`` (only ``key``, if given)."""
+        claim = partial(self.queue.claim, worker, lease_for=self.lease_for, limit=limit, key=key)
+        events: list[StoredEvent] = yield Blocking(claim, self.queue.offload)
+        return events
+
+    def after_commit(self, key: str) -> Steps[None]:
+        """What follows a new commit: run it now (inline, if the queue allows), or notify."""
+        if self.mode == "inline":
+            events = yield from self.claim(self.inline_worker, key=key)
+            for event in events:
+                yield from self.steps(event, self.inline_worker)
+            if events:
+                return
+        self.queue.notify(key)
+
+    def steps(self, event: StoredEvent, worker: str) -> Steps[ProcessingState]:
+        """Run the callbacks of ``event`` (claimed by ``worker``) and settle it."""
+        started = time.perf_counter()
+        verdict = _too_many_crashes(event, self.retry)
+        if verdict is None:
+            verdict = yield from self._attempt(event)
+        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
+        yield from self.settle(event.key, worker, event.attempts, verdict)
+        return verdict.state
+
+    def _attempt(self, event: StoredEvent) -> Steps[Verdict]:
+        stored: StoredEvent | None = yield self._store_call(self.store.get_event, event.key)
+        snapshot: Snapshot | None = yield self._store_call(self.store.load, event.envelope_id)
+        if stored is None:
+            return Verdict(ProcessingState.DEAD, "the event is no longer stored")
+        try:
+            notification = restore(stored)
+        except (ParseError, ValueError) as exc:
+            return Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
+        if self.enrich is not None:
+            try:
+                notification = yield Invoke(self.enrich, (notification,), self.router.call_context)
+            except Exception as exc:
+                log.warning("enrich failed for key=%s: %s: %s", event.key, type(exc).__name__, exc)
+                return judge([_error_text(self.enrich, exc)], event.attempts, self.retry)
+        state = None if snapshot is None else snapshot.state
+        claimed = dataclasses.replace(stored, attempts=event.attempts)
+        calls = calls_for_event(self.router, claimed, notification, state)
+        errors = yield from run_callbacks(self.router, calls)
+        return judge(errors, event.attempts, self.retry)
+
+    def _store_call(self, method: Callable[[str], object], arg: str) -> Blocking:
+        return Blocking(partial(method, arg), self.store.offload)
+
+    def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> Steps[bool]:
         """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if it was lost."""
-        self._note(key, attempt, verdict)
-        try:
-            held = self.store.finish(
-                key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
-            )
-        except Exception:
-            return self._unrecorded(key, verdict)
-        return self._held(key, worker, held)
-
-    async def asettle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> bool:
-        """Async :meth:`settle`, through the store's own async twin (``afinish``)."""
-        self._note(key, attempt, verdict)
-        try:
-            held = await self.store.afinish(
-                key, worker, verdict.state, error=verdict.error, retry_at=verdict.retry_at
-            )
-        except Exception:
-            return self._unrecorded(key, verdict)
-        return self._held(key, worker, held)
-
-    def _note(self, key: str, attempt: int, verdict: Verdict) -> None:
         _log_verdict(key, attempt, verdict)
         self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
-
-    @staticmethod
-    def _unrecorded(key: str, verdict: Verdict) -> bool:
-        log.exception("could not record %s for key=%s; its lease will expire", verdict.state, key)
-        return False
-
-    @staticmethod
-    def _held(key: str, worker: str, held: bool) -> bool:
+        finish = partial(
+            self.queue.finish,
+            key,
+            worker,
+            verdict.state,
+            error=verdict.error,
+            retry_at=verdict.retry_at,
+        )
+        try:
+            held: bool = yield Blocking(finish, self.queue.offload)
+        except Exception:
+            log.exception(
+                "could not record %s for key=%s; its lease will expire", verdict.state, key
+            )
+            return False
         if not held:
             log.warning("key=%s was claimed by another worker before %s finished", key, worker)
         return held
 
     def process(self, event: StoredEvent, worker: str) -> ProcessingState:
-        """Run the callbacks of a claimed event and settle it."""
-        started = time.perf_counter()
-        verdict = _too_many_crashes(event, self.retry)
-        if verdict is None:
-            try:
-                calls = calls_for_event(
-                    self.callbacks, event, self.store.get_envelope(event.envelope_id)
-                )
-            except (ParseError, ValueError) as exc:
-                verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
-            else:
-                errors = run_callbacks(self.callbacks, calls)
-                verdict = judge(errors, event.attempts, self.retry)
-        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
-        self.settle(event.key, worker, event.attempts, verdict)
-        return verdict.state
+        """Run :meth:`steps` in this thread."""
+        return drive(self.steps(event, worker))
 
     async def aprocess(self, event: StoredEvent, worker: str) -> ProcessingState:
-        """Async :meth:`process`: callbacks run on the event loop (plain ones in threads)."""
-        started = time.perf_counter()
-        verdict = _too_many_crashes(event, self.retry)
-        if verdict is None:
-            try:
-                state = await self.store.aget_envelope(event.envelope_id)
-                calls = calls_for_event(self.callbacks, event, state)
-            except (ParseError, ValueError) as exc:
-                verdict = Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
-            else:
-                errors = await arun_callbacks(self.callbacks, calls)
-                verdict = judge(errors, event.attempts, self.retry)
-        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
-        await self.asettle(event.key, worker, event.attempts, verdict)
-        return verdict.state
+        """Run :meth:`steps` on the event loop (plain callbacks in worker threads)."""
+        return await adrive(self.steps(event, worker))

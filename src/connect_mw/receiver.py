@@ -1,8 +1,11 @@
-"""``Receiver``: the sans-I/O core that turns one request into one response.
+"""``Receiver``: configuration, and the sans-I/O pipeline from one request to one response.
 
 ``handle(request)`` runs checks → authentication → parsing → key derivation (all pure, in
-:meth:`Receiver.accept`), then the one store call, then inline callbacks, then
-:meth:`Receiver.acknowledge`. A 2xx goes out only after the store committed the event.
+:meth:`Receiver.accept`), then recording (:mod:`connect_mw.recording`), then what the
+:class:`~connect_mw.processing.Processor` does after a commit (inline callbacks, or a notice
+to the queue), then :meth:`Receiver.acknowledge`. A 2xx goes out only after the store
+committed the event. The receiver builds the objects that act — the store, its queue, the
+router, the processor — from its options, and acts through them.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from functools import partial
+from typing import Any
 
-from .callbacks import Callback, CallbackRegistry, Delivery
+import anyio
+
+from .effects import Blocking, Steps, adrive, drive
 from .encryption import Encryptor
 from .errors import (
     AuthenticationError,
@@ -34,9 +40,11 @@ from .keys import KeyFunc, derive_key
 from .metrics import Metrics
 from .model import Notification
 from .parse import parse
-from .processing import Processor, RetryPolicy, arun_callbacks, judge, run_callbacks
+from .processing import DEFAULT_LEASE, Enrich, Mode, Processor, RetryPolicy
+from .queues.api import Queue
+from .recording import RecordOutcome, record_here
+from .routing import CallContext, Router, Routes
 from .stores import Store, open_store
-from .stores.base import Lease, RecordOutcome, utcnow
 from .stores.encrypted import EncryptedStore
 from .verify import (
     ACCOUNT_HEADER,
@@ -47,14 +55,13 @@ from .verify import (
     HmacKeys,
     RequestVerifier,
 )
+from .worker import Worker
 
 log = logging.getLogger("connect_mw")
 
 DEFAULT_PATH = "/docusign/connect"
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 DEFAULT_READ_TIMEOUT = 30.0
-DEFAULT_LEASE = timedelta(minutes=5)
-Mode = Literal["deferred", "inline"]
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "text/json", "application/xml", "text/xml"})
 _JSON_HEADERS = (("content-type", "application/json"),)
 
@@ -74,11 +81,12 @@ class Accepted:
     raw: bytes
 
 
-class Receiver(CallbackRegistry):
+class Receiver(Routes):
     """Receives DocuSign Connect notifications.
 
-    Register callbacks on it, mount it with an adapter (:mod:`connect_mw.adapters`), query
-    its :attr:`store`.
+    Register callbacks on it (they go to its :attr:`router`; pass ``router=`` to share or
+    compose routers), mount it with an adapter (:mod:`connect_mw.adapters`), query its
+    :attr:`store`.
 
     Authentication: ``hmac_keys`` (the default key set, a string or several during
     rotation), ``account_keys`` (``{account_id: keys}``, chosen by ``X-DocuSign-AccountId``),
@@ -94,11 +102,15 @@ class Receiver(CallbackRegistry):
     ``mode="deferred"`` (the default): the request path records and acknowledges only;
     callbacks run in a :class:`~connect_mw.worker.Worker` (the adapters start one in-process;
     ``connect-mw worker`` runs more). ``mode="inline"``: callbacks run right after the
-    commit, before the answer; failures are retried later by a worker, if one runs.
+    commit, before the answer (when the envelope's order allows; otherwise a worker runs
+    them); failures are retried later by a worker, if one runs.
     ``retry`` and ``lease_for`` (how long a worker may hold an event) apply to both.
     ``metrics`` receives counters and timings (:mod:`connect_mw.metrics`). ``encryptor``
-    (:class:`~connect_mw.encryption.Encryptor`) encrypts raw bodies and personal fields at
-    rest in any store (:class:`~connect_mw.stores.encrypted.EncryptedStore`).
+    (:class:`~connect_mw.encryption.Encryptor`) encrypts raw bodies, personal fields and
+    failure texts at rest in any store (:class:`~connect_mw.stores.encrypted.EncryptedStore`).
+    ``router`` shares a :class:`~connect_mw.routing.Router` (a new one by default);
+    ``enrich`` completes each notification before its callbacks run (see
+    :class:`~connect_mw.processing.Processor`).
     """
 
     def __init__(
@@ -120,8 +132,9 @@ class Receiver(CallbackRegistry):
         lease_for: timedelta = DEFAULT_LEASE,
         metrics: Metrics | None = None,
         encryptor: Encryptor | None = None,
+        router: Router | None = None,
+        enrich: Enrich | None = None,
     ) -> None:
-        super().__init__()
         if mode not in ("deferred", "inline"):
             raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
         if not path.startswith("/"):
@@ -149,17 +162,60 @@ class Receiver(CallbackRegistry):
         self.max_body_size = max_body_size
         self.read_timeout = read_timeout
         self.key_func = key_func
-        self.mode: Mode = mode
-        self.retry = retry or RetryPolicy()
-        self.lease_for = lease_for
         self.metrics = metrics or Metrics()
-        self.store = open_store(store)
-        if encryptor is not None:
-            self.store = EncryptedStore(self.store, encryptor)
-        self.processor = Processor(self.store, self, self.retry, self.metrics)
-        #: Called after each newly recorded event in deferred mode (workers' ``wake``).
-        self.listeners: list[Callable[[], None]] = []
-        self._inline_name = f"inline:{id(self):x}"
+        opened = open_store(store)
+        self.store: Store = opened if encryptor is None else EncryptedStore(opened, encryptor)
+        self.queue: Queue = self.store.queue()
+        self.router = router or Router()
+        self.processor = Processor(
+            self.store,
+            self.queue,
+            self.router,
+            retry=retry or RetryPolicy(),
+            metrics=self.metrics,
+            mode=mode,
+            lease_for=lease_for,
+            enrich=enrich,
+        )
+
+    def _add(self, table: str, name: str, func: Callable[..., object]) -> None:
+        self.router._add(table, name, func)
+
+    @property
+    def call_context(self) -> CallContext:
+        """Entered around every callback (the router's; Flask sets its app context)."""
+        return self.router.call_context
+
+    @call_context.setter
+    def call_context(self, context: CallContext) -> None:
+        self.router.call_context = context
+
+    @property
+    def mode(self) -> Mode:
+        """``deferred`` or ``inline`` (see :class:`~connect_mw.processing.Processor`)."""
+        return self.processor.mode
+
+    def worker(self, **options: Any) -> Worker:
+        """A worker for this receiver's processor (``name``, ``concurrency``, ``poll_interval``)."""
+        return Worker(self.processor, **options)
+
+    @asynccontextmanager
+    async def processing(self, **options: Any) -> AsyncIterator[Worker]:
+        """Run an in-process worker on this event loop while inside the block.
+
+        On leaving, the worker stops claiming and finishes the batch in flight. The ASGI
+        adapters do this for you around the app's lifespan; use it directly for a receiver
+        that lives in your own event loop.
+        """
+        worker = self.worker(**options)
+        stop = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(worker.arun, stop)
+            try:
+                yield worker
+            finally:
+                stop.set()
+                worker.wake()
 
     # Pure steps ---------------------------------------------------------------------
 
@@ -202,12 +258,14 @@ class Receiver(CallbackRegistry):
             raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
         self.authenticator.verify(request)
         notification = self._with_account(parse(request.body, request.content_type), request)
+        return Accepted(notification, self._key(notification), request.body)
+
+    def _key(self, notification: Notification) -> str:
         try:
-            key = derive_key(notification, self.key_func)
+            return derive_key(notification, self.key_func)
         except Exception as exc:
             log.exception("key_func failed for envelope=%s", notification.envelope_id)
             raise InternalError("could not derive an idempotency key") from exc
-        return Accepted(notification, key, request.body)
 
     @staticmethod
     def _with_account(notification: Notification, request: Request) -> Notification:
@@ -241,80 +299,56 @@ class Receiver(CallbackRegistry):
 
     # The whole pipeline -------------------------------------------------------------
 
-    def handle(self, request: Request, *, prechecked: bool = False) -> Response:
-        """Process one request synchronously (WSGI, scripts, tests); see :meth:`accept`."""
+    def steps(self, request: Request, *, prechecked: bool = False) -> Steps[Response]:
+        """The pipeline for one request, as effects (see :mod:`connect_mw.effects`)."""
         started = time.perf_counter()
         try:
             accepted = self.accept(request, prechecked=prechecked)
-            outcome = self._record(accepted)
+            outcome = yield from self._record(accepted)
         except ConnectError as error:
             return self.reject(error, request)
-        if outcome.inserted and self.mode == "inline":
-            calls = self._inline_calls(accepted, outcome)
-            verdict = judge(run_callbacks(self, calls), 1, self.retry)
-            self.processor.settle(outcome.key, self._inline_name, 1, verdict)
-        elif outcome.inserted:
-            self._notify()
+        if outcome.inserted:
+            yield from self.processor.after_commit(outcome.key)
         self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
         return self.acknowledge(outcome)
+
+    def handle(self, request: Request, *, prechecked: bool = False) -> Response:
+        """Process one request in this thread (WSGI, scripts, tests); see :meth:`accept`."""
+        return drive(self.steps(request, prechecked=prechecked))
 
     async def ahandle(self, request: Request, *, prechecked: bool = False) -> Response:
         """Process one request without blocking the event loop (ASGI); see :meth:`accept`."""
-        started = time.perf_counter()
-        try:
-            accepted = self.accept(request, prechecked=prechecked)
-            outcome = await self._arecord(accepted)
-        except ConnectError as error:
-            return self.reject(error, request)
-        if outcome.inserted and self.mode == "inline":
-            calls = self._inline_calls(accepted, outcome)
-            verdict = judge(await arun_callbacks(self, calls), 1, self.retry)
-            await self.processor.asettle(outcome.key, self._inline_name, 1, verdict)
-        elif outcome.inserted:
-            self._notify()
-        self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
-        return self.acknowledge(outcome)
+        return await adrive(self.steps(request, prechecked=prechecked))
 
-    def _inline_calls(
-        self, accepted: Accepted, outcome: RecordOutcome
-    ) -> list[tuple[Callback, Delivery]]:
-        n, state = accepted.notification, outcome.state
-        return self.calls_for(n, outcome.key, state, outcome.transitions)
+    def submit(self, notification: Notification, raw: bytes = b"") -> Steps[RecordOutcome]:
+        """Record a notification that did not come over HTTP (reconciliation), as effects.
 
-    def _lease(self) -> Lease | None:
-        if self.mode != "inline":
-            return None
-        return Lease(self._inline_name, utcnow() + self.lease_for)
-
-    def _notify(self) -> None:
-        for listener in self.listeners:
-            listener()
-
-    def _record(self, accepted: Accepted) -> RecordOutcome:
-        with self._recording(accepted):
-            outcome = self.store.record(
-                accepted.notification, accepted.raw, accepted.key, lease=self._lease()
-            )
-        self._log_outcome(accepted, outcome)
+        The same pipeline as a request after parsing: key, record, then processing.
+        """
+        accepted = Accepted(notification, self._key(notification), raw)
+        outcome = yield from self._record(accepted)
+        if outcome.inserted:
+            yield from self.processor.after_commit(outcome.key)
         return outcome
 
-    async def _arecord(self, accepted: Accepted) -> RecordOutcome:
-        with self._recording(accepted):
-            outcome = await self.store.arecord(
-                accepted.notification, accepted.raw, accepted.key, lease=self._lease()
-            )
-        self._log_outcome(accepted, outcome)
-        return outcome
+    def record(self, notification: Notification, raw: bytes = b"") -> RecordOutcome:
+        """Run :meth:`submit` in this thread."""
+        return drive(self.submit(notification, raw))
 
-    @staticmethod
-    @contextmanager
-    def _recording(accepted: Accepted) -> Iterator[None]:
+    async def arecord(self, notification: Notification, raw: bytes = b"") -> RecordOutcome:
+        """Run :meth:`submit` on the event loop."""
+        return await adrive(self.submit(notification, raw))
+
+    def _record(self, accepted: Accepted) -> Steps[RecordOutcome]:
         """Any store failure becomes a logged 503: never a 2xx without a committed record."""
+        call = partial(record_here, self.store, accepted.notification, accepted.raw, accepted.key)
         try:
-            yield
+            outcome: RecordOutcome = yield Blocking(call, self.store.offload)
         except Exception as exc:
             log.exception("store failed to record key=%s", accepted.key)
             raise StoreUnavailable() from exc
+        self._log_outcome(accepted, outcome)
+        return outcome
 
     def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome) -> None:
         n = accepted.notification

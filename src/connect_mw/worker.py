@@ -1,11 +1,14 @@
-"""Workers: claim pending events from the store and run their callbacks (deferred mode).
+"""Workers: claim pending events from a queue and run their callbacks (deferred mode).
 
-A :class:`Worker` runs in a thread (``run``), on an event loop (``arun``), or as its own
-process (``connect-mw worker``). Several may share one store: claims with leases make each
-event go to one worker at a time, one event per envelope at a time, in DocuSign's order. A
-worker that dies leaves claims that expire after ``lease_for`` and are claimed again, so
-callbacks run **at least once**; ``Delivery.key`` and ``Delivery.attempt`` let them make
-their side effects idempotent (see ``docs/guarantees.md``).
+A :class:`Worker` is given a :class:`~connect_mw.processing.Processor` (the store, the
+callbacks, the retry policy) and claims from the processor's queue. It runs in a thread
+(:meth:`Worker.run`), on an event loop (:meth:`Worker.arun`), or as its own process
+(``connect-mw worker``): the same loop, written once (:mod:`connect_mw.effects`). Several
+workers may share one store: claims with leases make each event go to one worker at a time,
+one event per envelope at a time, in DocuSign's order. A worker that dies leaves claims that
+expire after ``lease_for`` and are claimed again, so callbacks run **at least once**;
+``Delivery.key`` and ``Delivery.attempt`` let them make their side effects idempotent (see
+``docs/guarantees.md``).
 """
 
 from __future__ import annotations
@@ -16,19 +19,25 @@ import os
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Protocol
 
-import anyio
-import anyio.to_thread
-
-from .stores.base import ProcessingState, StoredEvent
-
-if TYPE_CHECKING:
-    from .receiver import Receiver
+from .effects import Blocking, Gather, Steps, Wait, adrive, drive
+from .processing import Processor
+from .stores.api import StoredEvent
 
 log = logging.getLogger("connect_mw")
+
+
+class Stop(Protocol):
+    """What tells a worker loop to stop: a ``threading.Event`` or an ``anyio.Event``."""
+
+    def is_set(self) -> bool:
+        """Whether the loop should stop."""
+        ...  # pragma: no cover (a protocol)
 
 
 def worker_name() -> str:
@@ -37,88 +46,80 @@ def worker_name() -> str:
 
 
 class Worker:
-    """Processes a receiver's pending events: its store, callbacks and retry policy.
+    """Processes pending events with ``processor``, claiming from its queue.
 
     ``concurrency`` events (of different envelopes) are claimed and run at once;
     ``poll_interval`` is how long an idle worker waits before looking again (a
-    :meth:`wake` cuts the wait short).
+    :meth:`wake`, or a new event recorded in this process, cuts the wait short).
+    ``around_batch`` is entered around each batch, in the thread or task that claims it
+    (the Django integration closes stale database connections there, as Django does
+    around a request).
     """
 
     def __init__(
         self,
-        receiver: Receiver,
+        processor: Processor,
         *,
         name: str | None = None,
         concurrency: int = 4,
         poll_interval: float = 1.0,
+        around_batch: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         if concurrency < 1 or poll_interval <= 0:
             raise ValueError("concurrency must be >= 1 and poll_interval > 0")
-        self.receiver = receiver
+        self.processor = processor
+        self.queue = processor.queue
         self.name = name or worker_name()
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self._wakeup = threading.Event()
+        self.around_batch = around_batch
 
     def wake(self) -> None:
         """Look for work now instead of at the end of the poll interval (thread-safe)."""
-        self._wakeup.set()
+        self.queue.wakeup.set()
 
-    def _claim(self, now: datetime | None = None) -> list[StoredEvent]:
-        r = self.receiver
-        return r.store.claim(self.name, lease_for=r.lease_for, limit=self.concurrency, now=now)
-
-    def _process(self, event: StoredEvent) -> ProcessingState:
-        return self.receiver.processor.process(event, self.name)
-
-    def run_once(self, now: datetime | None = None) -> int:
-        """Claim and process one batch; return how many events it held."""
-        events = self._claim(now)
-        if len(events) == 1:
-            self._process(events[0])
-        elif events:
-            with ThreadPoolExecutor(len(events), thread_name_prefix="connect-mw") as pool:
-                list(pool.map(self._process, events))
+    def batch(self, now: datetime | None = None) -> Steps[int]:
+        """Claim one batch and process its events side by side; how many it held."""
+        claim = partial(
+            self.queue.claim,
+            self.name,
+            lease_for=self.processor.lease_for,
+            limit=self.concurrency,
+            now=now,
+        )
+        with self.around_batch():
+            events: list[StoredEvent] = yield Blocking(claim, self.queue.offload)
+            yield Gather([self.processor.steps(event, self.name) for event in events])
         return len(events)
 
-    def run(self, stop: threading.Event) -> None:
+    def loop(self, stop: Stop) -> Steps[None]:
         """Process batches until ``stop`` is set; the batch in flight is finished first."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
         while not stop.is_set():
             try:
-                busy = self.run_once()
-            except Exception:
-                log.exception("worker %s could not claim events; retrying", self.name)
-                busy = 0
-            if not busy:
-                self._wakeup.wait(self.poll_interval)
-                self._wakeup.clear()
-        log.info("worker %s stopped", self.name)
-
-    async def arun_once(self) -> int:
-        """Async :meth:`run_once`: the batch's events run as concurrent tasks."""
-        r = self.receiver
-        events = await r.store.aclaim(self.name, lease_for=r.lease_for, limit=self.concurrency)
-        async with anyio.create_task_group() as group:
-            for event in events:
-                group.start_soon(r.processor.aprocess, event, self.name)
-        return len(events)
-
-    async def arun(self, stop: anyio.Event) -> None:
-        """Process batches on the event loop until ``stop`` is set."""
-        log.info("worker %s started on the event loop", self.name)
-        while not stop.is_set():
-            try:
-                busy = await self.arun_once()
+                busy = yield from self.batch()
             except Exception:
                 log.exception("worker %s could not claim events; retrying", self.name)
                 busy = 0
             if not busy and not stop.is_set():
-                await anyio.to_thread.run_sync(
-                    self._wakeup.wait, self.poll_interval, abandon_on_cancel=True
-                )
-                self._wakeup.clear()
+                yield Wait(self.queue.wakeup, self.poll_interval)
         log.info("worker %s stopped", self.name)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Claim and process one batch in this thread; return how many events it held."""
+        return drive(self.batch(now))
+
+    async def arun_once(self, now: datetime | None = None) -> int:
+        """Claim and process one batch on the event loop."""
+        return await adrive(self.batch(now))
+
+    def run(self, stop: Stop) -> None:
+        """Run :meth:`loop` in this thread."""
+        drive(self.loop(stop))
+
+    async def arun(self, stop: Stop) -> None:
+        """Run :meth:`loop` on the event loop."""
+        await adrive(self.loop(stop))
 
 
 class WorkerThread:
@@ -131,7 +132,6 @@ class WorkerThread:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-        worker.receiver.listeners.append(worker.wake)
 
     def ensure_started(self) -> None:
         """Start the thread unless it already runs in this process."""

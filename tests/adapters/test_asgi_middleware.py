@@ -13,7 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from connect_mw import MemoryStore, Receiver
 from connect_mw.adapters import deadline as deadline_module
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 
 
@@ -31,14 +31,14 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"echo:" + body})
 
 
-def middleware(**options: Any) -> ConnectMiddleware:
+def middleware(**options: Any) -> ConnectASGIMiddleware:
     options.setdefault("hmac_keys", KEY)
     options.setdefault("store", MemoryStore())
-    return ConnectMiddleware(echo_app, **options)
+    return ConnectASGIMiddleware(echo_app, **options)
 
 
 async def post(
-    app: ConnectMiddleware, url: str, body: bytes, headers: dict[str, str]
+    app: ConnectASGIMiddleware, url: str, body: bytes, headers: dict[str, str]
 ) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -84,7 +84,7 @@ def test_declared_oversized_body_is_413_before_reading() -> None:
 
 
 async def call_raw(
-    app: ConnectMiddleware, scope: Scope, chunks: AsyncIterator[Message]
+    app: ConnectASGIMiddleware, scope: Scope, chunks: AsyncIterator[Message]
 ) -> list[Message]:
     sent: list[Message] = []
 
@@ -163,7 +163,7 @@ def test_client_disconnect_is_not_a_crash() -> None:
 
 def test_standalone_app_answers_404_elsewhere_and_handles_lifespan() -> None:
     store = MemoryStore()
-    app = ConnectMiddleware(receiver=Receiver(hmac_keys=KEY, store=store))
+    app = ConnectASGIMiddleware(receiver=Receiver(hmac_keys=KEY, store=store))
     response = anyio.run(post, app, "/elsewhere", b"", {})
     assert response.status_code == 404
 
@@ -177,7 +177,7 @@ def test_standalone_app_answers_404_elsewhere_and_handles_lifespan() -> None:
 
 def test_receiver_and_options_are_exclusive() -> None:
     with pytest.raises(TypeError):
-        ConnectMiddleware(
+        ConnectASGIMiddleware(
             echo_app, receiver=Receiver(hmac_keys=KEY, store=MemoryStore()), path="/x"
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anyio
 import pytest
 
 from connect_mw import Delivery, Receiver
@@ -40,7 +41,7 @@ def stored(receiver: Receiver) -> list[tuple[str, str | None, list[str]]]:
         (
             state.envelope_id,
             state.status.value if state.status else None,
-            [event.processing.value for event in receiver.store.events(state.envelope_id)],
+            [event.processing.value for event in receiver.store.list_events(state.envelope_id)],
         )
         for state in receiver.store.list_envelopes()
     )
@@ -121,3 +122,21 @@ def test_other_paths_reach_the_app_with_their_body(client: Client) -> None:
         b"echo:" + body,
     )
     assert stored(client.receiver) == []
+
+
+def test_async_on_error_handler_runs_inline(client: Client) -> None:
+    heard: list[tuple[str, str]] = []
+
+    @client.receiver.on_envelope_completed
+    async def fails(delivery: Delivery) -> None:
+        raise RuntimeError("downstream is down")
+
+    @client.receiver.on_error
+    async def report(delivery: Delivery, exc: BaseException) -> None:
+        await anyio.sleep(0)  # really a coroutine, awaited wherever the entry point runs it
+        heard.append((delivery.envelope_id, str(exc)))
+
+    body = sim_body(status="completed")
+    assert client.post(PATH, body, signed_headers(body))[0] == 200
+    assert heard == [(ENVELOPE, "downstream is down")]
+    assert stored(client.receiver) == [(ENVELOPE, "completed", ["failed"])]

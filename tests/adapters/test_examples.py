@@ -12,7 +12,6 @@ import httpx
 import pytest
 from werkzeug.test import Client
 
-from connect_mw.worker import Worker
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 
@@ -43,7 +42,7 @@ def test_asgi_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert hooked.status_code == 200
     assert other.text == "hello from the wrapped app\n"
     # httpx's transport runs no lifespan, so no in-process worker: run one batch by hand.
-    assert Worker(example.receiver).run_once() == 1
+    assert example.receiver.worker().run_once() == 1
     log = (tmp_path / "completed.log").read_text()
     assert log == "e8b18544-c605-4499-abcf-52209a7f4438 completed (Please sign)\n"
 

@@ -86,7 +86,7 @@ def test_init_app_wraps_the_app_and_registers_itself() -> None:
     assert isinstance(app.wsgi_app, ConnectWSGIMiddleware)
     assert app.wsgi_app.receiver is connect.receiver
     assert deliver(app, "/ds") == 200
-    assert len(connect.receiver.store.events(ENVELOPE)) == 1
+    assert len(connect.receiver.store.list_events(ENVELOPE)) == 1
 
 
 def test_missing_keys_refuse_to_start() -> None:

@@ -63,7 +63,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]
 
 def processed(db: Path) -> bool:
     with SQLiteStore(db) as store:
-        events = store.events()
+        events = store.list_events()
     return bool(events) and all(e.processing is ProcessingState.PROCESSED for e in events)
 
 
@@ -89,7 +89,7 @@ def test_serve_stores_once_and_rejects_bad_signatures(
     assert "received duplicate" in output
     assert "rejected 401" in output
     with SQLiteStore(db) as store:
-        (event,) = store.events("e8b18544-c605-4499-abcf-52209a7f4438")
+        (event,) = store.list_events("e8b18544-c605-4499-abcf-52209a7f4438")
         assert event.processing is ProcessingState.PROCESSED  # by serve's in-process worker
         state = store.get_envelope("e8b18544-c605-4499-abcf-52209a7f4438")
         assert state is not None and state.status == "completed"

@@ -117,7 +117,7 @@ def run_with_kills(tmp_path: Path, envelopes: int, kills: int) -> None:
     try:
         assert not sender.thread.is_alive()
         with SQLiteStore(db) as store:
-            stored = {e.key for e in store.events()}
+            stored = {e.key for e in store.list_events()}
         lost = set(sender.acked) - stored
         assert lost == set()  # no 2xx without a committed record
         assert len(sender.acked) == len(stored) == envelopes * 3  # none lost, none doubled
@@ -130,7 +130,7 @@ def run_with_kills(tmp_path: Path, envelopes: int, kills: int) -> None:
 
 def all_processed(db: Path) -> bool:
     with SQLiteStore(db) as store:
-        return all(e.processing is ProcessingState.PROCESSED for e in store.events())
+        return all(e.processing is ProcessingState.PROCESSED for e in store.list_events())
 
 
 def test_server_sigkill_loses_nothing(tmp_path: Path) -> None:

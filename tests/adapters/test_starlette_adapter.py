@@ -20,8 +20,8 @@ from starlette.types import ASGIApp
 
 from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.adapters import asgi, starlette
-from connect_mw.adapters.starlette import ConnectEndpoint, ConnectMiddleware, connect_route
-from connect_mw.stores.base import RecordOutcome, Store
+from connect_mw.adapters.starlette import ConnectASGIMiddleware, ConnectEndpoint, connect_route
+from connect_mw.stores.api import Commit, Store
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 
@@ -51,7 +51,7 @@ def post_completed(app: ASGIApp, url: str = PATH) -> httpx.Response:
 
 
 def test_the_middleware_is_the_asgi_one() -> None:
-    assert starlette.ConnectMiddleware is asgi.ConnectMiddleware
+    assert starlette.ConnectASGIMiddleware is asgi.ConnectASGIMiddleware
 
 
 def test_route_under_a_mount_answers_at_the_prefixed_path() -> None:
@@ -73,7 +73,7 @@ def test_add_route_with_an_endpoint() -> None:
     app = Starlette()
     app.add_route(PATH, ConnectEndpoint(receiver))  # type: ignore[arg-type]
     assert post_completed(app).status_code == 200
-    assert len(receiver.store.events(ENVELOPE)) == 1
+    assert len(receiver.store.list_events(ENVELOPE)) == 1
 
 
 def test_route_answers_other_methods_with_the_core_405() -> None:
@@ -106,13 +106,13 @@ def test_deferred_route_runs_callbacks_in_its_worker_thread() -> None:
 
 
 class BlockingStore(MemoryStore):
-    """``record`` blocks until the test releases it (a store doing slow network I/O).
+    """``commit`` blocks until the test releases it (a store doing slow network I/O).
 
-    Such a store keeps the base class's thread offload for its async twins (MemoryStore runs
-    them inline because its own methods never block).
+    Such a store keeps the base class's thread offload (MemoryStore runs its calls inline
+    because its own methods never block).
     """
 
-    _in_thread = Store._in_thread
+    offload = Store.offload
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,12 +120,12 @@ class BlockingStore(MemoryStore):
         self.release = threading.Event()
         self.finished = threading.Event()
 
-    def record(self, *args: Any, **kwargs: Any) -> RecordOutcome:
+    def commit(self, *args: Any, **kwargs: Any) -> Commit:
         self.entered.set()
         try:
             if not self.release.wait(timeout=30):  # only so a broken test cannot hang
                 raise RuntimeError("never released")
-            return super().record(*args, **kwargs)
+            return super().commit(*args, **kwargs)
         finally:
             self.finished.set()
 
@@ -137,7 +137,7 @@ def blocking_apps(store: BlockingStore) -> list[Starlette]:
         Starlette(routes=[connect_route(receiver), *routes]),
         Starlette(
             routes=routes,
-            middleware=[Middleware(ConnectMiddleware, receiver=receiver)],
+            middleware=[Middleware(ConnectASGIMiddleware, receiver=receiver)],
         ),
     ]
 

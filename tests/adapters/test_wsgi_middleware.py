@@ -41,7 +41,7 @@ def test_duplicate_is_200_and_stored_once() -> None:
     for retry in range(3):
         body = sim_body(retry_count=retry)
         assert client.post(PATH, data=body, headers=signed_headers(body)).status_code == 200
-    assert len(app.receiver.store.events("e8b18544-c605-4499-abcf-52209a7f4438")) == 1
+    assert len(app.receiver.store.list_events("e8b18544-c605-4499-abcf-52209a7f4438")) == 1
 
 
 def test_other_paths_reach_the_app_with_their_body_untouched() -> None:

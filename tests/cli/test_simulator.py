@@ -18,7 +18,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from connect_mw import MemoryStore, Receiver, SQLiteStore, parse
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.cli import main
 from connect_mw.keys import default_key
 from connect_mw.simulate import FORMATS, KINDS, Progress, Report, build_lifecycles
@@ -57,7 +57,7 @@ class Recorder:
     """A Connect endpoint that records every body and may refuse some attempts first."""
 
     def __init__(self, store: MemoryStore, refuse: Callable[[dict[str, object]], bool]) -> None:
-        self.inner = ConnectMiddleware(receiver=Receiver(hmac_keys=KEY, store=store))
+        self.inner = ConnectASGIMiddleware(receiver=Receiver(hmac_keys=KEY, store=store))
         self.refuse = refuse
         self.bodies: list[bytes] = []
 
@@ -121,7 +121,7 @@ def test_shuffled_duplicated_deliveries_still_end_in_the_true_state(payload_form
         assert (
             receiver.handle(message.request(simulator.hmac_keys, retry_count=retry)).status == 200
         )
-    assert len(store.events()) == len(messages)  # duplicates stored once
+    assert len(store.list_events()) == len(messages)  # duplicates stored once
     simulator.check(store, lifecycles, payload_format)
 
 
@@ -187,14 +187,14 @@ def test_http_delivery_with_duplicates_and_shuffle() -> None:
     lifecycles = simulator.lifecycles(200)
     messages = simulator.messages(*lifecycles)
     store = MemoryStore()
-    app = ConnectMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
+    app = ConnectASGIMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
     report = simulator.send_sync(
         URL, messages, duplicates=0.2, shuffle=True, concurrency=16,
         transport=httpx.ASGITransport(app=app),
     )  # fmt: skip
     assert report.failed == 0 and report.duplicates > 0
     assert report.total == len(messages) + report.duplicates == report.sent == report.acknowledged
-    assert len(store.events()) == len(messages)
+    assert len(store.list_events()) == len(messages)
     simulator.check(store, lifecycles, "json")
 
 
@@ -235,7 +235,7 @@ def test_attempts_are_bounded() -> None:
 
 def test_a_timeout_is_a_failure_that_is_retried() -> None:
     store = MemoryStore()
-    inner = ConnectMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
+    inner = ConnectASGIMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
     seen: set[bytes] = set()
 
     async def slow_first(scope: Scope, receive: Receive, send: Send) -> None:
@@ -252,7 +252,7 @@ def test_a_timeout_is_a_failure_that_is_retried() -> None:
     with serving(slow_first) as url:
         report = simulator.send_sync(url, messages, timeout=0.3, retry_delay=0)
     assert report.responses["timeout"] == 2 and report.failed == 0 and report.retried == 2
-    assert len(store.events()) == 2
+    assert len(store.list_events()) == 2
 
 
 def test_unreachable_listener_counts_as_failed() -> None:
@@ -268,7 +268,7 @@ def test_cli_simulate_against_a_real_server(
     tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = SQLiteStore(f"{tmp_path}/events.sqlite3")
-    app = ConnectMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
+    app = ConnectASGIMiddleware(receiver=Receiver(hmac_keys=KEY, store=store), run_worker=False)
     argv = ["simulate", "--hmac-key", KEY, "--envelopes", "30", "--duplicates", "0.2"]
     argv += ["--shuffle", "--seed", "3", "--format", "xml", "--no-progress", "--json"]
     with serving(app) as url:

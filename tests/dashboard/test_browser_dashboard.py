@@ -89,12 +89,15 @@ def deliver(url: str, db: Path) -> tuple[list[Lifecycle], str]:
     assert report.failed == 0
     voided = next(lc for lc in lifecycles if lc.kind == "voided")
     with SQLiteStore(db) as store:
-        claimed = store.claim("browser-test", lease_for=timedelta(minutes=5), limit=50)
+        queue = store.queue()
+        claimed = queue.claim("browser-test", lease_for=timedelta(minutes=5), limit=50)
         dead = next(e for e in claimed if e.envelope_id == voided.envelope_id)
         for event in claimed:
             state = ProcessingState.DEAD if event is dead else ProcessingState.PENDING
             error = "RuntimeError: CRM unreachable\nTraceback (most recent call last): ..."
-            store.finish(event.key, "browser-test", state, error=error if event is dead else None)
+            assert queue.finish(
+                event.key, "browser-test", state, error=error if event is dead else None
+            )
     return lifecycles, dead.key
 
 

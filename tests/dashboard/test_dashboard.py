@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import timedelta
 from typing import Any
@@ -18,8 +19,13 @@ from connect_mw import ConfigurationError, MemoryStore, ProcessingState, Receive
 from connect_mw.cli import build_parser
 from connect_mw.cli.serve import build_dashboard
 from connect_mw.dashboard import Dashboard
+from connect_mw.dashboard.pages import encode_cursor
+from connect_mw.effects import drive
+from connect_mw.recording import record
 from connect_mw.simulate import Lifecycle
-from connect_mw.stores.base import utcnow
+from connect_mw.stores.api import Store, utcnow
+from connect_mw.testing import notification
+from connect_mw.testing.builders import BASE_TIME
 from connect_mw.testing.simulator import Simulator
 from support.deliveries import signed_request, sim_body
 
@@ -56,20 +62,58 @@ def filled_store(count: int = 6) -> tuple[MemoryStore, list[Lifecycle]]:
     return receiver.store, lifecycles
 
 
-def kill_one(store: MemoryStore) -> str:
-    (event,) = store.claim("test", lease_for=timedelta(minutes=1), now=utcnow())
-    store.finish(event.key, "test", ProcessingState.DEAD, error="RuntimeError: boom\nTraceback")
+def kill_one(store: Store) -> str:
+    queue = store.queue()
+    (event,) = queue.claim("test", lease_for=timedelta(minutes=1), now=utcnow())
+    error = "RuntimeError: boom\nTraceback"
+    assert queue.finish(event.key, "test", ProcessingState.DEAD, error=error)
     return event.key
 
 
-def authed(
-    store: MemoryStore, *, page_size: int = 50, max_depth: int = 2000
-) -> tuple[Dashboard, dict[str, str]]:
-    dashboard = Dashboard(store, token=TOKEN, page_size=page_size, max_depth=max_depth)
+def kill_all(store: Store) -> list[str]:
+    """Make every pending event a dead letter; their keys, in DocuSign order."""
+    queue = store.queue()
+    while claimed := queue.claim("test", lease_for=timedelta(minutes=1), limit=100):
+        for event in claimed:
+            assert queue.finish(event.key, "test", ProcessingState.DEAD, error=f"boom {event.key}")
+    return [e.key for e in store.list_events(processing=ProcessingState.DEAD)]
+
+
+def authed(store: Store, *, page_size: int = 50) -> tuple[Dashboard, dict[str, str]]:
+    dashboard = Dashboard(store, token=TOKEN, page_size=page_size)
     return dashboard, {"authorization": f"Bearer {TOKEN}"}
 
 
-def processing_of(store: MemoryStore, key: str) -> ProcessingState:
+def many_envelopes(count: int, *, per_minute: int = 7) -> MemoryStore:
+    """``count`` envelopes, ``per_minute`` of them updated at each same time (ties by id)."""
+    store = MemoryStore()
+    for i in range(count):
+        at = BASE_TIME + timedelta(minutes=i // per_minute)
+        n = notification(f"env-{i:05d}", "completed" if i % 3 else "sent", at=at)
+        assert drive(record(store, n, b"{}", f"k{i}")).inserted
+    return store
+
+
+def next_link(page: str) -> str | None:
+    """The href of the page's "next page" link, unescaped."""
+    match = re.search(r'<a rel="next" href="([^"]+)"', page)
+    return None if match is None else html.unescape(match.group(1))
+
+
+def browse(app: ASGIApp, auth: dict[str, str], start: str, pattern: str) -> list[list[str]]:
+    """Follow "next page" links from ``start``; the rows (``pattern``'s group) of each page."""
+    pages: list[list[str]] = []
+    href: str | None = start
+    while href is not None:
+        page = request(app, "GET", href, headers=auth)
+        assert page.status_code == 200
+        pages.append(re.findall(pattern, page.text))
+        href = next_link(page.text)
+        assert len(pages) < 100, "the pager does not end"
+    return pages
+
+
+def processing_of(store: Store, key: str) -> ProcessingState:
     event = store.get_event(key)
     assert event is not None
     return event.processing
@@ -100,18 +144,73 @@ def test_envelope_list_badges_filter_and_detail() -> None:
     assert missing.status_code == 404 and "Envelope not found" in missing.text
 
 
-def test_pagination_and_browsing_depth() -> None:
+ENVELOPE_ROW = r'data-envelope="([^"]+)"'
+DEAD_ROW = r'<tr data-key="([^"]+)"'
+
+
+def test_pagination_follows_the_keyset() -> None:
     store, lifecycles = filled_store(12)
-    app, auth = authed(store, page_size=5, max_depth=10)
+    app, auth = authed(store, page_size=5)
     first = request(app, "GET", "/", headers=auth).text
-    assert first.count("data-envelope=") == 5 and 'rel="next" href="/?page=2"' in first
-    second = request(app, "GET", "/?page=2", headers=auth).text
-    assert second.count("data-envelope=") == 5 and 'rel="prev"' in second
-    assert 'rel="next"' not in second and "Only the latest 10 rows" in second
-    deep = request(app, "GET", "/?page=99", headers=auth).text  # clamped to the last page
-    assert deep.count("data-envelope=") == 5
-    shown = re.findall(r'data-envelope="([^"]+)"', first + second)
-    assert len(set(shown)) == 10 and set(shown) <= {lc.envelope_id for lc in lifecycles}
+    assert first.count("data-envelope=") == 5 and 'rel="first"' not in first
+    href = next_link(first)
+    assert href is not None and href.startswith("/?page=2&after=")
+    second = request(app, "GET", href, headers=auth).text
+    assert 'rel="first" href="/"' in second and "page 2" in second
+    pages = browse(app, auth, "/", ENVELOPE_ROW)
+    assert [len(page) for page in pages] == [5, 5, 2]
+    shown = [envelope_id for page in pages for envelope_id in page]
+    assert shown == [s.envelope_id for s in store.list_envelopes(limit=100)]
+    assert set(shown) == {lc.envelope_id for lc in lifecycles}
+    assert "page 99" not in request(app, "GET", "/?page=99", headers=auth).text  # no cursor
+
+
+def test_browsing_goes_past_the_old_2000_row_cap() -> None:
+    # The old pager stopped at 2,000 rows; envelopes updated at one same time page by id.
+    store = many_envelopes(2_150)
+    app, auth = authed(store, page_size=400)
+    pages = browse(app, auth, "/", ENVELOPE_ROW)
+    assert [len(page) for page in pages] == [400] * 5 + [150]
+    shown = [envelope_id for page in pages for envelope_id in page]
+    assert shown == [s.envelope_id for s in store.list_envelopes(limit=10_000)]
+    assert len(set(shown)) == 2_150 and shown[-7:] == [f"env-0000{i}" for i in range(7)]
+    completed = browse(app, auth, "/?status=completed", ENVELOPE_ROW)
+    flat = [envelope_id for page in completed for envelope_id in page]
+    assert flat == [s.envelope_id for s in store.list_envelopes(status="completed", limit=9_999)]
+    assert len(flat) == 1_433 and len(completed) == 4  # the filter stays in the next links
+
+
+def test_dead_letters_page_by_keyset_in_docusign_order() -> None:
+    store = many_envelopes(11, per_minute=4)  # several dead letters of one same time
+    dead = kill_all(store)
+    assert len(dead) == 11
+    app, auth = authed(store, page_size=3)
+    pages = browse(app, auth, "/dead-letters", DEAD_ROW)
+    assert [len(page) for page in pages] == [3, 3, 3, 2]
+    assert [key for page in pages for key in page] == dead
+
+
+def test_cursors_are_opaque_and_bad_ones_open_the_first_page() -> None:
+    store = MemoryStore()
+    odd = ["a&b=c#d", "é ?/%", 'z"<x>']
+    for i, envelope_id in enumerate(odd):
+        assert drive(record(store, notification(envelope_id, "sent"), b"{}", f"k{i}")).inserted
+    app, auth = authed(store, page_size=1)
+    pages = browse(app, auth, "/", r'data-envelope="([^"]*)"')
+    assert [html.unescape(row) for page in pages for row in page] == sorted(odd)
+    first = request(app, "GET", "/", headers=auth).text
+    href = next_link(first)
+    assert href is not None and re.fullmatch(r"/\?page=2&after=[A-Za-z0-9_-]+", href)
+    first_rows = re.findall(ENVELOPE_ROW, first)
+    too_big = encode_cursor(["2024-03-05T17:21:09.000000Z", 2**70])
+    for bad in ("garbage!", "e30", "W10", "x" * 600, encode_cursor([1, 2]), too_big):
+        for path in ("/", "/dead-letters"):
+            answer = request(app, "GET", f"{path}?page=3&after={bad}", headers=auth)
+            assert answer.status_code == 200 and "page 1" in answer.text
+        assert (
+            re.findall(ENVELOPE_ROW, request(app, "GET", f"/?after={bad}", headers=auth).text)
+            == first_rows
+        )
 
 
 def test_token_in_query_becomes_a_cookie() -> None:
@@ -187,6 +286,32 @@ def test_retry_a_dead_letter_with_csrf() -> None:
     assert f"Queued {key}" in after and 'id="no-dead-letters"' in after
 
 
+def test_retry_from_a_later_page_returns_there_and_wakes_the_receivers_worker() -> None:
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    for i in range(4):
+        n = notification(f"env-{i}", "sent")
+        assert drive(record(receiver.store, n, b"{}", f"k{i}")).inserted
+    dead = kill_all(receiver.store)
+    dashboard = Dashboard(receiver.store, token=TOKEN, page_size=2, queue=receiver.queue)
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    first = request(dashboard, "GET", "/dead-letters", headers=auth)
+    later_href = next_link(first.text)
+    assert later_href is not None
+    later = request(dashboard, "GET", later_href, headers=auth)
+    assert re.findall(DEAD_ROW, later.text) == dead[2:]
+    here = html.unescape(re.findall(r'name="next" value="([^"]+)"', later.text)[0])
+    assert here == later_href
+    cookies = {"connect_mw_csrf": first.cookies["connect_mw_csrf"]}
+    form = {"key": dead[2], "csrf": csrf_of(first), "next": here}
+    receiver.queue.wakeup.clear()
+    done = request(dashboard, "POST", "/retry", headers=auth, data=form, cookies=cookies)
+    assert done.status_code == 303 and done.headers["location"] == f"{here}&queued={dead[2]}"
+    assert receiver.queue.wakeup.is_set()  # an in-process worker looks at once
+    assert processing_of(receiver.store, dead[2]) is ProcessingState.PENDING
+    back = request(dashboard, "GET", done.headers["location"], headers=auth, cookies=cookies)
+    assert re.findall(DEAD_ROW, back.text) == dead[3:] and f"Queued {dead[2]}" in back.text
+
+
 def test_retry_redirects_stay_inside_and_unknown_keys_are_reported() -> None:
     store, _ = filled_store(1)
     kill_one(store)
@@ -231,7 +356,8 @@ def test_mounted_under_a_prefix_and_escaping() -> None:
 )
 def test_serve_mounts_the_dashboard_only_when_safe(argv: list[str], mounted: bool) -> None:
     args = build_parser().parse_args(["serve", "--hmac-key", "k", *argv])
-    app = build_dashboard(args, MemoryStore())
+    store = MemoryStore()
+    app = build_dashboard(args, store, store.queue())
     assert (app is not None) == mounted
     if app is not None:
         headers = {"authorization": f"Bearer {TOKEN}"}

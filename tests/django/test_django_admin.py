@@ -16,6 +16,8 @@ from django.test import Client  # noqa: E402
 
 from connect_mw.adapters.django.models import Event  # noqa: E402
 from connect_mw.adapters.django.store import DjangoStore  # noqa: E402
+from connect_mw.effects import drive  # noqa: E402
+from connect_mw.recording import record  # noqa: E402
 from connect_mw.stores import ProcessingState  # noqa: E402
 from connect_mw.testing import notification, recipient  # noqa: E402
 
@@ -30,8 +32,9 @@ def store() -> Iterator[DjangoStore]:
     User.objects.all().delete()
     store = DjangoStore()
     people = (recipient("1", "completed", name="Ann Signer"), recipient("2", "sent", name="Bob"))
-    store.record(notification("env-1", "completed", recipients=people), SECRET_BODY, "key-1")
-    store.record(notification("env-2", "sent"), SECRET_BODY, "key-2")
+    completed = notification("env-1", "completed", recipients=people)
+    drive(record(store, completed, SECRET_BODY, "key-1"))
+    drive(record(store, notification("env-2", "sent"), SECRET_BODY, "key-2"))
     yield store
 
 
@@ -77,8 +80,9 @@ def test_envelope_admin_filters_by_status_and_shows_recipients(store: DjangoStor
 
 
 def test_replay_action_requeues_and_reports_busy_events(store: DjangoStore) -> None:
-    store.claim("w", lease_for=LEASE, limit=10)
-    store.finish("key-1", "w", ProcessingState.DEAD, error="gave up")  # key-2 stays leased
+    queue = store.queue()
+    assert len(queue.claim("w", lease_for=LEASE, limit=10)) == 2
+    queue.finish("key-1", "w", ProcessingState.DEAD, error="gave up")  # key-2 stays leased
     selected = [str(pk) for pk in Event.objects.values_list("pk", flat=True)]
     response = admin_client().post(
         EVENTS, {"action": "replay", "_selected_action": selected}, follow=True

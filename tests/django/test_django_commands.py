@@ -14,9 +14,13 @@ from support import django_settings
 django_settings.setup()
 
 from django.core.management import CommandError, call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from connect_mw.adapters.django import get_receiver, signals  # noqa: E402
+from connect_mw.adapters.django.worker import django_worker  # noqa: E402
+from connect_mw.effects import drive  # noqa: E402
+from connect_mw.recording import record  # noqa: E402
 from connect_mw.stores import ProcessingState, Store  # noqa: E402
 from connect_mw.testing import notification  # noqa: E402
 from support.deliveries import KEY, signed_request, sim_body  # noqa: E402
@@ -27,13 +31,13 @@ LEASE = timedelta(minutes=5)
 @pytest.fixture
 def store() -> Iterator[Store]:
     django_settings.reset_tables()
-    store = get_receiver().store
+    store, queue = get_receiver().store, get_receiver().queue
     for key, envelope in (("dead-1", "e1"), ("dead-2", "e2"), ("done", "e3")):
-        store.record(notification(envelope, "sent"), b"{}", key)
-    store.claim("w", lease_for=LEASE, limit=10)
-    store.finish("dead-1", "w", ProcessingState.DEAD, error="gave up")
-    store.finish("dead-2", "w", ProcessingState.DEAD, error="gave up")
-    store.finish("done", "w", ProcessingState.PROCESSED)
+        drive(record(store, notification(envelope, "sent"), b"{}", key))
+    assert len(queue.claim("w", lease_for=LEASE, limit=10)) == 3
+    assert queue.finish("dead-1", "w", ProcessingState.DEAD, error="gave up")
+    assert queue.finish("dead-2", "w", ProcessingState.DEAD, error="gave up")
+    assert queue.finish("done", "w", ProcessingState.PROCESSED)
     yield store
 
 
@@ -59,7 +63,7 @@ def test_replay_keys(store: Store) -> None:
 
 def test_replay_every_dead_letter(store: Store) -> None:
     assert replay("--dead") == "queued dead-1\nqueued dead-2\n"
-    assert store.events(processing=ProcessingState.DEAD) == []
+    assert store.list_events(processing=ProcessingState.DEAD) == []
     assert replay("--dead") == "nothing to replay\n"
     assert state(store, "done") is ProcessingState.PROCESSED
 
@@ -91,6 +95,21 @@ def test_worker_command_processes_pending_events_with_signals() -> None:
             call_command("connect_mw_worker", "--once", stdout=out)
         finally:
             signals.envelope_completed.disconnect(completed)
-        (event,) = get_receiver().store.events()
+        (event,) = get_receiver().store.list_events()
     assert out.getvalue() == "processed 1 event(s)\n"
     assert heard == [event.key] and event.processing is ProcessingState.PROCESSED
+
+
+def test_the_django_worker_closes_stale_connections_around_each_batch() -> None:
+    django_settings.reset_tables()
+    config = {"HMAC_KEYS": [KEY], "MODE": "deferred", "RUN_WORKER": False}
+    with override_settings(CONNECT_MW=config):
+        receiver = get_receiver()
+        assert receiver.handle(signed_request(sim_body(status="completed"))).status == 200
+        seen: list[object] = []
+        receiver.on_any(lambda delivery: seen.append(connection.connection))
+        worker = django_worker(receiver, concurrency=1)
+        assert connection.connection is not None  # the request's connection is open
+        assert worker.run_once() == 1
+        assert seen and seen[0] is not None  # the callback had a connection
+        assert connection.connection is None  # CONN_MAX_AGE = 0: closed after the batch

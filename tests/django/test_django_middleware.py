@@ -1,4 +1,4 @@
-"""``ConnectMiddleware`` under WSGI and ASGI Django: answers, limits, CSRF, pass-through."""
+"""``ConnectDjangoMiddleware`` under WSGI and ASGI Django: answers, limits, CSRF, pass-through."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from connect_mw.adapters.django import ConnectMiddleware  # noqa: E402
+from connect_mw.adapters.django import ConnectDjangoMiddleware  # noqa: E402
 from connect_mw.adapters.django.checks import check_connect_settings  # noqa: E402
 from connect_mw.adapters.django.settings import parse_settings  # noqa: E402
 from connect_mw.stores import MemoryStore  # noqa: E402
@@ -96,7 +96,7 @@ def test_middleware_refuses_to_start_without_authentication() -> None:
         override_settings(CONNECT_MW={}),
         pytest.raises(ImproperlyConfigured, match="no authentication configured"),
     ):
-        ConnectMiddleware(ok)
+        ConnectDjangoMiddleware(ok)
 
 
 def test_system_checks() -> None:

@@ -18,6 +18,8 @@ from django.test import Client, override_settings  # noqa: E402
 from connect_mw import Delivery, Receiver, parse  # noqa: E402
 from connect_mw.adapters.django import get_receiver, signals  # noqa: E402
 from connect_mw.adapters.django.models import Event  # noqa: E402
+from connect_mw.adapters.django.signals import signal_router  # noqa: E402
+from connect_mw.routing import Router  # noqa: E402
 from support.deliveries import KEY, PATH, signed_request, sim_body  # noqa: E402
 from support.django_settings import client_headers  # noqa: E402
 from support.payloads import fixture_bytes  # noqa: E402
@@ -123,6 +125,34 @@ def test_deferred_mode_sends_signals_from_the_in_process_worker() -> None:
     assert len(heard.calls) == 1
     assert [t.name for t in started] == ["connect-mw-worker"]
     assert not started[0].is_alive()  # stopped when the settings changed back
+
+
+def test_the_receivers_own_callbacks_run_before_the_signals() -> None:
+    order: list[str] = []
+
+    def signal_receiver(**kwargs: Any) -> None:
+        order.append("signal")
+
+    with override_settings(CONNECT_MW={"HMAC_KEYS": [KEY], "MODE": "inline"}):
+        receiver = get_receiver()
+        receiver.on_envelope_completed(lambda delivery: order.append("callback"))
+        signals.envelope_completed.connect(signal_receiver)
+        try:
+            assert post(sim_body(status="completed")) == 200
+        finally:
+            signals.envelope_completed.disconnect(signal_receiver)
+    assert order == ["callback", "signal"]
+    assert get_receiver() is not receiver  # the callback left with its settings
+
+
+def test_signal_router_composes_into_any_router() -> None:
+    sender = object()
+    router = Router(signal_router(sender))
+    receiver = Receiver(hmac_keys=KEY, store="memory://", mode="inline", router=router)
+    with Heard(signals.envelope_completed, signals.connect_event) as heard:
+        assert receiver.handle(signed_request(sim_body(status="completed"))).status == 200
+    assert heard.signals() == [signals.envelope_completed, signals.connect_event]
+    assert all(s is sender for _, s, _ in heard.calls)
 
 
 def test_every_transition_shortcut_has_a_signal() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,20 +13,32 @@ from support import django_settings
 
 django_settings.setup()
 
+from asgiref.sync import async_to_sync  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
+from django.db.migrations.executor import MigrationExecutor  # noqa: E402
+from django.db.models.signals import pre_delete  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from connect_mw.adapters.django.models import Envelope, Event, Recipient  # noqa: E402
+from connect_mw.adapters.django.models import Envelope, Event, Marker, Recipient  # noqa: E402
 from connect_mw.adapters.django.store import DjangoStore  # noqa: E402
-from connect_mw.stores import Store  # noqa: E402
+from connect_mw.effects import drive  # noqa: E402
+from connect_mw.model import Notification, RecipientState, RecipientStatus  # noqa: E402
+from connect_mw.recording import RecordOutcome, record  # noqa: E402
+from connect_mw.stores.api import Commit, EventQuery, Store, dump_state  # noqa: E402
 from connect_mw.testing import StoreContract, notification, recipient  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME  # noqa: E402
+from connect_mw.testing.store_contract import state_of, stored_event  # noqa: E402
 
 
 def empty_store(alias: str) -> DjangoStore:
-    for model in (Recipient, Envelope, Event):
+    for model in (Recipient, Envelope, Event, Marker):
         model.objects.using(alias).all().delete()
     return DjangoStore(using=alias)
+
+
+def record_in(store: Store, n: Notification, raw: bytes, key: str) -> RecordOutcome:
+    return drive(record(store, n, raw, key))
 
 
 class TestDjangoStoreSQLite(StoreContract):
@@ -42,28 +57,93 @@ class TestDjangoStorePostgres(StoreContract):
 def test_envelope_and_recipients_are_mirrored_in_rows() -> None:
     store = empty_store("default")
     people = (recipient("1", "completed", name="Ann", email="ann@example.com"),)
-    store.record(notification("e1", "sent", subject="Lease", recipients=people), b"{}", "k1")
+    record_in(store, notification("e1", "sent", subject="Lease", recipients=people), b"{}", "k1")
     later = (*people, recipient("2", "sent", name="Bob", routing_order=2))
-    store.record(notification("e1", "completed", recipients=later), b"{}", "k2")
+    record_in(store, notification("e1", "completed", recipients=later), b"{}", "k2")
     envelope = Envelope.objects.get(pk="e1")
     assert (envelope.status, envelope.subject, envelope.event_count) == ("completed", "Lease", 2)
+    assert envelope.version == 2
     rows = list(envelope.recipients.values_list("recipient_id", "name", "status", "position"))
     assert rows == [("1", "Ann", "completed", 0), ("2", "Bob", "sent", 1)]
     assert store.get_envelope("e1") == store.list_envelopes(status="completed")[0]
 
 
+def test_a_conflict_rolls_back_the_event_and_the_recipients() -> None:
+    store = empty_store("default")
+    store.commit(stored_event("k1"), state_of(), 0)
+    people = (RecipientState("1", name="Ann", status=RecipientStatus.SENT),)
+    moved = dataclasses.replace(state_of(status="delivered"), recipients=people)
+    assert store.commit(stored_event("k2"), moved, 0) is Commit.CONFLICT
+    assert store.commit(stored_event("k2"), moved, 2) is Commit.CONFLICT
+    assert not Event.objects.filter(key="k2").exists()
+    assert not Recipient.objects.exists()
+    assert Envelope.objects.get(pk="e1").status == "sent"
+
+
 def test_listings_do_not_load_raw_bodies() -> None:
     store = empty_store("default")
-    store.record(notification("e1", "sent", at=BASE_TIME), b"x" * 1000, "k1")
-    (event,) = store.events("e1")
+    record_in(store, notification("e1", "sent", at=BASE_TIME), b"x" * 1000, "k1")
+    (event,) = store.list_events("e1")
     assert (event.raw, event.raw_size) == (None, 1000)
+    with CaptureQueriesContext(connection) as queries:
+        store.events(EventQuery(envelope_id="e1"))
+    (select,) = queries.captured_queries
+    assert '"raw"' not in select["sql"] and '"raw_size"' in select["sql"]
 
 
-def test_record_refuses_to_run_inside_a_callers_transaction() -> None:
+def test_commit_refuses_to_run_inside_a_callers_transaction() -> None:
     store = empty_store("default")
     with pytest.raises(RuntimeError), transaction.atomic():
-        store.record(notification("e1", "sent"), b"{}", "k1")
+        record_in(store, notification("e1", "sent"), b"{}", "k1")
     assert store.get_event("k1") is None
+
+
+def test_update_event_and_purge_are_one_statement_even_with_delete_receivers() -> None:
+    # A pre_delete receiver (an audit app) turns QuerySet.delete() into a read, then a
+    # delete by primary key: the revision check would no longer be atomic.
+    store = empty_store("default")
+    store.commit(stored_event("k1"), state_of(), 0)
+    heard: list[Any] = []
+
+    def audit(**kwargs: Any) -> None:
+        heard.append(kwargs)
+
+    pre_delete.connect(audit, sender=Event)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert store.update_event("k1", 0, None)
+    finally:
+        pre_delete.disconnect(audit, sender=Event)
+    (delete,) = [q["sql"] for q in queries.captured_queries]
+    assert delete.startswith("DELETE") and '"revision" = 0' in delete
+    assert store.get_event("k1") is None
+
+
+def test_offload_runs_in_djangos_thread_for_sync_code() -> None:
+    # thread_sensitive: called under async_to_sync from this thread, the store's calls come
+    # back to this thread, as Django runs sync views; a worker thread would leak connections.
+    store = empty_store("default")
+
+    async def where() -> int:
+        return await store.offload(threading.get_ident)
+
+    assert async_to_sync(where)() == threading.get_ident()
+    assert "_in_thread" not in vars(DjangoStore)
+
+
+def test_envelopes_stored_before_the_version_column_start_at_version_one() -> None:
+    store = empty_store("default")
+    executor = MigrationExecutor(connections["default"])
+    executor.migrate([("connect_mw", "0001_initial")])
+    try:
+        old = executor.loader.project_state([("connect_mw", "0001_initial")]).apps
+        text = dump_state(state_of())
+        old.get_model("connect_mw", "Envelope").objects.create(envelope_id="e1", state=text)
+    finally:
+        call_command("migrate", "connect_mw", verbosity=0)
+    snapshot = store.load("e1")
+    assert snapshot is not None and (snapshot.state, snapshot.version) == (state_of(), 1)
+    assert store.commit(stored_event("k2"), state_of(status="delivered"), 1) is Commit.INSERTED
 
 
 def test_committed_migrations_match_the_models() -> None:

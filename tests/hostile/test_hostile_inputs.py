@@ -12,7 +12,7 @@ import pytest
 from corpus import CASES, Case
 
 from connect_mw import Receiver, SQLiteStore, Store
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
 from support.services import open_test_store, postgres_namespace, redis_namespace
@@ -63,7 +63,7 @@ def test_hostile_case(factory: Callable[..., Client], case: Case, canary: Canary
     client = factory(LIMIT)
     status = send(client, case, canary)
     assert status == case.expected
-    events = client.receiver.store.events()
+    events = client.receiver.store.list_events()
     assert len(events) == (1 if case.stored else 0)
     assert canary.hits == 0
 
@@ -73,7 +73,7 @@ def test_smuggled_ids_are_the_docusign_ones(canary: Canary) -> None:
         client = pure_asgi(LIMIT)
         case = next(c for c in CASES if c.name == name)
         assert send(client, case, canary) == 200
-        assert [e.envelope_id for e in client.receiver.store.events()] == ["hostile-env"]
+        assert [e.envelope_id for e in client.receiver.store.list_events()] == ["hostile-env"]
 
 
 @pytest.mark.parametrize("factory", ENTRY_POINTS, ids=lambda f: f.__name__)
@@ -82,7 +82,7 @@ def test_oversized_body_is_413(factory: Callable[..., Client]) -> None:
     body = sim_body().replace(b'"userId"', b'"pad": "' + b"x" * 100_000 + b'", "userId"')
     status, _ = client.post(PATH, body, signed_headers(body))
     assert status == 413
-    assert client.receiver.store.events() == []
+    assert client.receiver.store.list_events() == []
 
 
 @pytest.mark.parametrize(
@@ -92,9 +92,9 @@ def test_odd_ids_are_stored_verbatim_in_sqlite(name: str, tmp_path: Path, canary
     case = next(c for c in CASES if c.name == name)
     store = SQLiteStore(tmp_path / "events.sqlite3")
     receiver = Receiver(hmac_keys=KEY, store=store, mode="inline")
-    client = ASGIClient(ConnectMiddleware(asgi_echo, receiver=receiver), receiver)
+    client = ASGIClient(ConnectASGIMiddleware(asgi_echo, receiver=receiver), receiver)
     assert send(client, case, canary) == 200
-    (event,) = client.receiver.store.events()
+    (event,) = client.receiver.store.list_events()
     assert client.receiver.store.get_envelope(event.envelope_id) is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "events.sqlite3",
@@ -125,9 +125,9 @@ def test_accepted_hostile_cases_in_every_store(
     case: Case, server_store: Store, canary: Canary
 ) -> None:
     receiver = Receiver(hmac_keys=KEY, store=server_store, mode="inline")
-    client = ASGIClient(ConnectMiddleware(asgi_echo, receiver=receiver), receiver)
+    client = ASGIClient(ConnectASGIMiddleware(asgi_echo, receiver=receiver), receiver)
     assert send(client, case, canary) == case.expected == 200
-    (event,) = server_store.events()
+    (event,) = server_store.list_events()
     state = server_store.get_envelope(event.envelope_id)
     assert state is not None and state.envelope_id == event.envelope_id
     stored = server_store.get_event(event.key)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import anyio
 import httpx
 import pytest
-from starlette.types import Message
 
 from connect_mw import Delivery, MemoryStore, Receiver
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
+from connect_mw.model import Notification
 from connect_mw.processing import RetryPolicy
-from connect_mw.stores import ProcessingState
-from connect_mw.stores.base import utcnow
-from connect_mw.worker import Worker, WorkerThread
+from connect_mw.stores import ProcessingState, utcnow
+from connect_mw.worker import WorkerThread
 from support.deliveries import KEY, PATH, signed_headers, signed_request, sim_body
+from support.lifespan import with_lifespan
 from support.polling import wait_until
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=timedelta(0))
@@ -45,12 +45,12 @@ def test_deferred_mode_answers_without_running_callbacks() -> None:
         ran.append(delivery.envelope_id)
 
     post(receiver, sim_body(status="completed"))
-    (event,) = receiver.store.events()
+    (event,) = receiver.store.list_events()
     assert event.processing is ProcessingState.PENDING and ran == []
     release.set()
-    assert Worker(receiver).run_once() == 1
+    assert receiver.worker().run_once() == 1
     assert ran == ["e8b18544-c605-4499-abcf-52209a7f4438"]
-    assert receiver.store.events()[0].processing is ProcessingState.PROCESSED
+    assert receiver.store.list_events()[0].processing is ProcessingState.PROCESSED
 
 
 def test_failing_callback_is_retried_with_backoff_then_dead() -> None:
@@ -65,12 +65,12 @@ def test_failing_callback_is_retried_with_backoff_then_dead() -> None:
 
     receiver.on_error(lambda d, exc: errors.append(str(exc)))
     post(receiver, sim_body(status="completed"))
-    worker = Worker(receiver)
+    worker = receiver.worker()
     while worker.run_once(now=utcnow() + timedelta(seconds=1)):
         pass
     assert attempts == [1, 2, 3]
     assert errors == ["CRM down"] * 3
-    (dead,) = receiver.store.events(processing=ProcessingState.DEAD)
+    (dead,) = receiver.store.list_events(processing=ProcessingState.DEAD)
     assert dead.error is not None and "RuntimeError: CRM down" in dead.error
     assert "Traceback" in dead.error
 
@@ -84,11 +84,11 @@ def test_retry_waits_for_its_backoff() -> None:
         raise ZeroDivisionError
 
     post(receiver, sim_body())
-    worker = Worker(receiver)
+    worker = receiver.worker()
     assert worker.run_once() == 1
     assert worker.run_once(now=utcnow() + timedelta(minutes=9)) == 0
     assert worker.run_once(now=utcnow() + timedelta(minutes=11)) == 1
-    (event,) = receiver.store.events()
+    (event,) = receiver.store.list_events()
     assert (event.processing, event.attempts) == (ProcessingState.FAILED, 2)
 
 
@@ -118,7 +118,7 @@ def test_poison_event_does_not_block_other_envelopes() -> None:
         sim_body(envelope_id="fine-1"),
         sim_body(envelope_id="fine-2"),
     )
-    Worker(receiver).run_once()
+    receiver.worker().run_once()
     assert sorted(done) == ["fine-1", "fine-2"]
 
 
@@ -132,7 +132,7 @@ def test_events_of_one_envelope_run_in_docusign_order_one_at_a_time() -> None:
         sim_body("envelope-sent", "env", generated="2026-01-05T09:00:00Z"),
         sim_body("envelope-delivered", "env", generated="2026-01-05T09:05:00Z"),
     )
-    worker = Worker(receiver, concurrency=8)
+    worker = receiver.worker(concurrency=8)
     assert [worker.run_once() for _ in range(4)] == [1, 1, 1, 0]
     assert seen == ["envelope-sent", "envelope-delivered", "envelope-completed"]
 
@@ -160,7 +160,7 @@ def test_two_workers_never_run_one_envelope_at_once() -> None:
             receiver,
             sim_body(f"envelope-{i}", f"env-{i % 5}", generated=f"2026-01-05T09:{i:02}:00Z"),
         )
-    threads = [WorkerThread(Worker(receiver, concurrency=3, poll_interval=0.01)) for _ in range(2)]
+    threads = [WorkerThread(receiver.worker(concurrency=3, poll_interval=0.01)) for _ in range(2)]
     for thread in threads:
         thread.ensure_started()
     wait_until(lambda: len(processed) == 30, what="all events processed")
@@ -175,9 +175,9 @@ def test_expired_lease_is_taken_over_and_crashes_end_dead() -> None:
     receiver.on_any(lambda d: None)
     post(receiver, sim_body())
     for i in range(3):  # three workers claim it and die without finishing
-        assert len(receiver.store.claim(f"crashed-{i}", lease_for=timedelta(0))) == 1
-    assert Worker(receiver).run_once(now=utcnow() + timedelta(seconds=1)) == 1
-    (dead,) = receiver.store.events(processing=ProcessingState.DEAD)
+        assert len(receiver.queue.claim(f"crashed-{i}", lease_for=timedelta(0))) == 1
+    assert receiver.worker().run_once(now=utcnow() + timedelta(seconds=1)) == 1
+    (dead,) = receiver.store.list_events(processing=ProcessingState.DEAD)
     assert dead.error is not None and "claimed 4 times" in dead.error
 
 
@@ -186,18 +186,12 @@ def test_requeue_replays_a_processed_event() -> None:
     runs: list[int] = []
     receiver.on_any(lambda d: runs.append(d.attempt))
     post(receiver, sim_body())
-    worker = Worker(receiver)
+    worker = receiver.worker()
     worker.run_once()
-    (event,) = receiver.store.events()
-    assert receiver.store.requeue(event.key)
+    (event,) = receiver.store.list_events()
+    assert receiver.queue.requeue(event.key)
     worker.run_once()
     assert runs == [1, 1]
-
-
-async def lifespan_messages(stop: anyio.Event) -> AsyncIterator[Message]:
-    yield {"type": "lifespan.startup"}
-    await stop.wait()
-    yield {"type": "lifespan.shutdown"}
 
 
 def test_asgi_lifespan_runs_the_in_process_worker() -> None:
@@ -210,28 +204,97 @@ def test_asgi_lifespan_runs_the_in_process_worker() -> None:
         seen.append(delivery.envelope_id)
         done.set()
 
-    app = ConnectMiddleware(receiver=receiver, worker_options={"poll_interval": 0.05})
-    sent: list[Message] = []
+    app = ConnectASGIMiddleware(receiver=receiver, worker_options={"poll_interval": 0.05})
 
     async def scenario() -> None:
-        stop = anyio.Event()
-        messages = lifespan_messages(stop)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            body = sim_body(status="completed")
+            reply = await client.post(PATH, content=body, headers=signed_headers(body))
+            assert reply.status_code == 200
+        with anyio.fail_after(15):
+            await done.wait()
 
-        async def send(message: Message) -> None:
-            sent.append(message)
+    sent = anyio.run(with_lifespan, app, scenario)
+    assert seen == ["e8b18544-c605-4499-abcf-52209a7f4438"]
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert receiver.store.list_events()[0].processing is ProcessingState.PROCESSED
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(app, {"type": "lifespan"}, messages.__anext__, send)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
-                body = sim_body(status="completed")
-                reply = await client.post(PATH, content=body, headers=signed_headers(body))
-                assert reply.status_code == 200
+
+def test_processing_context_runs_an_in_process_worker_while_inside() -> None:
+    receiver = deferred()
+    done = anyio.Event()
+    seen: list[str] = []
+
+    @receiver.on_envelope_completed
+    async def completed(delivery: Delivery) -> None:
+        seen.append(delivery.envelope_id)
+        done.set()
+
+    async def scenario() -> None:
+        async with receiver.processing(poll_interval=0.05) as worker:
+            assert worker.processor is receiver.processor
+            response = await receiver.ahandle(signed_request(sim_body(status="completed")))
+            assert response.status == 200
             with anyio.fail_after(15):
                 await done.wait()
-            stop.set()
+        # Outside the block nothing claims any more.
+        response = await receiver.ahandle(signed_request(sim_body("envelope-sent", status="sent")))
+        assert response.status == 200
+        await anyio.sleep(0.2)
 
     anyio.run(scenario)
     assert seen == ["e8b18544-c605-4499-abcf-52209a7f4438"]
-    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert receiver.store.events()[0].processing is ProcessingState.PROCESSED
+    states = sorted(e.processing.value for e in receiver.store.list_events())
+    assert states == ["pending", "processed"]
+
+
+def test_inline_mode_keeps_the_envelope_order() -> None:
+    receiver = deferred(mode="inline")
+    ran: list[str] = []
+    receiver.on_any(lambda d: ran.append(d.notification.event))
+    later = sim_body("envelope-completed", status="completed", generated="2026-01-05T10:00:00Z")
+    earlier = sim_body("envelope-sent", status="sent", generated="2026-01-05T09:00:00Z")
+    receiver.queue.claim("a-worker", lease_for=timedelta(minutes=5))  # nothing yet
+    post(receiver, later)
+    assert ran == ["envelope-completed"]
+    # The earlier event arrives while a worker holds the envelope: inline leaves it queued.
+    (held,) = [e for e in receiver.store.list_events()]
+    assert receiver.queue.requeue(held.key)
+    assert [e.key for e in receiver.queue.claim("a-worker", lease_for=timedelta(minutes=5))] == [
+        held.key
+    ]
+    post(receiver, earlier)
+    assert ran == ["envelope-completed"]
+    pending = [e for e in receiver.store.list_events() if e.event == "envelope-sent"]
+    assert [e.processing for e in pending] == [ProcessingState.PENDING]
+
+
+def test_enrich_completes_the_notification_before_the_callbacks() -> None:
+    calls: list[str] = []
+
+    async def enrich(notification: Notification) -> Notification:
+        calls.append(notification.envelope_id)
+        return dataclasses.replace(notification, subject="fetched from DocuSign")
+
+    receiver = deferred(enrich=enrich)
+    subjects: list[str | None] = []
+    receiver.on_any(lambda d: subjects.append(d.notification.subject))
+    post(receiver, sim_body())
+    assert receiver.worker().run_once() == 1
+    assert subjects == ["fetched from DocuSign"]
+    assert calls == ["e8b18544-c605-4499-abcf-52209a7f4438"]
+
+
+def test_a_failing_enrich_is_retried_like_a_failing_callback() -> None:
+    def enrich(notification: Notification) -> Notification:
+        raise ConnectionError("DocuSign unreachable")
+
+    receiver = deferred(enrich=enrich, retry=NO_WAIT)
+    ran: list[str] = []
+    receiver.on_any(lambda d: ran.append(d.key))
+    post(receiver, sim_body())
+    assert receiver.worker().run_once() == 1
+    (event,) = receiver.store.list_events()
+    assert ran == [] and event.processing is ProcessingState.FAILED
+    assert event.error is not None and "DocuSign unreachable" in event.error

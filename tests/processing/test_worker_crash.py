@@ -60,7 +60,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def all_final(store_path: Path, expected: int) -> bool:
     with SQLiteStore(store_path) as store:
-        events = store.events()
+        events = store.list_events()
     return len(events) == expected and all(e.processing.is_final for e in events)
 
 
@@ -87,7 +87,7 @@ def crash_and_recover(tmp_path: Path, kills: int) -> None:
         survivor.kill()
         survivor.wait()
     with SQLiteStore(store_path) as store:
-        states = {e.key: e.processing for e in store.events()}
+        states = {e.key: e.processing for e in store.list_events()}
     assert states == dict.fromkeys(keys, ProcessingState.PROCESSED)  # none lost, none dead
     conn = sqlite3.connect(ledger_path)
     effects = [row[0] for row in conn.execute("SELECT effect FROM effects")]
@@ -115,7 +115,7 @@ def test_sigterm_stops_the_worker_gracefully(tmp_path: Path) -> None:
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     with SQLiteStore(store_path) as store:
-        events = store.events()
+        events = store.list_events()
     assert len(events) == len(keys)
     # Whatever it had claimed when told to stop, it finished: no event is left leased.
     assert all(e.lease is None for e in events)

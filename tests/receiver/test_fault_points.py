@@ -11,11 +11,10 @@ from datetime import timedelta
 
 from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.http import Request, Response
-from connect_mw.model import Notification
+from connect_mw.model import EnvelopeState
 from connect_mw.processing import RetryPolicy
 from connect_mw.stores import ProcessingState
-from connect_mw.stores.base import Lease, RecordOutcome, utcnow
-from connect_mw.worker import Worker
+from connect_mw.stores.api import Commit, StoredEvent, utcnow
 from support.deliveries import KEY, signed_request, sim_body
 
 
@@ -27,13 +26,11 @@ class FlakyStore(MemoryStore):
         self.failures = failures
         self.after_commit = after_commit
 
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
         if self.failures and not self.after_commit:
             self.failures -= 1
             raise ConnectionError("store down before commit")
-        outcome = super().record(notification, raw, key, lease=lease)
+        outcome = super().commit(event, state, version)
         if self.failures:
             self.failures -= 1
             raise ConnectionError("connection lost after commit")
@@ -62,7 +59,7 @@ def effects_of(receiver: Receiver) -> list[str]:
 
 
 def drain(receiver: Receiver) -> None:
-    worker = Worker(receiver)
+    worker = receiver.worker()
     later = utcnow() + timedelta(hours=2)
     while worker.run_once(now=later):
         pass
@@ -73,7 +70,7 @@ def test_store_down_before_commit() -> None:
     effects = effects_of(receiver)
     assert deliver_like_docusign(receiver, signed_request(sim_body())) == [503, 503, 200]
     drain(receiver)
-    assert len(effects) == 1 and len(receiver.store.events()) == 1
+    assert len(effects) == 1 and len(receiver.store.list_events()) == 1
 
 
 def test_answer_lost_after_commit() -> None:
@@ -81,7 +78,7 @@ def test_answer_lost_after_commit() -> None:
     effects = effects_of(receiver)
     assert deliver_like_docusign(receiver, signed_request(sim_body())) == [503, 200]
     drain(receiver)
-    assert len(effects) == 1 and len(receiver.store.events()) == 1
+    assert len(effects) == 1 and len(receiver.store.list_events()) == 1
 
 
 def test_process_dies_after_answering_before_processing() -> None:
@@ -94,7 +91,7 @@ def test_process_dies_after_answering_before_processing() -> None:
     assert second_life.handle(signed_request(sim_body(retry_count=1))).status == 200  # a retry
     drain(second_life)
     assert len(effects) == 1
-    assert store.events()[0].processing is ProcessingState.PROCESSED
+    assert store.list_events()[0].processing is ProcessingState.PROCESSED
 
 
 def test_callback_fails_midway_then_succeeds() -> None:
@@ -114,5 +111,5 @@ def test_callback_fails_midway_then_succeeds() -> None:
     assert deliver_like_docusign(receiver, signed_request(sim_body(retry_count=2))) == [200]
     drain(receiver)
     assert len(done) == 1
-    (event,) = receiver.store.events()
+    (event,) = receiver.store.list_events()
     assert (event.processing, event.attempts) == (ProcessingState.PROCESSED, 2)

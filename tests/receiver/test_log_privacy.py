@@ -8,7 +8,6 @@ import pytest
 
 from connect_mw import Delivery, MemoryStore, Receiver, parse
 from connect_mw.verify import sign
-from connect_mw.worker import Worker
 from support.deliveries import ACCOUNT, KEY, signed_request, sim_body
 from support.payloads import fixture_bytes, fixture_names
 
@@ -36,7 +35,7 @@ def full_run(receiver: Receiver, bodies: list[bytes]) -> None:
         receiver.handle(signed_request(body, **headers))  # duplicate
         receiver.handle(signed_request(body, key="wrong-key", **headers))
         receiver.handle(signed_request(body[: len(body) // 2], **headers))
-    while Worker(receiver).run_once():
+    while receiver.worker().run_once():
         pass
 
 
@@ -54,6 +53,6 @@ def test_logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
     assert "rejected 401" in text and "rejected 400" in text and "received new" in text
     assert "callback" in text and "retrying" in text
     recorded = text.count("received new") + text.count("received stale")
-    assert recorded == len(receiver.store.events()) >= len(bodies) - 3
+    assert recorded == len(receiver.store.list_events()) >= len(bodies) - 3
     leaked = sorted(secret for secret in secrets_of(bodies) if secret in text)
     assert leaked == []

@@ -6,7 +6,6 @@ import prometheus_client
 
 from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.metrics import InMemoryMetrics, PrometheusMetrics
-from connect_mw.worker import Worker
 from support.deliveries import KEY, signed_request, sim_body
 
 
@@ -26,8 +25,8 @@ def test_receiver_and_worker_report_what_happened() -> None:
     ]:
         receiver.handle(signed_request(body))
     receiver.handle(signed_request(sim_body(), key="wrong"))
-    Worker(receiver, concurrency=1).run_once()
-    Worker(receiver, concurrency=1).run_once()
+    receiver.worker(concurrency=1).run_once()
+    receiver.worker(concurrency=1).run_once()
     assert metrics.count("connect_mw_notifications_total", outcome="new") == 2
     assert metrics.count("connect_mw_notifications_total", outcome="duplicate") == 1
     assert metrics.count("connect_mw_rejections_total", status="401") == 1

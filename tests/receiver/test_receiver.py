@@ -14,9 +14,9 @@ import pytest
 
 from connect_mw import ConfigurationError, Delivery, MemoryStore, Receiver
 from connect_mw.http import Request
-from connect_mw.model import Notification
+from connect_mw.model import EnvelopeState
 from connect_mw.stores import ProcessingState
-from connect_mw.stores.base import Lease, RecordOutcome, StoredEvent
+from connect_mw.stores.api import Commit, StoredEvent
 from support.deliveries import ACCOUNT, KEY, PATH, signed_request, sim_body
 
 
@@ -76,7 +76,7 @@ def test_signed_notification_is_stored_and_queryable() -> None:
     assert state is not None
     assert state.status == "completed"
     assert state.account_id == ACCOUNT
-    events = receiver.store.events(state.envelope_id)
+    events = receiver.store.list_events(state.envelope_id)
     assert [e.event for e in events] == ["envelope-completed"]
     assert events[0].processing is ProcessingState.PROCESSED
 
@@ -87,7 +87,7 @@ def test_retry_with_changed_retry_count_is_a_duplicate() -> None:
     retry = receiver.handle(signed_request(sim_body(retry_count=3)))
     assert first.status == retry.status == 200
     assert body_of(retry.body) == {"status": "duplicate", "key": body_of(first.body)["key"]}
-    assert len(receiver.store.events("e8b18544-c605-4499-abcf-52209a7f4438")) == 1
+    assert len(receiver.store.list_events("e8b18544-c605-4499-abcf-52209a7f4438")) == 1
 
 
 @pytest.mark.parametrize(
@@ -139,10 +139,15 @@ def test_rejections_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 class BrokenStore(MemoryStore):
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
         raise OSError("disk full")
+
+
+class EverChangingStore(MemoryStore):
+    """Another writer always commits first: every commit is a conflict."""
+
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        return Commit.CONFLICT
 
 
 def test_store_failure_is_503_never_2xx() -> None:
@@ -151,6 +156,12 @@ def test_store_failure_is_503_never_2xx() -> None:
     assert response.status == 503
     response = anyio.run(receiver.ahandle, signed_request(sim_body()))
     assert response.status == 503
+
+
+def test_endless_version_conflicts_are_503_not_a_loop() -> None:
+    receiver = make_receiver(store=EverChangingStore())
+    assert receiver.handle(signed_request(sim_body())).status == 503
+    assert receiver.store.list_events() == []
 
 
 def test_custom_key_func_and_broken_key_func() -> None:
@@ -227,7 +238,7 @@ def test_failing_callback_keeps_event_marked_failed() -> None:
     assert response.status == 200
     assert after == ["ran"]
     assert [str(e) for e in errors] == ["CRM is down"]
-    (event,) = receiver.store.events("e8b18544-c605-4499-abcf-52209a7f4438")
+    (event,) = receiver.store.list_events("e8b18544-c605-4499-abcf-52209a7f4438")
     stored = receiver.store.get_event(event.key)
     assert isinstance(stored, StoredEvent)
     assert stored.processing is ProcessingState.FAILED

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from connect_mw.effects import drive
 from connect_mw.model import Notification
+from connect_mw.recording import record
 from connect_mw.stores import ProcessingState
 from connect_mw.testing import notification
 from connect_mw.testing.builders import BASE_TIME
@@ -58,7 +60,7 @@ def deliver(shared: tuple[str, str], count: int, seed: int, barrier: Barrier, re
         with open_test_store(*shared) as store:
             barrier.wait(timeout=60)
             inserted = sum(
-                store.record(event(i, count // 10), RAW, f"k{i}").inserted for i in order
+                drive(record(store, event(i, count // 10), RAW, f"k{i}")).inserted for i in order
             )
         results.put(("ok", inserted))
     except BaseException as error:
@@ -72,11 +74,12 @@ def claim_all(
     held: list[tuple[str, str, float, float]] = []
     try:
         with open_test_store(*shared) as store:
+            queue = store.queue()
             barrier.wait(timeout=60)
             while True:
-                batch = store.claim(name, lease_for=timedelta(minutes=10), limit=2)
+                batch = queue.claim(name, lease_for=timedelta(minutes=10), limit=2)
                 if not batch:
-                    if len(store.events(processing=ProcessingState.PROCESSED)) >= total:
+                    if len(store.list_events(processing=ProcessingState.PROCESSED)) >= total:
                         break
                     time.sleep(0.0005)
                     continue
@@ -84,7 +87,7 @@ def claim_all(
                 time.sleep(0.003)
                 end = time.monotonic()
                 for claimed in batch:
-                    assert store.finish(claimed.key, name, ProcessingState.PROCESSED)
+                    assert queue.finish(claimed.key, name, ProcessingState.PROCESSED)
                     held.append((claimed.key, claimed.envelope_id, start, end))
         results.put(("ok", held))
     except BaseException as error:
@@ -120,7 +123,7 @@ def deliver_concurrently(shared: tuple[str, str], count: int) -> None:
     inserted = run(deliver, jobs, results)
     assert sum(inserted) == count
     with open_test_store(backend, namespace) as store:
-        assert len(store.events()) == count
+        assert len(store.list_events()) == count
         states = store.list_envelopes(limit=count)
         assert sum(state.event_count for state in states) == count
         assert len(states) == count // 10
@@ -156,7 +159,7 @@ def test_claimers_never_overlap_on_an_envelope_nor_share_an_event(
         with open_test_store(backend, namespace) as store:
             barrier.wait(timeout=60)
             for i in range(total):
-                store.record(pair(i, envelopes), RAW, f"k{i}")
+                drive(record(store, pair(i, envelopes), RAW, f"k{i}"))
                 if i % 2:
                     time.sleep(0.004)
 

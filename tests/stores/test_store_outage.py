@@ -27,7 +27,7 @@ def test_sqlite_locked_by_another_process_is_503_then_recovers(tmp_path: Path) -
     retried = signed_request(sim_body("envelope-completed", retry_count=2))
     assert receiver.handle(retried).status == 200
     assert receiver.handle(retried).status == 200
-    assert [e.event for e in store.events()] == ["envelope-sent", "envelope-completed"]
+    assert [e.event for e in store.list_events()] == ["envelope-sent", "envelope-completed"]
 
 
 def test_sqlite_file_in_a_missing_directory_is_503(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ SETTINGS: dict[str, Any] = {
     ],
     "MIDDLEWARE": [
         "django.middleware.security.SecurityMiddleware",
-        "connect_mw.adapters.django.ConnectMiddleware",
+        "connect_mw.adapters.django.ConnectDjangoMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,9 +127,9 @@ def postgres_alias() -> str | None:
 
 def reset_tables(alias: str = "default") -> None:
     """Delete every row connect-mw stored in ``alias``."""
-    from connect_mw.adapters.django.models import Envelope, Event, Recipient
+    from connect_mw.adapters.django.models import Envelope, Event, Marker, Recipient
 
-    for model in (Recipient, Envelope, Event):
+    for model in (Recipient, Envelope, Event, Marker):
         model.objects.using(alias).all().delete()
 
 

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.test import Client as WerkzeugClient
 
 from connect_mw import MemoryStore, Receiver
-from connect_mw.adapters.asgi import ConnectMiddleware
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.adapters.flask import Connect
 from connect_mw.adapters.starlette import connect_route
 from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
@@ -137,7 +137,7 @@ def fastapi_app() -> FastAPI:
 
 def pure_asgi(limit: int = LIMIT) -> Client:
     receiver = new_receiver(limit)
-    return ASGIClient(ConnectMiddleware(asgi_echo, receiver=receiver), receiver)
+    return ASGIClient(ConnectASGIMiddleware(asgi_echo, receiver=receiver), receiver)
 
 
 def pure_wsgi(limit: int = LIMIT) -> Client:
@@ -147,7 +147,7 @@ def pure_wsgi(limit: int = LIMIT) -> Client:
 
 def starlette_middleware(limit: int = LIMIT) -> Client:
     receiver = new_receiver(limit)
-    app = starlette_app(middleware=[Middleware(ConnectMiddleware, receiver=receiver)])
+    app = starlette_app(middleware=[Middleware(ConnectASGIMiddleware, receiver=receiver)])
     return ASGIClient(app, receiver)
 
 
@@ -160,7 +160,7 @@ def starlette_route(limit: int = LIMIT) -> Client:
 def fastapi_middleware(limit: int = LIMIT) -> Client:
     receiver = new_receiver(limit)
     app = fastapi_app()
-    app.add_middleware(ConnectMiddleware, receiver=receiver)
+    app.add_middleware(ConnectASGIMiddleware, receiver=receiver)
     return ASGIClient(app, receiver)
 
 

@@ -3,7 +3,7 @@
 Wrap any ASGI app: requests to the Connect path are answered here, every other request
 (and every non-HTTP scope) goes to the wrapped app untouched, body included::
 
-    app = ConnectMiddleware(app, receiver=receiver)
+    app = ConnectASGIMiddleware(app, receiver=receiver)
 
 Without an app it is a standalone ASGI application that answers 404 elsewhere. The lifespan
 scope runs the in-process worker (see :mod:`connect_mw.adapters.lifespan`).
@@ -14,18 +14,16 @@ from __future__ import annotations
 import io
 from typing import Any, overload
 
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
 from ..worker import Worker
+from .asgi_types import ASGIApp, ClientDisconnect, Receive, Scope, Send
 from .deadline import within
 from .lifespan import Lifespan
 
 
-class ConnectMiddleware:
+class ConnectASGIMiddleware:
     """ASGI middleware (or app, when ``app`` is ``None``) serving a Connect endpoint.
 
     Give a ready ``receiver``, or the :class:`~connect_mw.Receiver` keyword options. In
@@ -35,7 +33,7 @@ class ConnectMiddleware:
     worker (``concurrency``, ``poll_interval``).
     """
 
-    # The first overload lets mypy accept Starlette's ``Middleware(ConnectMiddleware,
+    # The first overload lets mypy accept Starlette's ``Middleware(ConnectASGIMiddleware,
     # receiver=...)`` and ``app.add_middleware``: it cannot match their factory protocol
     # against a signature with ``**options``.
     @overload
@@ -67,8 +65,7 @@ class ConnectMiddleware:
         self.shutdown_timeout = shutdown_timeout
         self.worker: Worker | None = None
         if run_worker if run_worker is not None else self.receiver.mode == "deferred":
-            self.worker = Worker(self.receiver, **(worker_options or {}))
-            self.receiver.listeners.append(self.worker.wake)
+            self.worker = self.receiver.worker(**(worker_options or {}))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the Connect path; pass everything else to the wrapped app."""

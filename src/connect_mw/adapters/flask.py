@@ -13,18 +13,15 @@ Callbacks run inside ``app.app_context()``, so ``current_app`` and extensions wo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask
 
-from ..callbacks import Callback, CallbackRegistry, ErrorCallback
 from ..errors import ConfigurationError
 from ..receiver import Receiver
+from ..routing import Router
 from .wsgi import ConnectWSGIMiddleware
 
-_C = TypeVar("_C", bound=Callback)
-_F = TypeVar("_F")
-_E = TypeVar("_E", bound=ErrorCallback)
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
@@ -79,12 +76,13 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-class Connect(CallbackRegistry):
+class Connect(Router):
     """The Flask extension: mounts a receiver in front of the app's WSGI callable.
 
     Without ``receiver`` each :meth:`init_app` builds one from the app's config, with
-    ``options`` (``Receiver`` keywords) taking precedence. Callbacks registered here, before
-    or after :meth:`init_app`, are forwarded to the receiver.
+    ``options`` (``Receiver`` keywords) taking precedence. ``Connect`` is a
+    :class:`~connect_mw.routing.Router`: callbacks registered on it, before or after
+    :meth:`init_app`, run for every app it was initialised with, inside that app's context.
     """
 
     def __init__(
@@ -96,7 +94,6 @@ class Connect(CallbackRegistry):
         self._given = receiver
         self._receiver = receiver
         self._options = options
-        self._forwarded: list[Callable[[CallbackRegistry], object]] = []
         if app is not None:
             self.init_app(app)
 
@@ -111,39 +108,14 @@ class Connect(CallbackRegistry):
         """Answer the Connect path of ``app``; its callbacks run inside its app context."""
         options = {**options_from_config(app.config), **self._options}
         run_worker = options.pop("run_worker", None)
-        receiver = self._given or Receiver(**options)
-        if self._given is None:
-            for register in self._forwarded:
-                register(receiver)
-        receiver.call_context = app.app_context
+        if self._given is not None:
+            receiver = self._given
+            receiver.router.include(self)
+        else:
+            receiver = Receiver(router=Router(self), **options)
+        receiver.router.call_context = app.app_context
         app.wsgi_app = ConnectWSGIMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, receiver=receiver, run_worker=run_worker
         )
         app.extensions["connect_mw"] = self
         self._receiver = receiver
-
-    def _register(self, func: _F, register: Callable[[CallbackRegistry], object]) -> _F:
-        register(self)  # validates at once; this registry stays a faithful record
-        self._forwarded.append(register)
-        if self._receiver is not None:
-            register(self._receiver)
-        return func
-
-    def on_transition(self, kind: str, status: str) -> Callable[[_C], _C]:
-        """See :meth:`CallbackRegistry.on_transition`; every shortcut goes through here."""
-        CallbackRegistry.on_transition(self, kind, status)  # validates at once, registers nothing
-        return lambda f: self._register(
-            f, lambda r: CallbackRegistry.on_transition(r, kind, status)(f)
-        )
-
-    def on(self, event: str) -> Callable[[_C], _C]:
-        """See :meth:`CallbackRegistry.on`."""
-        return lambda f: self._register(f, lambda r: CallbackRegistry.on(r, event)(f))
-
-    def on_any(self, func: _C) -> _C:
-        """See :meth:`CallbackRegistry.on_any`."""
-        return self._register(func, lambda r: CallbackRegistry.on_any(r, func))
-
-    def on_error(self, func: _E) -> _E:
-        """See :meth:`CallbackRegistry.on_error`."""
-        return self._register(func, lambda r: CallbackRegistry.on_error(r, func))

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..worker import Worker
+from .asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 
 @dataclass

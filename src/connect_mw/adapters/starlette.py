@@ -2,8 +2,8 @@
 
 As middleware (every other path reaches the app untouched, body included)::
 
-    app = Starlette(routes=..., middleware=[Middleware(ConnectMiddleware, receiver=receiver)])
-    app.add_middleware(ConnectMiddleware, receiver=receiver)  # FastAPI / Starlette
+    app = Starlette(routes=..., middleware=[Middleware(ConnectASGIMiddleware, receiver=receiver)])
+    app.add_middleware(ConnectASGIMiddleware, receiver=receiver)  # FastAPI / Starlette
 
 As a route (at the receiver's path, after the prefix of any enclosing ``Mount``)::
 
@@ -23,10 +23,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..receiver import Receiver
-from ..worker import Worker, WorkerThread
-from .asgi import ConnectMiddleware, answer, send_response
+from ..worker import WorkerThread
+from .asgi import ConnectASGIMiddleware, answer, send_response
 
-__all__ = ["ConnectEndpoint", "ConnectMiddleware", "connect_route"]
+__all__ = ["ConnectASGIMiddleware", "ConnectEndpoint", "connect_route"]
 
 
 class ConnectEndpoint:
@@ -36,7 +36,7 @@ class ConnectEndpoint:
     method reaches it, so a ``GET`` gets the core's 405 (with ``Allow: POST``). A route gets
     no lifespan: in deferred mode the in-process worker is a thread started by the first
     request, as under WSGI (``run_worker=False``: separate ``connect-mw worker`` processes,
-    or a ``ConnectMiddleware`` on the same receiver, do the processing).
+    or a ``ConnectASGIMiddleware`` on the same receiver, do the processing).
     """
 
     def __init__(
@@ -52,7 +52,7 @@ class ConnectEndpoint:
         self.receiver = receiver if receiver is not None else Receiver(**options)
         self.worker_thread: WorkerThread | None = None
         if run_worker if run_worker is not None else self.receiver.mode == "deferred":
-            self.worker_thread = WorkerThread(Worker(self.receiver, **(worker_options or {})))
+            self.worker_thread = WorkerThread(self.receiver.worker(**(worker_options or {})))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one routed HTTP request."""

@@ -29,7 +29,7 @@ from werkzeug.wsgi import get_input_stream
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
 from ..receiver import Receiver
-from ..worker import Worker, WorkerThread
+from ..worker import WorkerThread
 
 WSGIApp = Any  # a WSGI callable; typeshed's protocol is not importable at runtime
 _CHUNK = 64 * 1024
@@ -53,7 +53,7 @@ class ConnectWSGIMiddleware:
         self.receiver = receiver if receiver is not None else Receiver(**options)
         self.worker_thread: WorkerThread | None = None
         if run_worker if run_worker is not None else self.receiver.mode == "deferred":
-            self.worker_thread = WorkerThread(Worker(self.receiver, **(worker_options or {})))
+            self.worker_thread = WorkerThread(self.receiver.worker(**(worker_options or {})))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Answer the Connect path; pass everything else to the wrapped app."""

@@ -1,9 +1,13 @@
 """The ``connect-mw`` command line (also ``python -m connect_mw``).
 
 Commands: ``serve`` (a standalone receiver with its dashboard), ``worker`` (process pending
-events with your callbacks), ``replay`` and ``dead-letters`` (operate on stored events),
-``status``, ``envelopes`` and ``events`` (query the store), ``event-notification`` and
-``connect-config`` (print subscription JSON), ``simulate`` (send Connect traffic).
+events with your callbacks; ``--reconcile-every`` reconciles beside it), ``replay`` and
+``dead-letters`` (operate on stored events), ``status``, ``envelopes`` and ``events`` (query
+the store), ``event-notification`` and ``connect-config`` (print subscription JSON),
+``simulate`` (send Connect traffic), and, talking to DocuSign's REST API, ``reconcile``
+(record what Connect did not deliver), ``failures`` and ``republish`` (the Connect failure
+log, and deliveries again) and ``documents`` (download an envelope's PDFs). The REST
+commands import ``httpx`` only when they run.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
-from . import events, query, serve, simulate, subscriptions, worker
+from ..rest.cli import add_rest_commands
+from . import events, query, reconcile, serve, simulate, subscriptions, worker
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -35,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_parsers(commands)
     subscriptions.add_parsers(commands)
     simulate.add_parser(commands)
+    reconcile.add_parser(commands)
+    add_rest_commands(commands)
     return parser
 
 

@@ -40,9 +40,10 @@ def add_parsers(commands: Subparsers) -> None:
 
 
 def _requeue(store: Store, keys: list[str]) -> int:
+    queue = store.queue()
     failures = 0
     for key in keys:
-        if store.requeue(key):
+        if queue.requeue(key):
             print(f"queued {key}")
         else:
             print(f"not queued {key}: unknown, or being processed right now")
@@ -59,7 +60,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_dead_letters(args: argparse.Namespace) -> int:
     """List or retry dead letters."""
     with store_from(args) as store:
-        dead = store.events(processing=ProcessingState.DEAD)
+        dead = store.list_events(processing=ProcessingState.DEAD)
         if args.action == "list":
             for event in dead:
                 print(_describe_dead(event, as_json=args.json))

@@ -162,7 +162,7 @@ def _transitions(event: StoredEvent) -> str:
 def run_events(args: argparse.Namespace) -> int:
     """Print one envelope's events; exit 1 when there are none."""
     with store_from(args) as store:
-        events = store.events(args.envelope_id)
+        events = store.list_events(args.envelope_id)
     if not events:
         print(f"connect-mw: no events for envelope {args.envelope_id}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
+from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
 from .common import Subparsers, add_encryption_argument, encryptor_from
@@ -174,9 +175,10 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
     )
 
 
-def build_dashboard(args: argparse.Namespace, store: Store) -> ASGIApp | None:
+def build_dashboard(args: argparse.Namespace, store: Store, queue: Queue) -> ASGIApp | None:
     """The dashboard mounted at ``/dashboard``, or ``None`` when it is off or cannot be safe.
 
+    Retries from it go to ``queue`` (the receiver's, so they wake its worker at once).
     Bound beyond localhost without ``--dashboard-token`` / ``--dashboard-basic-auth`` it is
     left out (with a warning) rather than exposed; without jinja2 too.
     """
@@ -199,7 +201,9 @@ def build_dashboard(args: argparse.Namespace, store: Store) -> ASGIApp | None:
             args.host,
         )
         return None
-    dashboard = Dashboard(store, token=args.dashboard_token, basic_auth=basic, bind_host=args.host)
+    dashboard = Dashboard(
+        store, token=args.dashboard_token, basic_auth=basic, bind_host=args.host, queue=queue
+    )
     log.info("dashboard at http://%s:%d%s/", args.host, args.port, DASHBOARD_PATH)
     return Starlette(routes=[Mount(DASHBOARD_PATH, app=dashboard)])
 
@@ -211,10 +215,10 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
         return 2
-    from ..adapters.asgi import ConnectMiddleware  # noqa: PLC0415
+    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
     receiver = build_receiver(args)
-    dashboard = build_dashboard(args, receiver.store)
+    dashboard = build_dashboard(args, receiver.store, receiver.queue)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
@@ -223,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         args.store,
     )
     uvicorn.run(
-        ConnectMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
+        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -7,9 +7,8 @@ import hmac
 import re
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
-import anyio.to_thread
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,11 +17,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..errors import ConfigurationError
+from ..queues.api import Queue
 from ..stores import Store, open_store
 from .auth import AuthGate, Csrf, DashboardAuth, is_loopback
 from .pages import (
     STATUSES,
     TIMELINE_LIMIT,
+    Page,
     Pager,
     badge,
     first_line,
@@ -47,6 +48,23 @@ _SECURITY_HEADERS = {
 def _page_number(request: Request) -> int:
     value = request.query_params.get("page", "1")
     return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
+def _cursor(request: Request) -> str | None:
+    return request.query_params.get("after") or None
+
+
+def _pager_links(
+    request: Request, path: str, page: Page[Any], status: str | None
+) -> tuple[str, str | None]:
+    """The hrefs of the first page and of the next one (``None`` on the last page)."""
+    target = _base(request) + path
+    keep = {"status": status} if status else {}
+    first = f"{target}?{urlencode(keep)}" if keep else target
+    if page.next_cursor is None:
+        return first, None
+    query = urlencode({"page": page.number + 1, **keep, "after": page.next_cursor})
+    return first, f"{target}?{query}"
 
 
 def _status_filter(request: Request) -> str | None:
@@ -100,8 +118,10 @@ class Dashboard:
     token=...))``) or serve it alone. ``token`` and/or ``basic_auth`` (``(user,
     password)``) protect it; without either it only answers loopback clients and you must
     say it is bound there (``bind_host="127.0.0.1"``), else :class:`ConfigurationError`.
-    ``page_size`` rows per page, browsable down to ``max_depth`` rows (see
-    :mod:`connect_mw.dashboard.pages`).
+    ``page_size`` rows per page, paged by keyset as deep as the store goes (see
+    :mod:`connect_mw.dashboard.pages`). Retry requeues through ``queue`` (default: the
+    store's :meth:`~connect_mw.stores.api.Store.queue`); give the receiver's
+    (``receiver.queue``) so an in-process worker wakes at once for a retried event.
     """
 
     def __init__(
@@ -112,7 +132,7 @@ class Dashboard:
         basic_auth: tuple[str, str] | None = None,
         bind_host: str | None = None,
         page_size: int = 50,
-        max_depth: int = 2000,
+        queue: Queue | None = None,
     ) -> None:
         auth = DashboardAuth(token or None, basic_auth)
         if not auth.configured and not is_loopback(bind_host):
@@ -121,7 +141,8 @@ class Dashboard:
                 "localhost (pass bind_host='127.0.0.1' to serve loopback clients only)"
             )
         self.store = open_store(store)
-        self.pager = Pager(page_size, max_depth)
+        self.queue = self.store.queue() if queue is None else queue
+        self.pager = Pager(page_size)
         secret = (
             hmac.new(token.encode(), b"connect-mw csrf", hashlib.sha256).digest()
             if token
@@ -163,7 +184,10 @@ class Dashboard:
     async def envelopes(self, request: Request) -> Response:
         """The envelopes, most recently updated first, filtered by status, paginated."""
         status = _status_filter(request)
-        page = await self.pager.envelopes(self.store, status, _page_number(request))
+        page = await self.pager.envelopes(
+            self.store, status, _cursor(request), _page_number(request)
+        )
+        first_href, next_href = _pager_links(request, "/", page, status)
         return self.render(
             request,
             "envelopes.html",
@@ -171,14 +195,16 @@ class Dashboard:
             page=page,
             status=status,
             statuses=STATUSES,
-            max_depth=self.pager.max_depth,
+            first_href=first_href,
+            next_href=next_href,
         )
 
     async def envelope(self, request: Request) -> Response:
         """One envelope: its state, recipients and the timeline of stored events."""
         envelope_id = request.path_params["envelope_id"]
-        state = await self.store.aget_envelope(envelope_id)
-        events = await self.store.aevents(envelope_id, limit=TIMELINE_LIMIT)
+        store = self.store
+        state = await store.offload(lambda: store.get_envelope(envelope_id))
+        events = await store.offload(lambda: store.list_events(envelope_id, limit=TIMELINE_LIMIT))
         if state is None and not events:
             return self.render(request, "missing.html", 404, section="envelopes", id=envelope_id)
         recipients = sorted(
@@ -193,10 +219,11 @@ class Dashboard:
 
     async def dead_letters(self, request: Request) -> Response:
         """Events whose callbacks gave up, each with a retry button."""
-        page = await self.pager.dead_letters(self.store, _page_number(request))
+        page = await self.pager.dead_letters(self.store, _cursor(request), _page_number(request))
+        first_href, next_href = _pager_links(request, "/dead-letters", page, None)
         return self.render(
-            request, "dead_letters.html", section="dead", page=page, status=None,
-            max_depth=self.pager.max_depth,
+            request, "dead_letters.html", section="dead", page=page,
+            first_href=first_href, next_href=next_href,
         )  # fmt: skip
 
     async def retry(self, request: Request) -> Response:
@@ -207,8 +234,15 @@ class Dashboard:
         if not self.csrf.accepts(request, form.get("csrf")):
             return PlainTextResponse("CSRF check failed: reload the page and try again.", 403)
         key = form.get("key", "")
-        queued = bool(key) and await anyio.to_thread.run_sync(self.store.requeue, key)
+        queued = bool(key) and await self._requeue(key)
         target = _safe_next(form.get("next"), _base(request))
         separator = "&" if "?" in target else "?"
         outcome = "queued" if queued else "not_queued"
         return RedirectResponse(f"{target}{separator}{outcome}={quote(key, safe=':')}", 303)
+
+    async def _requeue(self, key: str) -> bool:
+        queue = self.queue
+        queued = await queue.offload(lambda: queue.requeue(key))
+        if queued:
+            queue.notify(key)
+        return queued

@@ -1,29 +1,46 @@
 """The data behind each dashboard page, read through the public ``Store`` API.
 
-Pagination: the store contract offers ``list_envelopes(status=, limit=)`` (most recently
-updated first) and ``events(processing=, limit=)``, with no offset or cursor. Page *n* is
-therefore read as the first ``n * size + 1`` rows and sliced, and browsing stops at
-``max_depth`` rows (2,000 by default): deeper history is reached by filtering by status
-or opening an envelope by id. Each page costs one indexed query of at most ``max_depth + 1``
-rows, whatever the size of the store.
+Pagination is by keyset: a page is ``size`` rows after the cursor of the previous page's
+last row (``list_envelopes(after=...)``, ``list_events(processing=dead, after=...)``), so
+every page costs one indexed query of ``size + 1`` rows however deep it is, and nothing
+limits how far one may browse. The "older" link carries the cursor of the last row shown,
+encoded by :func:`encode_cursor` (urlsafe base64 of a small JSON list: safe in a query
+string, and anything that does not decode as a cursor opens the first page). Going back is
+the browser's: a link leads to the first page, the back button to the previous one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Generic, TypeVar
 
 from ..model import EnvelopeState
-from ..stores import ProcessingState, Store, StoredEvent
+from ..stores.api import (
+    ProcessingState,
+    Store,
+    StoredEvent,
+    dump_time,
+    envelope_position,
+    load_time,
+)
 
 T = TypeVar("T")
+#: An envelope's place in the list: ``(updated_at, envelope_id)``.
+EnvelopeCursor = tuple[datetime | None, str]
+#: An event's place in DocuSign order: ``(order_at, sequence)``.
+EventCursor = tuple[datetime, int]
 
 #: Envelope statuses offered by the filter.
 STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined", "voided", "deleted")
 #: The most events one envelope page shows.
 TIMELINE_LIMIT = 1000
+#: The longest cursor accepted from a query string (real ones are far shorter).
+MAX_CURSOR = 512
 _BADGES = {
     "completed": "ok",
     "processed": "ok",
@@ -38,60 +55,124 @@ _BADGES = {
 }
 
 
+def encode_cursor(values: list[str | int | None]) -> str:
+    """``values`` as an opaque, query-string-safe cursor."""
+    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+
+
+def _decode(cursor: str | None) -> list[object] | None:
+    if not cursor or len(cursor) > MAX_CURSOR:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        values = json.loads(text)
+    except (binascii.Error, ValueError):  # JSON and Unicode errors are ValueErrors
+        return None
+    return values if isinstance(values, list) and len(values) == 2 else None
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    return load_time(value)
+
+
+def envelope_cursor(cursor: str | None) -> EnvelopeCursor | None:
+    """The envelope position ``cursor`` encodes, or ``None`` (first page)."""
+    values = _decode(cursor)
+    if values is None or not isinstance(values[1], str):
+        return None
+    try:
+        return (None if values[0] is None else _time(values[0]), values[1])
+    except ValueError:
+        return None
+
+
+def event_cursor(cursor: str | None) -> EventCursor | None:
+    """The event position ``cursor`` encodes, or ``None`` (first page)."""
+    values = _decode(cursor)
+    if values is None or type(values[1]) is not int or not 0 <= values[1] < 2**63:
+        return None
+    try:
+        at = _time(values[0])
+    except ValueError:
+        return None
+    return None if at is None else (at, values[1])
+
+
+def _envelope_key(state: EnvelopeState) -> str:
+    updated_at, envelope_id = envelope_position(state)
+    return encode_cursor([dump_time(updated_at), envelope_id])
+
+
+def _event_key(event: StoredEvent) -> str:
+    at, sequence = event.position
+    return encode_cursor([dump_time(at), sequence])
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of rows; ``capped`` when more rows exist beyond the browsable depth."""
+    """One page of rows; ``next_cursor`` (the last row's) when older rows follow."""
 
     items: list[T]
     number: int
-    has_next: bool
-    capped: bool
+    next_cursor: str | None
 
     @property
     def has_previous(self) -> bool:
-        """Whether a page comes before this one."""
+        """Whether pages come before this one."""
         return self.number > 1
 
+    @property
+    def has_next(self) -> bool:
+        """Whether a page follows this one."""
+        return self.next_cursor is not None
 
-def paginate(rows: list[T], number: int, size: int, last_page: int) -> Page[T]:
-    """Slice page ``number`` out of ``rows`` (the first ``number * size + 1`` rows)."""
-    start = (number - 1) * size
-    more = len(rows) > number * size
-    return Page(
-        items=rows[start : start + size],
-        number=number,
-        has_next=more and number < last_page,
-        capped=more and number >= last_page,
-    )
+
+def paginate(rows: list[T], number: int, size: int, cursor_of: Callable[[T], str]) -> Page[T]:
+    """The page of ``rows`` (up to ``size + 1`` read: one more says a next page exists)."""
+    items = rows[:size]
+    more = len(rows) > size and bool(items)
+    return Page(items, number, cursor_of(items[-1]) if more else None)
 
 
 @dataclass(frozen=True)
 class Pager:
-    """Page sizes and the browsable depth."""
+    """Reads pages of ``size`` rows by keyset."""
 
     size: int = 50
-    max_depth: int = 2000
 
-    @property
-    def last_page(self) -> int:
-        """The deepest page one may open."""
-        return max(1, self.max_depth // self.size)
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("the page size must be at least 1")
 
-    def clamp(self, number: int) -> int:
-        """``number`` within ``1 … last_page``."""
-        return min(max(1, number), self.last_page)
+    async def envelopes(
+        self, store: Store, status: str | None, cursor: str | None, number: int
+    ) -> Page[EnvelopeState]:
+        """The envelopes after ``cursor`` (page ``number``), optionally only in ``status``."""
+        after = envelope_cursor(cursor)
+        rows = await store.offload(
+            lambda: store.list_envelopes(status=status, limit=self.size + 1, after=after)
+        )
+        return paginate(rows, _number(after, number), self.size, _envelope_key)
 
-    async def envelopes(self, store: Store, status: str | None, number: int) -> Page[EnvelopeState]:
-        """Page ``number`` of envelopes, optionally only those in ``status``."""
-        number = self.clamp(number)
-        rows = await store.alist_envelopes(status=status, limit=number * self.size + 1)
-        return paginate(rows, number, self.size, self.last_page)
+    async def dead_letters(
+        self, store: Store, cursor: str | None, number: int
+    ) -> Page[StoredEvent]:
+        """The dead letters after ``cursor`` (page ``number``), oldest first (DocuSign order)."""
+        after = event_cursor(cursor)
+        rows = await store.offload(
+            lambda: store.list_events(
+                processing=ProcessingState.DEAD, limit=self.size + 1, after=after
+            )
+        )
+        return paginate(rows, _number(after, number), self.size, _event_key)
 
-    async def dead_letters(self, store: Store, number: int) -> Page[StoredEvent]:
-        """Page ``number`` of dead letters, oldest first (DocuSign order)."""
-        number = self.clamp(number)
-        rows = await store.aevents(processing=ProcessingState.DEAD, limit=number * self.size + 1)
-        return paginate(rows, number, self.size, self.last_page)
+
+def _number(after: object, number: int) -> int:
+    """The page number to show: 1 without a cursor, at least 2 with one (it is only shown)."""
+    return max(2, number) if after is not None else 1
 
 
 def badge(status: object) -> str:

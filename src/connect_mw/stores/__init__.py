@@ -1,4 +1,6 @@
-"""Storage backends and ``open_store``, which builds one from a URI.
+"""Storage: the store API (:mod:`.api`), the built-in backends, and ``open_store``.
+
+Everything a store author needs is importable from here (or from :mod:`.api`).
 
 URIs: ``memory://``; ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
 ``sqlite:///:memory:``; ``postgresql://`` / ``postgres://`` (libpq URI, plus ``schema`` and
@@ -11,7 +13,19 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigurationError
-from .base import DEFAULT_RETENTION, ProcessingState, RecordOutcome, Store, StoredEvent
+from .api import (
+    DEFAULT_RETENTION,
+    Commit,
+    EnvelopeQuery,
+    EventQuery,
+    Lease,
+    ProcessingState,
+    Progress,
+    Snapshot,
+    Store,
+    StoredEvent,
+    utcnow,
+)
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
@@ -20,13 +34,19 @@ DEFAULT_STORE_URI = "sqlite:///connect-mw.sqlite3"
 __all__ = [
     "DEFAULT_RETENTION",
     "DEFAULT_STORE_URI",
+    "Commit",
+    "EnvelopeQuery",
+    "EventQuery",
+    "Lease",
     "MemoryStore",
     "ProcessingState",
-    "RecordOutcome",
+    "Progress",
     "SQLiteStore",
+    "Snapshot",
     "Store",
     "StoredEvent",
     "open_store",
+    "utcnow",
 ]
 
 

@@ -1,12 +1,26 @@
-"""Text encodings of states, transitions and times shared by the database-backed stores."""
+"""Text encodings of states, events, transitions and times, shared by the stores.
+
+Store authors get them from :mod:`connect_mw.stores.api`.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timezone
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from ..model import EnvelopeState, EnvelopeStatus, RecipientState, RecipientStatus, Transition
+from ..model import (
+    EnvelopeState,
+    EnvelopeStatus,
+    PayloadFormat,
+    RecipientState,
+    RecipientStatus,
+    Transition,
+)
+
+if TYPE_CHECKING:
+    from .api import StoredEvent
 
 
 @overload
@@ -105,4 +119,60 @@ def load_state(text: str) -> EnvelopeState:
         reached=frozenset(d["reached"]),
         recipients=tuple(_recipient_from(r) for r in d["recipients"]),
         event_count=d["event_count"],
+    )
+
+
+def event_to_dict(event: StoredEvent) -> dict[str, Any]:
+    """Every field of a stored event as JSON-ready values (``raw`` as base64, or ``None``)."""
+    lease = event.lease
+    return {
+        "key": event.key,
+        "envelope_id": event.envelope_id,
+        "account_id": event.account_id,
+        "event": event.event,
+        "status": None if event.status is None else event.status.value,
+        "format": event.format.value,
+        "occurred_at": dump_time(event.occurred_at),
+        "received_at": dump_time(event.received_at),
+        "raw_size": event.raw_size,
+        "transitions": dump_transitions(event.transitions),
+        "processing": event.processing.value,
+        "error": event.error,
+        "attempts": event.attempts,
+        "next_attempt_at": dump_time(event.next_attempt_at),
+        "lease_worker": None if lease is None else lease.worker,
+        "lease_until": None if lease is None else dump_time(lease.until),
+        "raw": None if event.raw is None else base64.b64encode(event.raw).decode("ascii"),
+        "sequence": event.sequence,
+        "revision": event.revision,
+    }
+
+
+def event_from_dict(d: dict[str, Any], *, with_raw: bool = True) -> StoredEvent:
+    """The inverse of :func:`event_to_dict` (``with_raw=False`` leaves ``raw`` ``None``)."""
+    from .api import Lease, ProcessingState, StoredEvent  # noqa: PLC0415 (api re-exports this)
+
+    received = load_time(d["received_at"])
+    assert received is not None
+    until = load_time(d["lease_until"])
+    raw = d["raw"] if with_raw else None
+    return StoredEvent(
+        key=d["key"],
+        envelope_id=d["envelope_id"],
+        account_id=d["account_id"],
+        event=d["event"],
+        status=None if d["status"] is None else EnvelopeStatus(d["status"]),
+        format=PayloadFormat(d["format"]),
+        occurred_at=load_time(d["occurred_at"]),
+        received_at=received,
+        raw_size=d["raw_size"],
+        transitions=load_transitions(d["transitions"]),
+        processing=ProcessingState(d["processing"]),
+        error=d["error"],
+        attempts=d["attempts"],
+        next_attempt_at=load_time(d["next_attempt_at"]),
+        lease=None if until is None else Lease(d["lease_worker"], until),
+        raw=None if raw is None else base64.b64decode(raw),
+        sequence=d["sequence"],
+        revision=d["revision"],
     )

@@ -1,23 +1,42 @@
 """``EncryptedStore``: encryption at rest for any store, by sealing before it stores.
 
 It wraps another store and hands it only sealed personal data: the raw body (which holds
-every name, email, IP, tab value and document) is sealed whole, and in the normalized
-notification the fields that end up in the folded envelope state — subject, reasons, the
-sender, recipients' names, emails and client user ids, custom field values — are replaced by
-sealed text before the inner store folds it. Ids, statuses and times stay clear, so folding,
-ordering, claims and queries work unchanged. Reads open what they return. Works with every
-backend (its contract suite runs against it) and rotates keys through the
-:class:`~connect_mw.encryption.Encryptor`'s key ids.
+every name, email, IP, tab value and document) is sealed whole; in the folded envelope
+state the subject, the void and decline reasons and the recipients' names and emails are
+replaced by sealed text; and an event's ``error`` (a callback's failure text, which may
+quote anything) is sealed whenever it is written. Ids, statuses, times and sizes stay
+clear, so ordering, claims, keyset pages and queries work unchanged; ``raw_size`` is the
+plain body's size. Reads open what they return. Works with every backend (the contract
+suite runs against it) and rotates keys through the
+:class:`~connect_mw.encryption.Encryptor`'s key ids: values sealed with an older key still
+open, new ones are sealed with the primary key.
+
+Its work queue is the wrapped store's own (a single SQL statement, a Lua script …) behind a
+thin :class:`SealingQueue` that seals the error a worker reports and opens what it claims.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ..encryption import Encryptor
-from ..model import CustomField, EnvelopeState, Notification, Recipient, RecipientState, Sender
-from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent
+from ..queues.api import Queue
+from .api import (
+    Commit,
+    EnvelopeQuery,
+    EnvelopeState,
+    EventQuery,
+    ProcessingState,
+    Progress,
+    Snapshot,
+    Store,
+    StoredEvent,
+)
+
+_R = TypeVar("_R")
 
 
 class EncryptedStore(Store):
@@ -30,87 +49,132 @@ class EncryptedStore(Store):
 
     # Sealing ------------------------------------------------------------------------
 
-    def _seal(self, text: str | None) -> str | None:
+    def seal_text(self, text: str | None) -> str | None:
+        """``text`` sealed (``None`` stays ``None``)."""
         return None if text is None else self.encryptor.seal_str(text)
 
-    def _open(self, text: str | None) -> str | None:
+    def open_text(self, text: str | None) -> str | None:
+        """The inverse of :meth:`seal_text`; text stored before encryption passes through."""
         return None if text is None else self.encryptor.open_str(text)
 
-    def _seal_recipient(self, r: Recipient) -> Recipient:
-        return dataclasses.replace(
-            r,
-            email=self._seal(r.email),
-            name=self._seal(r.name),
-            client_user_id=self._seal(r.client_user_id),
-            decline_reason=self._seal(r.decline_reason),
-            auto_responded_reason=self._seal(r.auto_responded_reason),
-            custom_fields=tuple(self._seal_field(f) for f in r.custom_fields),
+    def _map_state(
+        self, state: EnvelopeState, change: Callable[[str | None], str | None]
+    ) -> EnvelopeState:
+        recipients = tuple(
+            dataclasses.replace(r, email=change(r.email), name=change(r.name))
+            for r in state.recipients
         )
-
-    def _seal_field(self, field: CustomField) -> CustomField:
-        return dataclasses.replace(field, value=self._seal(field.value))
-
-    def seal_notification(self, n: Notification) -> Notification:
-        """The notification with every personal field sealed (documents dropped)."""
-        sender = n.sender and Sender(
-            self._seal(n.sender.name),
-            self._seal(n.sender.email),
-            n.sender.user_id,
-            self._seal(n.sender.ip_address),
-        )
-        return dataclasses.replace(
-            n,
-            subject=self._seal(n.subject),
-            sender=sender,
-            void_reason=self._seal(n.void_reason),
-            decline_reason=self._seal(n.decline_reason),
-            recipients=tuple(self._seal_recipient(r) for r in n.recipients),
-            custom_fields=tuple(self._seal_field(f) for f in n.custom_fields),
-            documents=(),
-        )
-
-    def open_state(self, state: EnvelopeState | None) -> EnvelopeState | None:
-        """A folded state with its sealed fields opened."""
-        if state is None:
-            return None
         return dataclasses.replace(
             state,
-            subject=self._open(state.subject),
-            void_reason=self._open(state.void_reason),
-            decline_reason=self._open(state.decline_reason),
-            recipients=tuple(self._open_recipient(r) for r in state.recipients),
+            subject=change(state.subject),
+            void_reason=change(state.void_reason),
+            decline_reason=change(state.decline_reason),
+            recipients=recipients,
         )
 
-    def _open_recipient(self, r: RecipientState) -> RecipientState:
-        return dataclasses.replace(r, email=self._open(r.email), name=self._open(r.name))
+    def seal_state(self, state: EnvelopeState) -> EnvelopeState:
+        """A folded state with its personal fields sealed."""
+        return self._map_state(state, self.seal_text)
 
-    def _open_event(self, event: StoredEvent | None) -> StoredEvent | None:
-        if event is None or event.raw is None:
-            return event
-        raw = self.encryptor.open(event.raw)
-        return dataclasses.replace(event, raw=raw, raw_size=len(raw))
+    def open_state(self, state: EnvelopeState) -> EnvelopeState:
+        """A stored state with its sealed fields opened."""
+        return self._map_state(state, self.open_text)
 
-    def _opened(self, state: EnvelopeState | None) -> EnvelopeState:
-        opened = self.open_state(state)
-        assert opened is not None
-        return opened
+    def seal_event(self, event: StoredEvent) -> StoredEvent:
+        """An event with its body and error sealed; ``raw_size`` stays the plain size."""
+        raw = None if event.raw is None else self.encryptor.seal(event.raw)
+        return dataclasses.replace(event, raw=raw, error=self.seal_text(event.error))
 
-    # The contract, delegated ---------------------------------------------------------
+    def open_event(self, event: StoredEvent) -> StoredEvent:
+        """A stored event with its body (when read) and error opened."""
+        raw = None if event.raw is None else self.encryptor.open(event.raw)
+        return dataclasses.replace(event, raw=raw, error=self.open_text(event.error))
 
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Seal, then let the inner store record (``raw_size`` is the sealed size)."""
-        sealed = self.seal_notification(notification)
-        outcome = self.inner.record(sealed, self.encryptor.seal(raw), key, lease=lease)
-        return dataclasses.replace(outcome, state=self._opened(outcome.state))
+    # The six primitives -----------------------------------------------------------
+
+    def load(self, envelope_id: str) -> Snapshot | None:
+        """See :meth:`Store.load`; the state comes back opened."""
+        snapshot = self.inner.load(envelope_id)
+        if snapshot is None:
+            return None
+        return Snapshot(self.open_state(snapshot.state), snapshot.version)
+
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        """See :meth:`Store.commit`: the inner store commits the sealed event and state."""
+        return self.inner.commit(self.seal_event(event), self.seal_state(state), version)
+
+    def get_event(self, key: str) -> StoredEvent | None:
+        """See :meth:`Store.get_event`; body and error come back opened."""
+        event = self.inner.get_event(key)
+        return None if event is None else self.open_event(event)
+
+    def events(self, query: EventQuery) -> list[StoredEvent]:
+        """See :meth:`Store.events`: the inner store's answer, errors opened."""
+        return [self.open_event(e) for e in self.inner.events(query)]
+
+    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
+        """See :meth:`Store.envelopes`: the inner store's answer, states opened."""
+        return [self.open_state(s) for s in self.inner.envelopes(query)]
+
+    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
+        """See :meth:`Store.update_event`; the error is sealed before it is written."""
+        if progress is not None:
+            progress = dataclasses.replace(progress, error=self.seal_text(progress.error))
+        return self.inner.update_event(key, revision, progress)
+
+    # Delegated ------------------------------------------------------------------------
+
+    def purge(self, before: datetime) -> int:
+        """See :meth:`Store.purge` (the inner store's, with its bulk delete if it has one)."""
+        return self.inner.purge(before)
+
+    def queue(self) -> Queue:
+        """The inner store's queue, sealing the errors it writes (see :class:`SealingQueue`)."""
+        return SealingQueue(self.inner.queue(), self)
+
+    def read_marker(self, name: str) -> str | None:
+        """See :meth:`Store.read_marker` (markers are not personal data: kept clear)."""
+        return self.inner.read_marker(name)
+
+    def write_marker(self, name: str, value: str) -> None:
+        """See :meth:`Store.write_marker`."""
+        self.inner.write_marker(name, value)
+
+    async def offload(self, call: Callable[[], _R]) -> _R:
+        """Blocking calls run the way the inner store's do."""
+        return await self.inner.offload(call)
+
+    def close(self) -> None:
+        """Close the inner store."""
+        self.inner.close()
+
+
+class SealingQueue(Queue):
+    """A wrapped store's queue behind :class:`EncryptedStore`.
+
+    The inner queue writes the event's ``error`` itself (in one statement, for the SQL and
+    Redis queues), so :meth:`finish` seals the error before handing it over; claimed events
+    come back with their error opened. The claim rules are the inner queue's.
+    """
+
+    def __init__(self, inner: Queue, store: EncryptedStore) -> None:
+        super().__init__()
+        self.inner = inner
+        self.store = store
+        self.wakeup = inner.wakeup  # one event: a wake-up of either reaches the workers
 
     def claim(
-        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
+        self,
+        worker: str,
+        *,
+        lease_for: timedelta,
+        limit: int = 1,
+        now: datetime | None = None,
+        key: str | None = None,
     ) -> list[StoredEvent]:
-        """See :meth:`Store.claim`; raw bodies come back opened."""
-        claimed = self.inner.claim(worker, lease_for=lease_for, limit=limit, now=now)
-        return [e for e in (self._open_event(event) for event in claimed) if e is not None]
+        """See :meth:`Queue.claim`; errors of earlier attempts come back opened."""
+        claimed = self.inner.claim(worker, lease_for=lease_for, limit=limit, now=now, key=key)
+        return [self.store.open_event(e) for e in claimed]
 
     def finish(
         self,
@@ -121,39 +185,18 @@ class EncryptedStore(Store):
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> bool:
-        """See :meth:`Store.finish`."""
-        return self.inner.finish(key, worker, state, error=error, retry_at=retry_at)
+        """See :meth:`Queue.finish`; ``error`` is sealed before the inner queue writes it."""
+        sealed = self.store.seal_text(error)
+        return self.inner.finish(key, worker, state, error=sealed, retry_at=retry_at)
 
     def requeue(self, key: str, *, now: datetime | None = None) -> bool:
-        """See :meth:`Store.requeue`."""
+        """See :meth:`Queue.requeue` (the stored error is kept as it is: sealed)."""
         return self.inner.requeue(key, now=now)
 
-    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
-        """See :meth:`Store.get_envelope`."""
-        return self.open_state(self.inner.get_envelope(envelope_id))
+    def notify(self, key: str) -> None:
+        """See :meth:`Queue.notify`: the inner queue's (it may wake other processes too)."""
+        self.inner.notify(key)
 
-    def list_envelopes(self, *, status: str | None = None, limit: int = 100) -> list[EnvelopeState]:
-        """See :meth:`Store.list_envelopes`."""
-        return [self._opened(s) for s in self.inner.list_envelopes(status=status, limit=limit)]
-
-    def events(
-        self,
-        envelope_id: str | None = None,
-        *,
-        processing: ProcessingState | None = None,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.events` (no raw bodies; ``raw_size`` is the sealed size here)."""
-        return self.inner.events(envelope_id, processing=processing, limit=limit)
-
-    def get_event(self, key: str) -> StoredEvent | None:
-        """See :meth:`Store.get_event`; the raw body comes back opened."""
-        return self._open_event(self.inner.get_event(key))
-
-    def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`."""
-        return self.inner.purge(before)
-
-    def close(self) -> None:
-        """Close the inner store."""
-        self.inner.close()
+    async def offload(self, call: Callable[[], _R]) -> _R:
+        """Blocking calls run the way the inner queue's do."""
+        return await self.inner.offload(call)

@@ -1,23 +1,26 @@
 """``PostgresStore``: PostgreSQL through psycopg 3 and a ``psycopg_pool`` connection pool.
 
-Needs the ``postgres`` extra. Tables ``<prefix>events``, ``<prefix>envelopes`` and
-``<prefix>schema_version`` are created in ``schema`` on first use, under an advisory lock.
-``record`` locks the envelope row (upserting it), folds, then inserts the event ``ON CONFLICT
-(key) DO NOTHING`` and saves the state, in a transaction shared by concurrent calls (group
-commit, :mod:`.group_commit`: one commit per batch, a failing record fails alone).
-``claim`` locks a candidate's envelope row ``FOR UPDATE SKIP LOCKED`` before leasing,
-re-reading in a fresh snapshot, so one envelope never has two live leases.
+Needs the ``postgres`` extra. Tables ``<prefix>events``, ``<prefix>envelopes``,
+``<prefix>markers`` and ``<prefix>schema_version`` are created in ``schema`` on first use,
+under an advisory lock; an older schema is upgraded in place. ``commit`` is one statement in
+a transaction shared by concurrent calls (group commit, :mod:`.group_commit`: one commit per
+batch, a failing call fails alone): it inserts the event ``ON CONFLICT (key) DO NOTHING``
+and, only if inserted, writes the envelope row if its ``version`` is the one loaded; an
+event inserted for a changed envelope is deleted again before the commit. The work queue
+(:class:`~connect_mw.queues.sql.SQLQueue`) locks a candidate's envelope row ``FOR UPDATE
+SKIP LOCKED`` before leasing, so one envelope never has two live leases.
 See ``docs/stores-postgres.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -25,13 +28,29 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from ..errors import ConfigurationError
-from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat, Transition
-from ..state import fold
-from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
-from .codec import dump_state, dump_transitions, load_state, load_transitions
+from ..queues.dialects import EVENT_COLUMNS, Dialect
+from .api import (
+    EARLIEST,
+    Commit,
+    EnvelopeQuery,
+    EnvelopeState,
+    EventQuery,
+    Progress,
+    Snapshot,
+    Store,
+    StoredEvent,
+    dump_state,
+    load_state,
+)
+from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from ..queues.sql import SQLQueue
+
+#: 1: the first schema. 2: ``events.revision``, ``envelopes.version``, ``markers``, envelope
+#: listings paged by ``(updated_at, envelope_id)`` (no NULL ``updated_at`` any more).
+SCHEMA_VERSION = 2
 #: How often a batch that PostgreSQL rolled back for a deadlock is written again.
 DEADLOCK_RETRIES = 3
 _SCHEMA_LOCK = 0x636F6E6E6563746D  # any constant: advisory lock id for schema creation
@@ -43,7 +62,7 @@ CREATE TABLE IF NOT EXISTS {events} (
     order_at timestamptz NOT NULL, raw bytea NOT NULL, raw_size integer NOT NULL,
     transitions text NOT NULL, processing text NOT NULL DEFAULT 'pending', error text,
     attempts integer NOT NULL DEFAULT 0, next_attempt_at timestamptz, lease_worker text,
-    lease_until timestamptz
+    lease_until timestamptz, revision integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS {ix_envelope} ON {events} (envelope_id, order_at, seq);
 CREATE INDEX IF NOT EXISTS {ix_order} ON {events} (order_at, seq);
@@ -53,78 +72,64 @@ CREATE INDEX IF NOT EXISTS {ix_state} ON {events} (processing, order_at, seq);
 CREATE INDEX IF NOT EXISTS {ix_final} ON {events} (received_at)
     WHERE processing IN ('processed', 'dead');
 CREATE TABLE IF NOT EXISTS {envelopes} (envelope_id text PRIMARY KEY, account_id text,
-    status text, updated_at timestamptz, state text);  -- state NULL: being created
-CREATE INDEX IF NOT EXISTS {ix_updated} ON {envelopes} (updated_at DESC NULLS LAST);
-CREATE INDEX IF NOT EXISTS {ix_status} ON {envelopes} (status, updated_at DESC NULLS LAST);
+    status text, updated_at timestamptz, state text, version integer NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS {markers} (name text PRIMARY KEY, value text NOT NULL);
 """
-_COLUMNS = (
-    "key, envelope_id, account_id, event, status, format, occurred_at, received_at, raw_size, "
-    "transitions, processing, error, attempts, next_attempt_at, lease_worker, lease_until"
-)
+#: From schema 1 (run after ``_DDL``, which creates only what is missing). Every envelope
+#: stored counts as version 1; one without ``updated_at`` is listed as ``EARLIEST``.
+_UPGRADE_TO_2 = """
+ALTER TABLE {events} ADD COLUMN IF NOT EXISTS revision integer NOT NULL DEFAULT 0;
+ALTER TABLE {envelopes} ADD COLUMN IF NOT EXISTS version integer NOT NULL DEFAULT 1;
+UPDATE {envelopes} SET updated_at = '0001-01-01 00:00:00+00' WHERE updated_at IS NULL;
+DROP INDEX IF EXISTS {old_ix_updated};
+DROP INDEX IF EXISTS {old_ix_status};
+CREATE INDEX IF NOT EXISTS {ix_listed} ON {envelopes} (updated_at DESC, envelope_id);
+CREATE INDEX IF NOT EXISTS {ix_status_listed} ON {envelopes} (status, updated_at DESC,
+    envelope_id);
+"""
 _INSERTED = (
     "key, envelope_id, account_id, event, status, format, occurred_at, received_at, order_at, "
-    "raw, raw_size, transitions, attempts, next_attempt_at, lease_worker, lease_until"
+    "raw, raw_size, transitions, processing, error, attempts, next_attempt_at, lease_worker, "
+    "lease_until, revision"
 )
 _VALUES = ", ".join(f"%({column})s" for column in _INSERTED.split(", "))
-_DUE = (
-    "e.processing IN ('pending', 'failed') AND e.next_attempt_at <= %(now)s "
-    "AND (e.lease_until IS NULL OR e.lease_until < %(now)s) AND NOT EXISTS ("
-    "SELECT 1 FROM {events} o WHERE o.envelope_id = e.envelope_id "
-    "AND o.processing IN ('pending', 'failed') AND o.seq <> e.seq "
-    "AND (o.lease_until >= %(now)s OR (o.order_at, o.seq) < (e.order_at, e.seq)))"
+_INSERT_EVENT = (
+    f"ins AS (INSERT INTO {{events}} ({_INSERTED}) VALUES ({_VALUES}) "
+    "ON CONFLICT (key) DO NOTHING RETURNING seq)"
 )
+_COMMIT_RESULT = "SELECT (SELECT seq FROM ins), EXISTS (SELECT 1 FROM env)"
 _QUERIES = {
     "has_schema": "SELECT 1 FROM pg_namespace WHERE nspname = %s",
     "create_schema": "CREATE SCHEMA {schema}",
     "create_version": "CREATE TABLE IF NOT EXISTS {version} (version integer NOT NULL)",
     "version": "SELECT max(version) FROM {version}",
     "set_version": "INSERT INTO {version} (version) VALUES (%s)",
-    "lock_envelope": "INSERT INTO {envelopes} (envelope_id) VALUES (%s) ON CONFLICT "
-    "(envelope_id) DO UPDATE SET envelope_id = EXCLUDED.envelope_id RETURNING state",
-    "insert": f"WITH ins AS (INSERT INTO {{events}} ({_INSERTED}) VALUES ({_VALUES}) "
-    "ON CONFLICT (key) DO NOTHING RETURNING 1) "
-    "UPDATE {envelopes} SET account_id = %(s_account)s, status = %(s_status)s, "
-    "updated_at = %(s_updated)s, state = %(state)s "
-    "WHERE envelope_id = %(envelope_id)s AND EXISTS (SELECT 1 FROM ins) RETURNING 1",
-    "candidates": f"SELECT e.envelope_id FROM {{events}} e WHERE {_DUE} "
-    "ORDER BY e.next_attempt_at, e.order_at, e.seq LIMIT %(limit)s",
-    "try_lock": "SELECT 1 FROM {envelopes} WHERE envelope_id = %(envelope_id)s "
-    "FOR UPDATE SKIP LOCKED",
-    "claim_one": "UPDATE {events} e SET lease_worker = %(worker)s, lease_until = %(until)s, "
-    "attempts = e.attempts + 1 WHERE e.processing IN ('pending', 'failed') "
-    "AND e.next_attempt_at <= %(now)s AND (e.lease_until IS NULL OR e.lease_until < %(now)s) "
-    f"AND e.key = (SELECT e.key FROM {{events}} e WHERE e.envelope_id = %(envelope_id)s "
-    f"AND {_DUE} ORDER BY e.order_at, e.seq LIMIT 1) RETURNING {_COLUMNS}, raw",
-    "finish": "UPDATE {events} SET processing = %s, error = %s, next_attempt_at = %s, "
-    "attempts = attempts - %s, lease_worker = NULL, lease_until = NULL "
-    "WHERE key = %s AND lease_worker = %s",
-    "requeue": "UPDATE {events} SET processing = 'pending', attempts = 0, "
-    "next_attempt_at = %(now)s, lease_worker = NULL, lease_until = NULL "
-    "WHERE key = %(key)s AND (lease_until IS NULL OR lease_until < %(now)s)",
-    "drop_placeholder": "DELETE FROM {envelopes} WHERE envelope_id = %s AND state IS NULL",
-    "get_envelope": "SELECT state FROM {envelopes} WHERE envelope_id = %s AND state IS NOT NULL",
-    "list_envelopes": "SELECT state FROM {envelopes} WHERE state IS NOT NULL "
-    "AND (%(status)s::text IS NULL OR status = %(status)s) "
-    "ORDER BY updated_at DESC NULLS LAST LIMIT %(limit)s",
-    "events": f"SELECT {_COLUMNS} FROM {{events}} "
-    "WHERE (%(envelope_id)s::text IS NULL OR envelope_id = %(envelope_id)s) "
-    "AND (%(processing)s::text IS NULL OR processing = %(processing)s) "
-    "ORDER BY order_at, seq LIMIT %(limit)s",
-    "get_event": f"SELECT {_COLUMNS}, raw FROM {{events}} WHERE key = %s",
+    # The event if its key is new; then, only if it was, the envelope if its version is.
+    "commit_update": f"WITH {_INSERT_EVENT}, env AS (UPDATE {{envelopes}} SET "
+    "account_id = %(s_account)s, status = %(s_status)s, updated_at = %(s_updated)s, "
+    "state = %(state)s, version = version + 1 WHERE envelope_id = %(envelope_id)s "
+    f"AND version = %(version)s AND EXISTS (SELECT 1 FROM ins) RETURNING 1) {_COMMIT_RESULT}",
+    "commit_create": f"WITH {_INSERT_EVENT}, env AS (INSERT INTO {{envelopes}} "
+    "(envelope_id, account_id, status, updated_at, state, version) "
+    "SELECT %(envelope_id)s, %(s_account)s, %(s_status)s, %(s_updated)s, %(state)s, 1 "
+    "WHERE EXISTS (SELECT 1 FROM ins) ON CONFLICT (envelope_id) DO NOTHING RETURNING 1) "
+    f"{_COMMIT_RESULT}",
+    "undo_insert": "DELETE FROM {events} WHERE seq = %s",
+    "load": "SELECT state, version FROM {envelopes} WHERE envelope_id = %s",
+    "get_event": f"SELECT {EVENT_COLUMNS}, raw FROM {{events}} WHERE key = %s",
+    "update_event": "UPDATE {events} SET processing = %s, error = %s, attempts = %s, "
+    "next_attempt_at = %s, lease_worker = %s, lease_until = %s, revision = %s "
+    "WHERE key = %s AND revision = %s",
+    "delete_event": "DELETE FROM {events} WHERE key = %s AND revision = %s",
     "purge": "DELETE FROM {events} WHERE received_at < %s AND processing IN ('processed', 'dead')",
+    "read_marker": "SELECT value FROM {markers} WHERE name = %s",
+    "write_marker": "INSERT INTO {markers} (name, value) VALUES (%s, %s) "
+    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
 }
 
 
 class StoreEncodingError(ValueError):
     """A value holds text PostgreSQL cannot store (a NUL character, a lone surrogate)."""
-
-
-class _Duplicate(Exception):
-    """The key is recorded already: leaves the transaction, rolling it back."""
-
-    def __init__(self, state: EnvelopeState, *, placeholder: bool = False) -> None:
-        self.state = state
-        self.placeholder = placeholder  # the envelope row was inserted for this record
 
 
 class PostgresStore(Store):
@@ -153,6 +158,10 @@ class PostgresStore(Store):
         self.statement_timeout_ms = statement_timeout_ms
         self._names = _names(schema, table_prefix)
         self._q = {name: sql.SQL(text).format(**self._names) for name, text in _QUERIES.items()}
+        self._dialect = Dialect.postgres(
+            events=_quoted(schema, table_prefix + "events"),
+            envelopes=_quoted(schema, table_prefix + "envelopes"),
+        )
         self._pool = ConnectionPool(
             dsn,
             min_size=min_size,
@@ -165,7 +174,8 @@ class PostgresStore(Store):
         )
         self._lock = threading.Lock()
         self._opened = self._ready = False
-        self._group = GroupCommit(self._write_batch, name="connect-mw-postgres-writer")
+        self._group = GroupCommit(self._write_batch)
+        self._queue: SQLQueue | None = None
 
     @classmethod
     def from_uri(cls, uri: str) -> PostgresStore:
@@ -198,6 +208,11 @@ class PostgresStore(Store):
                     self._ready = self._ready or self._create_schema(conn)
             yield conn
 
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
     def _create_schema(self, conn: psycopg.Connection[Any]) -> bool:
         q = self._q
         with conn.transaction():
@@ -213,34 +228,32 @@ class PostgresStore(Store):
                 )
             if version < SCHEMA_VERSION:
                 conn.execute(sql.SQL(_DDL).format(**self._names))
+                conn.execute(sql.SQL(_UPGRADE_TO_2).format(**self._names))
                 conn.execute(q["set_version"], (SCHEMA_VERSION,))
         return True
 
-    # Writes ----------------------------------------------------------------------------
+    # The six primitives ----------------------------------------------------------------
 
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Record through group commit: lock (or create) the envelope row, fold, insert-if-absent.
+    def load(self, envelope_id: str) -> Snapshot | None:
+        """See :meth:`Store.load` (``None`` for an id PostgreSQL could not have stored)."""
+        if not _is_storable(envelope_id):
+            return None
+        with self._connection() as conn:
+            row = conn.execute(self._q["load"], (envelope_id,)).fetchone()
+        return None if row is None else Snapshot(load_state(row[0]), row[1])
 
-        Concurrent calls share one transaction and one commit (should a record fail, the
-        batch is written again with a savepoint per record, so it fails alone); each returns
-        once that commit is done. See ``docs/stores-postgres.md``.
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        """See :meth:`Store.commit`; through group commit (see ``docs/stores-postgres.md``).
+
+        Raises :class:`StoreEncodingError`, writing nothing, for text PostgreSQL cannot store.
+        Concurrent calls share one transaction and one commit (should one fail, the batch is
+        written again with a savepoint per call, so it fails alone); each returns once that
+        commit is done.
         """
-        return self._group.record(Pending(notification, raw, key, lease))
-
-    async def arecord(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Async :meth:`record`.
-
-        On asyncio the call is queued for the store's writer thread and its commit awaited,
-        without occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
-        """
-        return await self._group.arecord(Pending(notification, raw, key, lease))
+        return self._group.submit(Pending(event, state, version))
 
     def _write_batch(self, batch: list[Pending]) -> None:
-        """Record ``batch`` in one transaction; retry it whole if PostgreSQL saw a deadlock."""
+        """Commit ``batch`` in one transaction; again, whole, if PostgreSQL saw a deadlock."""
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 self._write_once(batch)
@@ -252,21 +265,22 @@ class PostgresStore(Store):
                     item.outcome, item.error = None, None
 
     def _write_once(self, batch: list[Pending]) -> None:
-        """One transaction, envelope rows locked in id order; savepoints only after an error.
+        """One transaction, envelope rows written in id order; savepoints only after an error.
 
         The batch is first written without savepoints (they cost a third of the time); if
-        a record fails, that transaction is rolled back and the batch written again with
-        each record in a savepoint of its own, so the failing record fails alone.
+        a commit fails, that transaction is rolled back and the batch written again with
+        each commit in a savepoint of its own, so the failing one fails alone.
         """
         if len(batch) == 1:
-            batch[0].outcome = self._record_alone(batch[0])
+            with self._transaction() as conn:
+                batch[0].outcome = self._commit_one(conn, batch[0])
             return
-        ordered = sorted(batch, key=lambda item: item.notification.envelope_id)
+        ordered = sorted(batch, key=lambda item: item.event.envelope_id)
         with self._connection() as conn:
             try:
                 with conn.transaction():
                     for item in ordered:
-                        item.outcome = self._record_plain(conn, item)
+                        item.outcome = self._commit_one(conn, item)
                 return
             except Exception as exc:
                 if _batch_lost(conn, exc):
@@ -276,148 +290,106 @@ class PostgresStore(Store):
             with conn.transaction():
                 for item in ordered:
                     try:
-                        item.outcome = self._record_in_savepoint(conn, item)
+                        with conn.transaction():
+                            item.outcome = self._commit_one(conn, item)
                     except Exception as exc:
                         if _batch_lost(conn, exc):
                             raise
                         item.error = exc
 
-    def _record_alone(self, item: Pending) -> RecordOutcome:
-        """Record ``item`` in a transaction of its own (a batch of one)."""
-        try:
-            with self._connection() as conn, conn.transaction():
-                return self._record_one(conn, item)
-        except _Duplicate as duplicate:  # rolled back, dropping a placeholder row
-            return RecordOutcome(item.key, False, duplicate.state)
-
-    def _record_plain(self, conn: psycopg.Connection[Any], item: Pending) -> RecordOutcome:
-        """Record ``item`` inside the open transaction; a duplicate drops its placeholder."""
-        try:
-            return self._record_one(conn, item)
-        except _Duplicate as duplicate:
-            if duplicate.placeholder:
-                conn.execute(self._q["drop_placeholder"], (item.notification.envelope_id,))
-            return RecordOutcome(item.key, False, duplicate.state)
-
-    def _record_in_savepoint(self, conn: psycopg.Connection[Any], item: Pending) -> RecordOutcome:
-        """Record ``item`` inside the open transaction, in a savepoint of its own."""
-        try:
-            with conn.transaction():
-                return self._record_one(conn, item)
-        except _Duplicate as duplicate:  # rolled back to the savepoint
-            return RecordOutcome(item.key, False, duplicate.state)
-
-    def _record_one(self, conn: psycopg.Connection[Any], item: Pending) -> RecordOutcome:
-        """Lock (or create) the envelope row, fold, insert-if-absent and save the state.
-
-        Raises :class:`_Duplicate` when the key is recorded already, so that the caller's
-        transaction or savepoint is rolled back.
-        """
-        n = item.notification
-        params = _storable(_insert_params(n, item.raw, item.key, item.lease, utcnow()))
-        row = conn.execute(self._q["lock_envelope"], (params["envelope_id"],)).fetchone()
-        current = None if _one(row) is None else load_state(_one(row))
-        result = fold(current, n)
-        params.update(_storable(_state_params(result.state, result.transitions)))
-        if conn.execute(self._q["insert"], params).fetchone() is None:
-            raise _Duplicate(current or result.state, placeholder=current is None)
-        return RecordOutcome(item.key, True, result.state, result.transitions, result.stale)
-
-    def claim(
-        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.claim`: lock each candidate's envelope, then lease its event."""
-        moment = now or utcnow()
-        args = {"now": moment, "until": moment + lease_for, "worker": worker}
-        claimed: list[StoredEvent] = []
-        if limit < 1:
-            return claimed
-        with self._connection() as conn, conn.transaction():
-            rows = conn.execute(self._q["candidates"], {**args, "limit": 2 * limit + 8})
-            for (envelope_id,) in rows.fetchall():
-                args["envelope_id"] = envelope_id
-                if conn.execute(self._q["try_lock"], args).fetchone() is None:
-                    continue  # another claimer is on this envelope
-                row = conn.execute(self._q["claim_one"], args).fetchone()
-                if row is not None:
-                    claimed.append(_event(row[:-1], raw=bytes(row[-1])))
-                if len(claimed) == limit:
-                    break
-        return claimed
-
-    def finish(
-        self,
-        key: str,
-        worker: str,
-        state: ProcessingState,
-        *,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> bool:
-        """See :meth:`Store.finish`."""
-        release = state is ProcessingState.PENDING
-        error = None if error is None else _diagnostic(error)
-        due = retry_at if retry_at is not None and not release else utcnow()
-        params = (state.value, error, due, 1 if release else 0, key, worker)
-        with self._connection() as conn:
-            return conn.execute(self._q["finish"], params).rowcount > 0
-
-    def requeue(self, key: str, *, now: datetime | None = None) -> bool:
-        """See :meth:`Store.requeue`."""
-        params = {"key": key, "now": now or utcnow()}
-        with self._connection() as conn:
-            return conn.execute(self._q["requeue"], params).rowcount > 0
-
-    def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`."""
-        with self._connection() as conn:
-            return conn.execute(self._q["purge"], (before,)).rowcount
-
-    # Queries ---------------------------------------------------------------------------
-
-    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
-        """See :meth:`Store.get_envelope`."""
-        with self._connection() as conn:
-            row = conn.execute(self._q["get_envelope"], (envelope_id,)).fetchone()
-        return None if row is None else load_state(row[0])
-
-    def list_envelopes(self, *, status: str | None = None, limit: int = 100) -> list[EnvelopeState]:
-        """See :meth:`Store.list_envelopes`."""
-        params = {"status": status, "limit": limit}
-        with self._connection() as conn:
-            rows = conn.execute(self._q["list_envelopes"], params).fetchall()
-        return [load_state(row[0]) for row in rows]
-
-    def events(
-        self,
-        envelope_id: str | None = None,
-        *,
-        processing: ProcessingState | None = None,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.events`."""
-        state = None if processing is None else processing.value
-        params = {"envelope_id": envelope_id, "processing": state, "limit": limit}
-        with self._connection() as conn:
-            rows = conn.execute(self._q["events"], params).fetchall()
-        return [_event(row) for row in rows]
+    def _commit_one(self, conn: psycopg.Connection[Any], item: Pending) -> Commit:
+        """Write one commit inside the open transaction (see the module docstring)."""
+        params = _commit_params(item.event, item.state, item.version)
+        query = self._q["commit_create" if item.version == 0 else "commit_update"]
+        seq, saved = _row(conn.execute(query, params).fetchone())
+        if seq is None:
+            return Commit.DUPLICATE
+        if not saved:  # the envelope changed: take the event back, in this transaction
+            conn.execute(self._q["undo_insert"], (seq,))
+            return Commit.CONFLICT
+        return Commit.INSERTED
 
     def get_event(self, key: str) -> StoredEvent | None:
         """See :meth:`Store.get_event`."""
+        if not _is_storable(key):
+            return None
         with self._connection() as conn:
             row = conn.execute(self._q["get_event"], (key,)).fetchone()
-        return None if row is None else _event(row[:-1], raw=bytes(row[-1]))
+        if row is None:
+            return None
+        return dataclasses.replace(self._dialect.event_from_row(row[:-1]), raw=bytes(row[-1]))
+
+    def events(self, query: EventQuery) -> list[StoredEvent]:
+        """See :meth:`Store.events`."""
+        if query.envelope_id is not None and not _is_storable(query.envelope_id):
+            return []
+        statement, params = self._dialect.select_events(query)
+        with self._connection() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [self._dialect.event_from_row(row) for row in rows]
+
+    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
+        """See :meth:`Store.envelopes`."""
+        statement, params = self._dialect.select_envelopes(query)
+        with self._connection() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [load_state(row[0]) for row in rows]
+
+    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
+        """See :meth:`Store.update_event`: one conditional ``UPDATE`` (or ``DELETE``).
+
+        An error text PostgreSQL cannot hold is stored escaped (see :class:`Dialect`).
+        """
+        if not _is_storable(key):
+            return False
+        with self._connection() as conn:
+            if progress is None:
+                cursor = conn.execute(self._q["delete_event"], (key, revision))
+            else:
+                values = _progress_params(progress, self._dialect)
+                cursor = conn.execute(self._q["update_event"], (*values.values(), key, revision))
+            return cursor.rowcount > 0
+
+    # Beyond the six --------------------------------------------------------------------
+
+    def purge(self, before: datetime) -> int:
+        """See :meth:`Store.purge`: one ``DELETE``."""
+        with self._connection() as conn:
+            return conn.execute(self._q["purge"], (before,)).rowcount
+
+    def queue(self) -> SQLQueue:
+        """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""
+        from ..queues.sql import SQLQueue  # noqa: PLC0415 (queues build on stores)
+
+        with self._lock:
+            if self._queue is None:
+                self._queue = SQLQueue(
+                    self._dialect, transaction=self._transaction, statement=self._connection
+                )
+            return self._queue
+
+    def read_marker(self, name: str) -> str | None:
+        """See :meth:`Store.read_marker`."""
+        with self._connection() as conn:
+            row = conn.execute(self._q["read_marker"], (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def write_marker(self, name: str, value: str) -> None:
+        """See :meth:`Store.write_marker`."""
+        with self._connection() as conn:
+            conn.execute(
+                self._q["write_marker"], tuple(_storable({"name": name, "value": value}).values())
+            )
 
     def close(self) -> None:
-        """Let the writer thread finish what is queued, then close the pool and its connections."""
-        self._group.close(self._pool.timeout + self.statement_timeout_ms / 1000 + 5.0)
+        """Close the pool and its connections."""
         with self._lock:
             self._pool.close()
             self._opened = False
 
 
 def _batch_lost(conn: psycopg.Connection[Any], error: Exception) -> bool:
-    """Whether ``error`` loses the whole transaction (or is to be retried), not one record."""
+    """Whether ``error`` loses the whole transaction (or is to be retried), not one commit."""
     return conn.broken or isinstance(error, psycopg.errors.DeadlockDetected)
 
 
@@ -426,11 +398,28 @@ def _names(schema: str, prefix: str) -> dict[str, sql.Composable]:
         "schema": sql.Identifier(schema),
         "events": sql.Identifier(schema, prefix + "events"),
         "envelopes": sql.Identifier(schema, prefix + "envelopes"),
+        "markers": sql.Identifier(schema, prefix + "markers"),
         "version": sql.Identifier(schema, prefix + "schema_version"),
     }
-    for index in ("envelope", "order", "due", "state", "final", "updated", "status"):
+    for index in ("envelope", "order", "due", "state", "final", "listed", "status_listed"):
         names[f"ix_{index}"] = sql.Identifier(f"{prefix}ix_{index}")
+    for index in ("updated", "status"):  # schema 1's, dropped by the upgrade
+        names[f"old_ix_{index}"] = sql.Identifier(schema, f"{prefix}ix_{index}")
     return names
+
+
+def _quoted(*parts: str) -> str:
+    """A qualified name as PostgreSQL reads it: each part double-quoted, quotes doubled."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def _is_storable(text: str) -> bool:
+    """Whether PostgreSQL can hold ``text`` (no NUL, no lone surrogate)."""
+    try:
+        _storable({"text": text})
+    except StoreEncodingError:
+        return False
+    return True
 
 
 def _storable(params: dict[str, Any]) -> dict[str, Any]:
@@ -447,40 +436,44 @@ def _storable(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _diagnostic(error: str) -> str:
-    """An error message made storable: NULs and lone surrogates escaped, never refused."""
-    return error.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _insert_params(
-    n: Notification, raw: bytes, key: str, lease: Lease | None, received: datetime
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "envelope_id": n.envelope_id,
-        "account_id": n.account_id,
-        "event": n.event,
-        "status": None if n.status is None else n.status.value,
-        "format": n.format.value,
-        "occurred_at": n.occurred_at,
-        "received_at": received,
-        "next_attempt_at": received,
-        "order_at": n.occurred_at or received,
-        "raw": bytes(raw),
-        "raw_size": len(raw),
-        "attempts": 1 if lease else 0,
-        "lease_worker": None if lease is None else lease.worker,
-        "lease_until": None if lease is None else lease.until,
-    }
-
-
-def _state_params(state: EnvelopeState, transitions: tuple[Transition, ...]) -> dict[str, Any]:
-    return {
-        "transitions": dump_transitions(transitions),
+def _commit_params(event: StoredEvent, state: EnvelopeState, version: int) -> dict[str, Any]:
+    """The parameters of the commit statements; :class:`StoreEncodingError` if unstorable."""
+    if event.raw is None:
+        raise ValueError(f"commit needs the raw body of event {event.key!r}")
+    params: dict[str, Any] = {
+        "key": event.key,
+        "envelope_id": event.envelope_id,
+        "account_id": event.account_id,
+        "event": event.event,
+        "status": None if event.status is None else event.status.value,
+        "format": event.format.value,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "order_at": event.order_at,
+        "raw": bytes(event.raw),
+        "raw_size": event.raw_size,
+        "transitions": dump_transitions(event.transitions),
+        **_progress_params(event.progress),
+        "version": version,
         "s_account": state.account_id,
         "s_status": None if state.status is None else state.status.value,
-        "s_updated": state.updated_at,
+        "s_updated": state.updated_at or EARLIEST,  # see Dialect.select_envelopes
         "state": dump_state(state),  # JSON escapes NUL, not a lone surrogate
+    }
+    return _storable(params)
+
+
+def _progress_params(progress: Progress, dialect: Dialect | None = None) -> dict[str, Any]:
+    """An event's processing fields; with ``dialect``, its error made storable."""
+    lease, error = progress.lease, progress.error
+    return {
+        "processing": progress.processing.value,
+        "error": error if dialect is None or error is None else dialect.storable(error),
+        "attempts": progress.attempts,
+        "next_attempt_at": progress.next_attempt_at,
+        "lease_worker": None if lease is None else lease.worker,
+        "lease_until": None if lease is None else lease.until,
+        "revision": progress.revision,
     }
 
 
@@ -489,29 +482,6 @@ def _one(row: tuple[Any, ...] | None) -> Any:
     return None if row is None else row[0]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(timezone.utc)
-
-
-def _event(row: tuple[Any, ...], raw: bytes | None = None) -> StoredEvent:
-    key, envelope_id, account_id, event, status, fmt, occurred_at, received_at = row[:8]
-    raw_size, transitions, processing, error, attempts, next_attempt, worker, until = row[8:]
-    lease_end = _utc(until)
-    return StoredEvent(
-        key=key,
-        envelope_id=envelope_id,
-        account_id=account_id,
-        event=event,
-        status=None if status is None else EnvelopeStatus(status),
-        format=PayloadFormat(fmt),
-        occurred_at=_utc(occurred_at),
-        received_at=received_at.astimezone(timezone.utc),
-        raw_size=raw_size,
-        transitions=load_transitions(transitions),
-        processing=ProcessingState(processing),
-        error=error,
-        attempts=attempts,
-        next_attempt_at=_utc(next_attempt),
-        lease=None if lease_end is None else Lease(worker, lease_end),
-        raw=raw,
-    )
+def _row(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    assert row is not None  # a SELECT without FROM returns one row
+    return row

@@ -1,31 +1,37 @@
 """``SQLiteStore``: the embedded default, on the standard library's ``sqlite3``.
 
-WAL mode, schema created on first use and versioned with ``PRAGMA user_version``. With
-``durable=True`` (the default) every commit is fsynced (``synchronous=FULL``) before
-``record`` returns, so an acknowledged event survives a power cut; ``durable=False`` uses
-``synchronous=NORMAL``, which survives a process crash but may lose the last commits on
-power loss.
+WAL mode, schema created on first use and versioned with ``PRAGMA user_version`` (an older
+file is upgraded in place when opened). With ``durable=True`` (the default) every commit is
+fsynced (``synchronous=FULL``) before :meth:`SQLiteStore.commit` returns, so an
+acknowledged event survives a power cut; ``durable=False`` uses ``synchronous=NORMAL``,
+which survives a process crash but may lose the last commits on power loss.
 
 One connection is shared by all threads behind a lock; several processes may open the
 same file (SQLite's own locking serializes writers, ``busy_timeout`` bounds the wait).
-Every write runs in a ``BEGIN IMMEDIATE`` transaction, so a claim's select-then-update
-cannot interleave with another process's.
+Every write runs in a ``BEGIN IMMEDIATE`` transaction, so the work queue
+(:class:`~connect_mw.queues.sql.SQLQueue`) can select and lease in one transaction that no
+other process interleaves with.
 
-``record`` uses **group commit** (:mod:`.group_commit`): calls that arrive while a
-transaction is being written queue up, and the next transaction records all of them (each
-in its own savepoint, so one failing call fails alone) and commits once, so concurrent
-requests share one fsync. Each call still returns only after the commit that holds its
-record.
+``commit`` inserts the event ``ON CONFLICT (key) DO NOTHING`` (nothing inserted: a
+duplicate), then writes the envelope row only if its ``version`` is the one loaded (an
+``UPDATE ... WHERE version = ?``, or for version 0 an ``INSERT`` that does nothing if the row
+exists); if that wrote nothing, the event row just inserted is deleted again in the same
+transaction (a conflict). It goes through **group commit** (:mod:`.group_commit`): calls
+that arrive while a transaction is being written queue up, and the next transaction writes
+all of them (each in its own savepoint, so one failing call fails alone) and commits once,
+so concurrent requests share one fsync. Each call still returns only after the commit that
+holds its own write.
 
 Large bodies stay cheap on the request path:
 
 * On Python >= 3.11 a body of ``BLOB_IO_MIN`` bytes or more is inserted as
-  ``zeroblob(size)`` into the ``body`` column (schema 3; ``raw`` is left empty) and
-  written through incremental BLOB I/O (``Connection.blobopen``), straight from the
-  caller's bytes: binding it would have ``sqlite3`` copy it once more and build the row
-  from that copy, one to two bodies of extra memory. ``body`` is the row's last column,
-  the only place SQLite keeps a zeroblob's zeros out of memory. Smaller bodies, and every
-  body on Python 3.10, are bound into ``raw`` as before; reads take ``body`` if set.
+  ``zeroblob(size)`` into the ``body`` column (``raw`` is left empty) and written through
+  incremental BLOB I/O (``Connection.blobopen``), straight from the caller's bytes: binding
+  it would have ``sqlite3`` copy it once more and build the row from that copy, one to two
+  bodies of extra memory. ``body`` is the row's last column, the only place SQLite keeps a
+  zeroblob's zeros out of memory (the upgrade to schema 4 rebuilds the table to keep it
+  there). Smaller bodies, and every body on Python 3.10, are bound into ``raw``; reads take
+  ``body`` if set.
 * WAL checkpoints run on a thread and connection of their own (a ``PASSIVE`` checkpoint
   once about ``CHECKPOINT_AFTER`` bytes were committed), not inside the commit of the
   request that crossed SQLite's threshold. The WAL stays bounded: the receiving
@@ -38,26 +44,42 @@ Large bodies stay cheap on the request path:
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat
-from ..state import fold
-from .base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
-from .codec import dump_state, dump_time, dump_transitions, load_state, load_time, load_transitions
+from ..queues.dialects import EVENT_COLUMNS, Dialect
+from .api import (
+    Commit,
+    EnvelopeQuery,
+    EnvelopeState,
+    EventQuery,
+    Progress,
+    Snapshot,
+    Store,
+    StoredEvent,
+    dump_state,
+    dump_time,
+    load_state,
+)
+from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending
 from .sqlite_checkpoint import Checkpointer
 
+if TYPE_CHECKING:
+    from ..queues.sql import SQLQueue
+
 # 2: index on connect_envelopes(updated_at). 3: connect_events.body, the last column (see
-# _record_one), added by _migrate to an older file. Every statement of _SCHEMA is
-# idempotent, so an older file is brought up to date by running the whole script again.
-SCHEMA_VERSION = 3
-_SCHEMA = """
+# _commit_one). 4: connect_events.revision (before body: the table is rebuilt),
+# connect_envelopes.version, connect_markers, listings paged by (updated_at, envelope_id).
+SCHEMA_VERSION = 4
+_EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS connect_events (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
     key              TEXT NOT NULL UNIQUE,
@@ -78,63 +100,73 @@ CREATE TABLE IF NOT EXISTS connect_events (
     next_attempt_at  TEXT,
     lease_worker     TEXT,
     lease_until      TEXT,
+    revision         INTEGER NOT NULL DEFAULT 0,
     body             BLOB
-);
-CREATE INDEX IF NOT EXISTS connect_events_envelope
-    ON connect_events (envelope_id, processing, order_at);
-CREATE INDEX IF NOT EXISTS connect_events_due ON connect_events (processing, next_attempt_at);
-CREATE INDEX IF NOT EXISTS connect_events_received ON connect_events (received_at);
-CREATE TABLE IF NOT EXISTS connect_envelopes (
+)"""
+# Every statement is idempotent: an upgraded file runs them all again.
+_SCHEMA = [
+    _EVENTS_TABLE,
+    "CREATE INDEX IF NOT EXISTS connect_events_envelope "
+    "ON connect_events (envelope_id, processing, order_at)",
+    "CREATE INDEX IF NOT EXISTS connect_events_due ON connect_events (processing, next_attempt_at)",
+    "CREATE INDEX IF NOT EXISTS connect_events_received ON connect_events (received_at)",
+    "CREATE INDEX IF NOT EXISTS connect_events_order ON connect_events (order_at)",
+    """CREATE TABLE IF NOT EXISTS connect_envelopes (
     envelope_id  TEXT PRIMARY KEY,
     account_id   TEXT,
     status       TEXT,
     updated_at   TEXT,
-    state        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS connect_envelopes_updated
-    ON connect_envelopes (updated_at, envelope_id);
-CREATE INDEX IF NOT EXISTS connect_envelopes_status
-    ON connect_envelopes (status, updated_at);
-"""
-_EVENT_COLUMNS = (
-    "key, envelope_id, account_id, event, status, format, occurred_at, received_at, "
-    "raw_size, transitions, processing, error, attempts, next_attempt_at, lease_worker, "
-    "lease_until"
-)
-_UNFINISHED = "('pending', 'failed')"
-_CLAIMABLE = f"""
-SELECT e.key FROM connect_events e
-WHERE e.processing IN {_UNFINISHED} AND e.next_attempt_at <= :now
-  AND NOT EXISTS (
-    SELECT 1 FROM connect_events o
-    WHERE o.envelope_id = e.envelope_id AND o.processing IN {_UNFINISHED}
-      AND (o.lease_until >= :now OR o.order_at < e.order_at
-           OR (o.order_at = e.order_at AND o.seq < e.seq)))
-ORDER BY e.next_attempt_at, e.order_at, e.seq
-LIMIT :limit
-"""
+    state        TEXT NOT NULL,
+    version      INTEGER NOT NULL DEFAULT 1
+)""",
+    "DROP INDEX IF EXISTS connect_envelopes_updated",  # schema 2-3, by updated_at ascending
+    "DROP INDEX IF EXISTS connect_envelopes_status",
+    "CREATE INDEX IF NOT EXISTS connect_envelopes_listed "
+    "ON connect_envelopes (updated_at DESC, envelope_id)",
+    "CREATE INDEX IF NOT EXISTS connect_envelopes_status_listed "
+    "ON connect_envelopes (status, updated_at DESC, envelope_id)",
+    "CREATE TABLE IF NOT EXISTS connect_markers (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+#: The columns of connect_events, in table order.
+_EVENT_TABLE_COLUMNS = [
+    line.split()[0] for line in _EVENTS_TABLE.splitlines()[2:-1] if line.strip()
+]
 _INSERT_EVENT = (
     "INSERT INTO connect_events (key, envelope_id, account_id, event, status, format, "
-    "occurred_at, received_at, order_at, raw_size, transitions, attempts, "
-    "next_attempt_at, lease_worker, lease_until, {columns}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {values}) ON CONFLICT (key) DO NOTHING"
+    "occurred_at, received_at, order_at, raw_size, transitions, processing, error, attempts, "
+    "next_attempt_at, lease_worker, lease_until, revision, {columns}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {values}) "
+    "ON CONFLICT (key) DO NOTHING"
 )
 #: The body bound into ``raw``; or room for it in ``body`` (``zeroblob(size)``, ``raw`` left
 #: empty), written afterwards through BLOB I/O. SQLite keeps a zeroblob's zeros out of the
 #: row it builds only when it is the row's last column, which ``body`` is.
 _INSERT_BOUND = _INSERT_EVENT.format(columns="raw", values="?")
 _INSERT_ROOM = _INSERT_EVENT.format(columns="raw, body", values="X'', zeroblob(?)")
+_CREATE_ENVELOPE = (
+    "INSERT INTO connect_envelopes (account_id, status, updated_at, state, envelope_id, "
+    "version) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (envelope_id) DO NOTHING"
+)
+_UPDATE_ENVELOPE = (
+    "UPDATE connect_envelopes SET account_id = ?, status = ?, updated_at = ?, state = ?, "
+    "version = version + 1 WHERE envelope_id = ? AND version = ?"
+)
+_UPDATE_EVENT = (
+    "UPDATE connect_events SET processing = ?, error = ?, attempts = ?, next_attempt_at = ?, "
+    "lease_worker = ?, lease_until = ?, revision = ? WHERE key = ? AND revision = ?"
+)
 #: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
 WAL_LIMIT = 64 * 2**20
 #: Bytes committed (an estimate) after which the background checkpoint runs: SQLite's own
 #: default is 1000 pages, about 4 MB.
 CHECKPOINT_AFTER = 4 * 2**20
-#: What a record writes besides its body (row, index and envelope pages), for that estimate.
+#: What a commit writes besides its body (row, index and envelope pages), for that estimate.
 _RECORD_OVERHEAD = 4 * 4096
 #: Bodies this large are written through incremental BLOB I/O (Python >= 3.11), not bound.
 BLOB_IO_MIN = 256 * 1024
 #: Whether this Python's ``sqlite3`` has incremental BLOB I/O (``Connection.blobopen``).
 BLOB_IO = sys.version_info >= (3, 11)
+_DIALECT = Dialect.sqlite()
 
 
 class SQLiteStore(Store):
@@ -160,9 +192,12 @@ class SQLiteStore(Store):
         self.wal_limit = wal_limit
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
-        self._group = GroupCommit(self._write_batch, name="connect-mw-sqlite-writer")
+        self._group = GroupCommit(self._write_batch)
         self._checkpointer: Checkpointer | None = None  # set up once the file is in WAL mode
         self._blob_io = BLOB_IO
+        self._queue: SQLQueue | None = None
+
+    # Connections ------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -212,186 +247,96 @@ class SQLiteStore(Store):
         with self._lock:
             yield self._connection()
 
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Record through group commit (see the module docstring).
+    # The six primitives -----------------------------------------------------------
 
-        Returns once the transaction holding this record is committed (fsynced when
-        durable). Each record reads the state, folds, inserts-if-absent and upserts.
-        """
-        return self._group.record(Pending(notification, raw, key, lease))
-
-    async def arecord(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Async :meth:`record`.
-
-        On asyncio the call is queued for the writer thread and its commit awaited, without
-        occupying a worker thread; elsewhere :meth:`record` runs in a worker thread.
-        """
-        return await self._group.arecord(Pending(notification, raw, key, lease))
-
-    def _write_batch(self, batch: list[Pending]) -> None:
-        """Record ``batch`` in one transaction, each record in a savepoint of its own."""
-        with self._transaction(lambda: _body_bytes(batch)) as conn:
-            if len(batch) == 1:
-                batch[0].outcome = self._record_one(conn, batch[0])
-                return
-            for item in batch:
-                conn.execute("SAVEPOINT connect_mw_record")
-                try:
-                    item.outcome = self._record_one(conn, item)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO connect_mw_record")
-                    item.error = exc
-                conn.execute("RELEASE connect_mw_record")
-
-    def _record_one(self, conn: sqlite3.Connection, item: Pending) -> RecordOutcome:
-        """Read the state, fold, insert-if-absent and upsert, inside the open transaction."""
-        n, key, lease, raw = item.notification, item.key, item.lease, item.raw
-        received = dump_time(utcnow())
-        occurred = dump_time(n.occurred_at)
-        row = conn.execute(
-            "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (n.envelope_id,)
-        ).fetchone()
-        current = load_state(row[0]) if row else None
-        result = fold(current, n)
-        size = len(raw)
-        blob = self._blob_io and size >= BLOB_IO_MIN  # else sqlite3 binds a copy of raw
-        inserted = conn.execute(
-            _INSERT_ROOM if blob else _INSERT_BOUND,
-            (
-                key, n.envelope_id, n.account_id, n.event,
-                None if n.status is None else n.status.value, n.format.value,
-                occurred, received, occurred or received,
-                size, dump_transitions(result.transitions), 1 if lease else 0, received,
-                lease.worker if lease else None, dump_time(lease.until) if lease else None,
-                size if blob else raw,
-            ),
-        )  # fmt: skip
-        if not inserted.rowcount:  # a duplicate (its key may even name another envelope)
-            return RecordOutcome(key=key, inserted=False, state=current or result.state)
-        if blob:
-            _write_blob(conn, inserted.lastrowid, raw)
-        _save_state(conn, result.state)
-        return RecordOutcome(key, True, result.state, result.transitions, result.stale)
-
-    def claim(
-        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.claim`: select the claimable keys and lease them, atomically."""
-        moment = now or utcnow()
-        with self._transaction() as conn:
-            keys = [
-                row[0]
-                for row in conn.execute(
-                    _CLAIMABLE, {"now": dump_time(moment), "limit": limit}
-                ).fetchall()
-            ]
-            for key in keys:
-                conn.execute(
-                    "UPDATE connect_events SET lease_worker = ?, lease_until = ?, "
-                    "attempts = attempts + 1 WHERE key = ?",
-                    (worker, dump_time(moment + lease_for), key),
-                )
-            rows = [
-                conn.execute(
-                    f"SELECT {_EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
-                ).fetchone()
-                for key in keys
-            ]
-        return [_event_from_row(row[:-2], raw=_body(row)) for row in rows]
-
-    def finish(
-        self,
-        key: str,
-        worker: str,
-        state: ProcessingState,
-        *,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> bool:
-        """See :meth:`Store.finish`."""
-        release = state is ProcessingState.PENDING
-        next_attempt = dump_time(retry_at if retry_at is not None and not release else utcnow())
-        with self._transaction() as conn:
-            return bool(
-                conn.execute(
-                    "UPDATE connect_events SET processing = ?, error = ?, next_attempt_at = ?, "
-                    "attempts = attempts - ?, lease_worker = NULL, lease_until = NULL "
-                    "WHERE key = ? AND lease_worker = ?",
-                    (state.value, error, next_attempt, 1 if release else 0, key, worker),
-                ).rowcount
-            )
-
-    def requeue(self, key: str, *, now: datetime | None = None) -> bool:
-        """See :meth:`Store.requeue`."""
-        moment = dump_time(now or utcnow())
-        with self._transaction() as conn:
-            return bool(
-                conn.execute(
-                    "UPDATE connect_events SET processing = 'pending', attempts = 0, "
-                    "next_attempt_at = ?, lease_worker = NULL, lease_until = NULL "
-                    "WHERE key = ? AND (lease_until IS NULL OR lease_until < ?)",
-                    (moment, key, moment),
-                ).rowcount
-            )
-
-    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
-        """See :meth:`Store.get_envelope`."""
+    def load(self, envelope_id: str) -> Snapshot | None:
+        """See :meth:`Store.load`."""
         with self._reading() as conn:
             row = conn.execute(
-                "SELECT state FROM connect_envelopes WHERE envelope_id = ?", (envelope_id,)
+                "SELECT state, version FROM connect_envelopes WHERE envelope_id = ?",
+                (envelope_id,),
             ).fetchone()
-        return load_state(row[0]) if row else None
+        return None if row is None else Snapshot(load_state(row[0]), int(row[1]))
 
-    def list_envelopes(self, *, status: str | None = None, limit: int = 100) -> list[EnvelopeState]:
-        """See :meth:`Store.list_envelopes`."""
-        query = "SELECT state FROM connect_envelopes"
-        params: tuple[object, ...] = ()
-        if status is not None:
-            query += " WHERE status = ?"
-            params = (status,)
-        query += " ORDER BY updated_at DESC LIMIT ?"  # NULLs sort last when descending
-        with self._reading() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
-        return [load_state(row[0]) for row in rows]
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        """See :meth:`Store.commit`; through group commit (see the module docstring).
 
-    def events(
-        self,
-        envelope_id: str | None = None,
-        *,
-        processing: ProcessingState | None = None,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.events`."""
-        where: list[str] = ["1 = 1"]
-        params: list[object] = []
-        if envelope_id is not None:
-            where.append("envelope_id = ?")
-            params.append(envelope_id)
-        if processing is not None:
-            where.append("processing = ?")
-            params.append(processing.value)
-        query = (
-            f"SELECT {_EVENT_COLUMNS} FROM connect_events WHERE {' AND '.join(where)} "
-            "ORDER BY order_at, seq LIMIT ?"
+        Returns once the transaction holding this commit is committed (fsynced when
+        durable).
+        """
+        return self._group.submit(Pending(event, state, version))
+
+    def _write_batch(self, batch: list[Pending]) -> None:
+        """Commit ``batch`` in one transaction, each commit in a savepoint of its own."""
+        with self._transaction(lambda: _body_bytes(batch)) as conn:
+            if len(batch) == 1:
+                batch[0].outcome = self._commit_one(conn, batch[0])
+                return
+            for item in batch:
+                conn.execute("SAVEPOINT connect_mw_commit")
+                try:
+                    item.outcome = self._commit_one(conn, item)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO connect_mw_commit")
+                    item.error = exc
+                conn.execute("RELEASE connect_mw_commit")
+
+    def _commit_one(self, conn: sqlite3.Connection, item: Pending) -> Commit:
+        """Insert the event if its key is new, then the state if the version is unchanged."""
+        event, raw = item.event, _raw(item.event)
+        blob = self._blob_io and len(raw) >= BLOB_IO_MIN  # else sqlite3 binds a copy of raw
+        inserted = conn.execute(
+            _INSERT_ROOM if blob else _INSERT_BOUND,
+            (*_event_values(event), len(raw) if blob else raw),
         )
-        with self._reading() as conn:
-            rows = conn.execute(query, (*params, -1 if limit is None else limit)).fetchall()
-        return [_event_from_row(row) for row in rows]
+        if not inserted.rowcount:  # the key is stored (maybe for another envelope)
+            return Commit.DUPLICATE
+        if not _save_state(conn, event.envelope_id, item.state, item.version):
+            conn.execute("DELETE FROM connect_events WHERE seq = ?", (inserted.lastrowid,))
+            return Commit.CONFLICT
+        if blob:
+            _write_blob(conn, inserted.lastrowid, raw)
+        return Commit.INSERTED
 
     def get_event(self, key: str) -> StoredEvent | None:
         """See :meth:`Store.get_event`."""
         with self._reading() as conn:
             row = conn.execute(
-                f"SELECT {_EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
+                f"SELECT {EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
             ).fetchone()
-        return _event_from_row(row[:-2], raw=_body(row)) if row else None
+        if row is None:
+            return None
+        return dataclasses.replace(_DIALECT.event_from_row(row[:-2]), raw=_body(row))
+
+    def events(self, query: EventQuery) -> list[StoredEvent]:
+        """See :meth:`Store.events`."""
+        statement, params = _DIALECT.select_events(query)
+        with self._reading() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [_DIALECT.event_from_row(row) for row in rows]
+
+    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
+        """See :meth:`Store.envelopes`."""
+        statement, params = _DIALECT.select_envelopes(query)
+        with self._reading() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return [load_state(row[0]) for row in rows]
+
+    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
+        """See :meth:`Store.update_event`: one conditional ``UPDATE`` (or ``DELETE``)."""
+        with self._transaction() as conn:
+            if progress is None:
+                cursor = conn.execute(
+                    "DELETE FROM connect_events WHERE key = ? AND revision = ?", (key, revision)
+                )
+            else:
+                cursor = conn.execute(_UPDATE_EVENT, (*_progress_values(progress), key, revision))
+            return cursor.rowcount > 0
+
+    # Beyond the six ---------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`."""
+        """See :meth:`Store.purge`: one ``DELETE``."""
         with self._transaction() as conn:
             return int(
                 conn.execute(
@@ -401,9 +346,33 @@ class SQLiteStore(Store):
                 ).rowcount
             )
 
+    def queue(self) -> SQLQueue:
+        """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""
+        from ..queues.sql import SQLQueue  # noqa: PLC0415 (queues build on stores)
+
+        with self._lock:
+            if self._queue is None:
+                self._queue = SQLQueue(_DIALECT, transaction=self._transaction)
+            return self._queue
+
+    def read_marker(self, name: str) -> str | None:
+        """See :meth:`Store.read_marker`."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM connect_markers WHERE name = ?", (name,))
+            found = row.fetchone()
+        return None if found is None else str(found[0])
+
+    def write_marker(self, name: str, value: str) -> None:
+        """See :meth:`Store.write_marker`."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO connect_markers (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
     def close(self) -> None:
-        """Let the writer thread finish what is queued, then close the connections."""
-        self._group.close(self.busy_timeout + 5.0)
+        """Stop the checkpoint thread, then close the connection (once a commit in flight ends)."""
         if self._checkpointer is not None:
             self._checkpointer.close(self.busy_timeout + 5.0)
         with self._lock:
@@ -417,16 +386,92 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(connect_events)")}
-            if "body" not in columns:  # a file from schema 2 or older
-                conn.execute("ALTER TABLE connect_events ADD COLUMN body BLOB")
+            _upgrade(conn)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Create what is missing; bring a file of schema 1 to 3 to the current layout."""
+    events = _columns(conn, "connect_events")
+    if events and events != _EVENT_TABLE_COLUMNS:
+        _rebuild_events(conn, events)
+    envelopes = _columns(conn, "connect_envelopes")
+    if envelopes and "version" not in envelopes:  # every stored envelope counts as version 1
+        conn.execute("ALTER TABLE connect_envelopes ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    conn.execute(
+        "UPDATE connect_envelopes SET updated_at = ? WHERE updated_at IS NULL",
+        (_DIALECT.listed_at(None),),
+    )
+
+
+def _rebuild_events(conn: sqlite3.Connection, old_columns: list[str]) -> None:
+    """Copy connect_events into the current layout (``body`` must stay the last column).
+
+    SQLite adds a column only at the end, so the table is made anew and its rows copied;
+    ``seq`` values are kept, and the sequence goes on from where the old table's stood.
+    """
+    found = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'connect_events'")
+    last = found.fetchone()
+    conn.execute("ALTER TABLE connect_events RENAME TO connect_events_old")
+    conn.execute(_EVENTS_TABLE)
+    kept = ", ".join(c for c in _EVENT_TABLE_COLUMNS if c in old_columns)
+    conn.execute(f"INSERT INTO connect_events ({kept}) SELECT {kept} FROM connect_events_old")
+    conn.execute("DROP TABLE connect_events_old")  # and its indexes: _SCHEMA makes them again
+    (copied,) = conn.execute("SELECT coalesce(max(seq), 0) FROM connect_events").fetchone()
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'connect_events'")
+    conn.execute(
+        "INSERT INTO sqlite_sequence (name, seq) VALUES ('connect_events', ?)",
+        (max(int(copied), 0 if last is None else int(last[0])),),
+    )
+
+
+def _raw(event: StoredEvent) -> bytes:
+    if event.raw is None:
+        raise ValueError(f"commit needs the raw body of event {event.key!r}")
+    return event.raw
+
+
+def _event_values(event: StoredEvent) -> tuple[object, ...]:
+    """The bound values of ``_INSERT_EVENT`` but the body's."""
+    occurred, received = dump_time(event.occurred_at), dump_time(event.received_at)
+    return (
+        event.key,
+        event.envelope_id,
+        event.account_id,
+        event.event,
+        None if event.status is None else event.status.value,
+        event.format.value,
+        occurred,
+        received,
+        occurred or received,
+        event.raw_size,
+        dump_transitions(event.transitions),
+        *_progress_values(event.progress),
+    )
+
+
+def _progress_values(progress: Progress) -> tuple[object, ...]:
+    """``processing, error, attempts, next_attempt_at, lease_worker, lease_until, revision``."""
+    lease = progress.lease
+    return (
+        progress.processing.value,
+        progress.error,
+        progress.attempts,
+        dump_time(progress.next_attempt_at),
+        None if lease is None else lease.worker,
+        None if lease is None else dump_time(lease.until),
+        progress.revision,
+    )
 
 
 def _body(row: tuple[object, ...]) -> bytes:
@@ -439,7 +484,11 @@ def _body(row: tuple[object, ...]) -> bytes:
 
 def _body_bytes(batch: list[Pending]) -> int:
     """The bodies a committed batch wrote (for the checkpoint estimate)."""
-    return sum(len(item.raw) + _RECORD_OVERHEAD for item in batch if item.error is None)
+    return sum(
+        len(_raw(item.event)) + _RECORD_OVERHEAD
+        for item in batch
+        if item.outcome is Commit.INSERTED
+    )
 
 
 if sys.version_info >= (3, 11):
@@ -457,59 +506,17 @@ else:  # pragma: no cover (BLOB_IO is False: never called)
         raise NotImplementedError("Connection.blobopen needs Python >= 3.11")
 
 
-def _save_state(conn: sqlite3.Connection, state: EnvelopeState) -> None:
-    conn.execute(
-        "INSERT INTO connect_envelopes (envelope_id, account_id, status, updated_at, state) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (envelope_id) DO UPDATE SET "
-        "account_id = excluded.account_id, status = excluded.status, "
-        "updated_at = excluded.updated_at, state = excluded.state",
-        (
-            state.envelope_id,
-            state.account_id,
-            None if state.status is None else state.status.value,
-            dump_time(state.updated_at),
-            dump_state(state),
-        ),
-    )
-
-
-def _event_from_row(row: tuple[object, ...], raw: bytes | None = None) -> StoredEvent:
-    (
-        key,
+def _save_state(
+    conn: sqlite3.Connection, envelope_id: str, state: EnvelopeState, version: int
+) -> bool:
+    """Write the envelope row if its version is ``version`` (0: if there is none)."""
+    values = (
+        state.account_id,
+        None if state.status is None else state.status.value,
+        _DIALECT.listed_at(state.updated_at),
+        dump_state(state),
         envelope_id,
-        account_id,
-        event,
-        status,
-        fmt,
-        occurred_at,
-        received_at,
-        raw_size,
-        transitions,
-        processing,
-        error,
-        attempts,
-        next_attempt,
-        lease_worker,
-        lease_until,
-    ) = row
-    received = load_time(str(received_at))
-    assert received is not None
-    lease_end = load_time(None if lease_until is None else str(lease_until))
-    return StoredEvent(
-        key=str(key),
-        envelope_id=str(envelope_id),
-        account_id=None if account_id is None else str(account_id),
-        event=str(event),
-        status=None if status is None else EnvelopeStatus(str(status)),
-        format=PayloadFormat(str(fmt)),
-        occurred_at=load_time(None if occurred_at is None else str(occurred_at)),
-        received_at=received,
-        raw_size=int(str(raw_size)),
-        transitions=load_transitions(str(transitions)),
-        processing=ProcessingState(str(processing)),
-        error=None if error is None else str(error),
-        attempts=int(str(attempts)),
-        next_attempt_at=load_time(None if next_attempt is None else str(next_attempt)),
-        lease=None if lease_end is None else Lease(str(lease_worker), lease_end),
-        raw=raw,
     )
+    if version == 0:
+        return conn.execute(_CREATE_ENVELOPE, values).rowcount > 0
+    return conn.execute(_UPDATE_ENVELOPE, (*values, version)).rowcount > 0

@@ -15,9 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from .group_commit import IDLE_EXIT
-
 log = logging.getLogger("connect_mw")
+#: The checkpoint thread exits after this long with nothing to do (the next commit restarts it).
+IDLE_EXIT = 2.0
 
 
 class Checkpointer:

@@ -5,7 +5,7 @@
     INSTALLED_APPS = [..., "connect_mw.adapters.django"]
     MIDDLEWARE = [
         "django.middleware.security.SecurityMiddleware",
-        "connect_mw.adapters.django.ConnectMiddleware",
+        "connect_mw.adapters.django.ConnectDjangoMiddleware",
         ...
     ]
     CONNECT_MW = {"HMAC_KEYS": ["<your Connect HMAC key>"]}
@@ -18,7 +18,7 @@ in :mod:`connect_mw.adapters.django.signals`, or register callbacks on
 
 from __future__ import annotations
 
-from .middleware import ConnectMiddleware
+from .middleware import ConnectDjangoMiddleware
 from .runtime import get_receiver
 
-__all__ = ["ConnectMiddleware", "get_receiver"]
+__all__ = ["ConnectDjangoMiddleware", "get_receiver"]

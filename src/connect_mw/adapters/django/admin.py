@@ -2,8 +2,8 @@
 
 Nothing can be added, edited or deleted here (the store owns these rows; retention purges
 events). Raw bodies are never loaded into the admin, only their size is shown. "Replay
-selected events" requeues events (``Store.requeue``) for users with the ``change_event``
-permission; a worker then runs their callbacks and signals again.
+selected events" requeues events (``requeue`` on the store's queue) for users with the
+``change_event`` permission; a worker then runs their callbacks and signals again.
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ class EventAdmin(ReadOnly, _EventAdmin):
     @admin.action(description="Replay selected events", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
         """Requeue the selected events; tell which ones are being processed right now."""
-        store = DjangoStore(using=queryset.db)
+        queue = DjangoStore(using=queryset.db).queue()
         keys = list(queryset.values_list("key", flat=True))
-        refused = [key for key in keys if not store.requeue(key)]
+        refused = [key for key in keys if not queue.requeue(key)]
         queued = len(keys) - len(refused)
         self.message_user(request, f"Queued {queued} event(s) for processing.", messages.SUCCESS)
         if refused:
@@ -157,11 +157,6 @@ class EnvelopeAdmin(ReadOnly, _EnvelopeAdmin):
     )
     readonly_fields = fields
     inlines = (RecipientInline,)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Envelope]:
-        """Envelope rows with a folded state."""
-        folded: QuerySet[Envelope] = super().get_queryset(request).filter(state__isnull=False)
-        return folded
 
     @admin.display(description="events")
     def events_link(self, envelope: Envelope) -> SafeString:

@@ -1,10 +1,10 @@
-"""``ConnectMiddleware``: answers the Connect path before the view layer, sync or async.
+"""``ConnectDjangoMiddleware``: answers the Connect path before the view layer, sync or async.
 
 Put it first in ``MIDDLEWARE`` (after ``SecurityMiddleware``)::
 
     MIDDLEWARE = [
         "django.middleware.security.SecurityMiddleware",
-        "connect_mw.adapters.django.ConnectMiddleware",
+        "connect_mw.adapters.django.ConnectDjangoMiddleware",
         ...
     ]
 
@@ -36,7 +36,7 @@ SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
 
-class ConnectMiddleware:
+class ConnectDjangoMiddleware:
     """Django middleware serving the project's receiver (see :func:`get_receiver`)."""
 
     sync_capable = True

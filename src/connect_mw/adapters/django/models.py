@@ -1,9 +1,11 @@
 """The tables of :class:`~connect_mw.adapters.django.store.DjangoStore`.
 
-``Event`` is one recorded delivery (raw body, transitions, processing state, lease).
-``Envelope`` holds the folded :class:`~connect_mw.model.EnvelopeState` (``state``, the
-store's source of truth) plus columns mirroring it, and ``Recipient`` one row per recipient
-of that state, so the admin can filter and search them. Write through the store, not here.
+``Event`` is one recorded delivery (raw body, transitions, processing state, lease, and the
+``revision`` its compare-and-set checks). ``Envelope`` holds the folded
+:class:`~connect_mw.model.EnvelopeState` (``state``, the store's source of truth, with the
+``version`` its commits check) plus columns mirroring it, and ``Recipient`` one row per
+recipient of that state, so the admin can filter and search them. ``Marker`` keeps the
+library's named values (a reconciliation watermark). Write through the store, not here.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class Event(models.Model):
     lease_until: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
         null=True, blank=True
     )
+    #: Counts updates of the processing fields; ``update_event`` compares and sets it.
+    revision: models.IntegerField[int, int] = models.IntegerField(default=0)
 
     class Meta:
         """Indexes for claims (per envelope, by due time) and listings."""
@@ -96,9 +100,11 @@ class Envelope(models.Model):
     )
     subject: models.TextField[str | None, str | None] = models.TextField(null=True, blank=True)
     event_count: models.IntegerField[int, int] = models.IntegerField(default=0)
-    #: :func:`connect_mw.stores.codec.dump_state` JSON; ``NULL`` only inside the first
-    #: ``record`` transaction of an envelope (the row is inserted first, to be locked).
-    state: models.TextField[str | None, str | None] = models.TextField(null=True, blank=True)
+    #: :func:`connect_mw.stores.api.dump_state` JSON.
+    state: models.TextField[str, str] = models.TextField()
+    #: 1 when the envelope is first committed, one more with each commit; ``commit``
+    #: writes only while it is still the version the core loaded.
+    version: models.IntegerField[int, int] = models.IntegerField()
     recipients: RelatedManager[Recipient]  # the reverse of Recipient.envelope
 
     def __str__(self) -> str:
@@ -140,3 +146,13 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.name or self.email or ''} ({self.status or '-'})"
+
+
+class Marker(models.Model):
+    """A named value the store keeps for the library (``Store.read_marker``)."""
+
+    name: models.CharField[str, str] = models.CharField(max_length=255, primary_key=True)
+    value: models.TextField[str, str] = models.TextField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,88 +1,108 @@
-"""Queries and row conversions behind :class:`~connect_mw.adapters.django.store.DjangoStore`."""
+"""Queries and row conversions behind :class:`~connect_mw.adapters.django.store.DjangoStore`.
+
+Every write here is one conditional statement (or an insert against a unique key); the
+store composes them into its transactions.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import F, Q, QuerySet
 
-from ...model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat, Transition
-from ...stores.base import Lease, ProcessingState, StoredEvent
-from ...stores.codec import dump_state, dump_transitions, load_state, load_transitions
+from ...model import EnvelopeState, EnvelopeStatus, PayloadFormat
+from ...stores.api import (
+    EnvelopeQuery,
+    EventQuery,
+    Lease,
+    ProcessingState,
+    Progress,
+    StoredEvent,
+    dump_state,
+)
+from ...stores.codec import dump_transitions, load_transitions
 from .models import Envelope, Event, Recipient
 
-UNFINISHED = (ProcessingState.PENDING.value, ProcessingState.FAILED.value)
-FINAL = (ProcessingState.PROCESSED.value, ProcessingState.DEAD.value)
+_M = TypeVar("_M", bound=models.Model)
 _RECIPIENT_FIELDS = ("position", "recipient_type", "email", "name", "routing_order", "status")
 
 
-def take_write_lock(alias: str) -> None:
-    """Make the open SQLite transaction a write transaction now, as ``BEGIN IMMEDIATE`` does.
-
-    Django opens SQLite transactions deferred: two of them may both read, then neither can
-    write. A write statement first (one that matches no row) takes the write lock at once,
-    waiting up to the database ``timeout``, so writers serialize. Other databases lock rows.
-    """
-    connection = connections[alias]
-    if connection.vendor != "sqlite":
-        return
-    table = connection.ops.quote_name(Event._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq WHERE 0 = 1")
+def insert_event(alias: str, event: StoredEvent) -> bool:
+    """Insert ``event`` (in a savepoint); ``False`` when its key is already stored."""
+    try:
+        with transaction.atomic(using=alias):
+            event_row(event).save(using=alias, force_insert=True)
+    except IntegrityError:
+        if Event.objects.using(alias).filter(key=event.key).exists():
+            return False
+        raise  # another constraint failed: not a duplicate
+    return True
 
 
-def lock_envelope(alias: str, envelope_id: str) -> EnvelopeState | None:
-    """Lock the envelope's row for this transaction (inserting it first); its state."""
-    envelopes = Envelope.objects.using(alias)
-    envelopes.bulk_create([Envelope(envelope_id=envelope_id)], ignore_conflicts=True)
-    text = envelopes.select_for_update().filter(pk=envelope_id).values_list("state", flat=True)
-    state = text.get()
-    return None if state is None else load_state(state)
-
-
-def new_event(
-    notification: Notification,
-    raw: bytes,
-    key: str,
-    *,
-    transitions: tuple[Transition, ...],
-    received: datetime,
-    lease: Lease | None,
-) -> Event:
-    """The row of a newly recorded delivery: pending, due at once (claimed, with ``lease``)."""
-    n = notification
+def event_row(event: StoredEvent) -> Event:
+    """The row of a newly committed event, every field as the core gave it."""
+    lease = event.lease
     return Event(
-        key=key,
-        envelope_id=n.envelope_id,
-        account_id=n.account_id,
-        event=n.event,
-        status=None if n.status is None else n.status.value,
-        format=n.format.value,
-        occurred_at=n.occurred_at,
-        received_at=received,
-        order_at=n.occurred_at or received,
-        raw=raw,
-        raw_size=len(raw),
-        transitions=dump_transitions(transitions),
-        attempts=1 if lease else 0,
-        next_attempt_at=received,
-        lease_worker=lease.worker if lease else None,
-        lease_until=lease.until if lease else None,
+        key=event.key,
+        envelope_id=event.envelope_id,
+        account_id=event.account_id,
+        event=event.event,
+        status=None if event.status is None else event.status.value,
+        format=event.format.value,
+        occurred_at=event.occurred_at,
+        received_at=event.received_at,
+        order_at=event.order_at,
+        raw=event.raw or b"",
+        raw_size=event.raw_size,
+        transitions=dump_transitions(event.transitions),
+        processing=event.processing.value,
+        error=event.error,
+        attempts=event.attempts,
+        next_attempt_at=event.next_attempt_at,
+        lease_worker=None if lease is None else lease.worker,
+        lease_until=None if lease is None else lease.until,
+        revision=event.revision,
     )
 
 
-def save_state(alias: str, state: EnvelopeState) -> None:
-    """Write ``state`` to its (locked) envelope row and mirror its recipients."""
-    Envelope.objects.using(alias).filter(pk=state.envelope_id).update(
-        account_id=state.account_id,
-        status=None if state.status is None else state.status.value,
-        status_at=state.status_at,
-        updated_at=state.updated_at,
-        subject=state.subject,
-        event_count=state.event_count,
-        state=dump_state(state),
-    )
+def write_envelope(alias: str, state: EnvelopeState, version: int) -> bool:
+    """Save ``state`` as version ``version + 1`` if the stored version is still ``version``.
+
+    Version 0 inserts the row (in a savepoint: a concurrent first commit of the envelope
+    makes the primary key refuse it); otherwise one ``UPDATE … WHERE version = version``.
+    ``False`` when the envelope changed since it was loaded: nothing was written.
+    """
+    columns = _mirror(state)
+    if version == 0:
+        try:
+            with transaction.atomic(using=alias):
+                row = Envelope(envelope_id=state.envelope_id, version=1, **columns)
+                row.save(using=alias, force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    envelopes = Envelope.objects.using(alias).filter(pk=state.envelope_id, version=version)
+    updated: int = envelopes.update(version=version + 1, **columns)
+    return updated > 0
+
+
+def _mirror(state: EnvelopeState) -> dict[str, object]:
+    return {
+        "account_id": state.account_id,
+        "status": None if state.status is None else state.status.value,
+        "status_at": state.status_at,
+        "updated_at": state.updated_at,
+        "subject": state.subject,
+        "event_count": state.event_count,
+        "state": dump_state(state),
+    }
+
+
+def mirror_recipients(alias: str, state: EnvelopeState) -> None:
+    """Make the envelope's recipient rows those of ``state``, in its order."""
     recipients = Recipient.objects.using(alias)
     rows = [
         Recipient(
@@ -98,41 +118,94 @@ def save_state(alias: str, state: EnvelopeState) -> None:
         )
         for position, r in enumerate(state.recipients)
     ]
-    recipients.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=("envelope", "recipient_id"),
-        update_fields=(*_RECIPIENT_FIELDS, "status_at"),
-    )
+    upsert(alias, rows, ("envelope", "recipient_id"), (*_RECIPIENT_FIELDS, "status_at"))
     ids = [r.recipient_id for r in state.recipients]
     recipients.filter(envelope_id=state.envelope_id).exclude(recipient_id__in=ids).delete()
 
 
-def claimable(alias: str, now: datetime) -> QuerySet[Event]:
-    """Events claimable at ``now`` (see :meth:`Store.claim`), most overdue first.
+def delete_rows(rows: QuerySet[Event]) -> int:
+    """Delete ``rows`` in one ``DELETE … WHERE`` statement; how many it deleted.
 
-    Rows are locked ``FOR UPDATE SKIP LOCKED`` where the database can, so concurrent
-    claimers pass each other by; on SQLite the transaction's write lock serializes them.
+    ``QuerySet.delete()`` takes that path only while no ``pre_delete``/``post_delete``
+    receiver listens; with one (an audit app) it reads the rows first and deletes them by
+    primary key, and the revision check of ``update_event`` would no longer be atomic.
+    ``_raw_delete`` is that one statement, which Django itself runs for a fast delete.
     """
-    events = Event.objects.using(alias)
-    blockers = events.filter(
-        Q(lease_until__gte=now)
-        | Q(order_at__lt=OuterRef("order_at"))
-        | Q(order_at=OuterRef("order_at"), seq__lt=OuterRef("seq")),
-        envelope_id=OuterRef("envelope_id"),
-        processing__in=UNFINISHED,
+    return rows._raw_delete(rows.db)
+
+
+def upsert(
+    alias: str, rows: Sequence[_M], unique: tuple[str, ...], update: tuple[str, ...]
+) -> None:
+    """Insert ``rows``, or update ``update`` of those whose ``unique`` fields exist: one statement.
+
+    MySQL and MariaDB take no conflict target (they use every unique key), the others need it.
+    """
+    if not rows:
+        return
+    with_target = connections[alias].features.supports_update_conflicts_with_target
+    type(rows[0])._default_manager.using(alias).bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=unique if with_target else None,
+        update_fields=update,
     )
-    due: QuerySet[Event] = events.filter(
-        ~Exists(blockers), processing__in=UNFINISHED, next_attempt_at__lte=now
-    ).order_by("next_attempt_at", "order_at", "seq")
-    if connections[alias].features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True)
-    return due
 
 
-def lease_is_free(now: datetime) -> Q:
-    """No live lease at ``now``."""
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+def progress_columns(progress: Progress) -> dict[str, object]:
+    """The processing columns ``update_event`` replaces, from ``progress``."""
+    lease = progress.lease
+    return {
+        "processing": progress.processing.value,
+        "attempts": progress.attempts,
+        "next_attempt_at": progress.next_attempt_at,
+        "lease_worker": None if lease is None else lease.worker,
+        "lease_until": None if lease is None else lease.until,
+        "error": progress.error,
+        "revision": progress.revision,
+    }
+
+
+def select_events(alias: str, query: EventQuery) -> QuerySet[Event]:
+    """The rows ``query`` selects, in DocuSign order ``(order_at, seq)``, bodies deferred."""
+    events: QuerySet[Event] = Event.objects.using(alias).defer("raw").order_by("order_at", "seq")
+    if query.envelope_id is not None:
+        events = events.filter(envelope_id=query.envelope_id)
+    if query.processing is not None:
+        events = events.filter(processing__in=[state.value for state in query.processing])
+    if query.due_by is not None:
+        events = events.filter(next_attempt_at__lte=query.due_by)
+    if query.received_before is not None:
+        events = events.filter(received_at__lt=query.received_before)
+    if query.after is not None:
+        at, seq = query.after
+        events = events.filter(Q(order_at__gt=at) | Q(order_at=at, seq__gt=seq))
+    if query.limit is None:
+        return events
+    page: QuerySet[Event] = events[: query.limit]
+    return page
+
+
+def select_envelopes(alias: str, query: EnvelopeQuery) -> QuerySet[Envelope, str]:
+    """The ``state`` texts ``query`` selects: ``updated_at`` descending (``NULL`` last), id."""
+    envelopes = Envelope.objects.using(alias)
+    if query.status is not None:
+        envelopes = envelopes.filter(status=query.status)
+    if query.after is not None:
+        envelopes = envelopes.filter(_after_envelope(*query.after))
+    # Descending with NULLs last: an envelope without ``updated_at`` is the earliest.
+    newest = envelopes.order_by(F("updated_at").desc(nulls_last=True), "envelope_id")
+    page: QuerySet[Envelope, str] = newest.values_list("state", flat=True)[: query.limit]
+    return page
+
+
+def _after_envelope(at: datetime | None, envelope_id: str) -> Q:
+    """Envelopes after the cursor ``(at, envelope_id)``; no ``updated_at`` is the earliest."""
+    same_time = Q(updated_at__isnull=True) if at is None else Q(updated_at=at)
+    later_id = same_time & Q(envelope_id__gt=envelope_id)
+    if at is None:
+        return later_id
+    return Q(updated_at__lt=at) | Q(updated_at__isnull=True) | later_id
 
 
 def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
@@ -157,4 +230,6 @@ def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
         next_attempt_at=row.next_attempt_at,
         lease=lease,
         raw=bytes(row.raw) if with_raw else None,
+        sequence=row.seq,
+        revision=row.revision,
     )

@@ -18,7 +18,7 @@ from ...stores import Store
 from ...worker import WorkerThread
 from .settings import DJANGO_STORE, ConnectSettings, load_settings
 from .signals import connect_signals
-from .worker import DjangoWorker
+from .worker import django_worker
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def build_runtime(config: ConnectSettings) -> Runtime:
     connect_signals(receiver)
     worker_thread = None
     if config.runs_worker:
-        worker_thread = WorkerThread(DjangoWorker(receiver, **config.worker_options()))
+        worker_thread = WorkerThread(django_worker(receiver, **config.worker_options()))
     return Runtime(receiver, worker_thread)
 
 

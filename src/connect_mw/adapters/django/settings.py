@@ -20,9 +20,9 @@ from typing import Any, cast
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ...processing import RetryPolicy
-from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT, Mode
-from ...stores import Store
+from ...processing import Mode, RetryPolicy
+from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT
+from ...stores.api import Store
 
 #: ``STORE`` value selecting :class:`~connect_mw.adapters.django.store.DjangoStore`.
 DJANGO_STORE = "django"
@@ -69,7 +69,7 @@ class ConnectSettings:
         return self.mode == "deferred" if self.run_worker is None else self.run_worker
 
     def worker_options(self) -> dict[str, Any]:
-        """The :class:`~connect_mw.worker.Worker` keyword options."""
+        """The keyword options of ``receiver.worker(...)`` (a :class:`~connect_mw.Worker`)."""
         return {"concurrency": self.worker_concurrency, "poll_interval": self.poll_interval}
 
 

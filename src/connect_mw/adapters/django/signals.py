@@ -15,14 +15,17 @@ the status, like ``on_envelope_completed``; ``connect_event`` for every unique d
 Receivers run where callbacks run (a worker in deferred mode). Every receiver of a signal
 runs even if another raised; then the first exception is re-raised, so the event is marked
 failed and retried like a failing callback.
+
+The signals are sent by the callbacks of a :class:`~connect_mw.routing.Router`
+(:func:`signal_router`), which the project's receiver includes (:func:`connect_signals`).
 """
 
 from __future__ import annotations
 
 from django.dispatch import Signal
 
-from ...callbacks import Callback, Delivery
 from ...receiver import Receiver
+from ...routing import Callback, Delivery, Router
 
 connect_event = Signal()
 envelope_created = Signal()
@@ -55,24 +58,37 @@ TRANSITION_SIGNALS: dict[str, Signal] = {
 }
 
 
-def send(signal: Signal, sender: Receiver, delivery: Delivery) -> None:
+def send(signal: Signal, sender: object, delivery: Delivery) -> None:
     """Send ``signal`` to every receiver; re-raise the first exception one of them raised."""
     for _receiver, response in signal.send_robust(sender=sender, delivery=delivery):
         if isinstance(response, Exception):
             raise response
 
 
-def _sender(signal: Signal, name: str, receiver: Receiver) -> Callback:
+def _sender(signal: Signal, name: str, sender: object) -> Callback:
     def send_signal(delivery: Delivery) -> None:
-        send(signal, receiver, delivery)
+        send(signal, sender, delivery)
 
     send_signal.__qualname__ = f"signal {name}"
     return send_signal
 
 
-def connect_signals(receiver: Receiver) -> None:
-    """Register on ``receiver`` one callback per transition (and ``on_any``) sending a signal."""
+def signal_router(sender: object) -> Router:
+    """A router with one callback per transition (and ``on_any``), each sending its signal.
+
+    The signals go out with ``sender`` as their sender (the project's receiver).
+    """
+    router = Router()
     for name, signal in TRANSITION_SIGNALS.items():
         kind, status = name.split("-", 1)
-        receiver.on_transition(kind, status)(_sender(signal, name, receiver))
-    receiver.on_any(_sender(connect_event, "connect_event", receiver))
+        router.on_transition(kind, status)(_sender(signal, name, sender))
+    router.on_any(_sender(connect_event, "connect_event", sender))
+    return router
+
+
+def connect_signals(receiver: Receiver) -> None:
+    """Make ``receiver`` send the signals: its router includes :func:`signal_router`.
+
+    Callbacks registered on the receiver itself run first, then the signals' receivers.
+    """
+    receiver.router.include(signal_router(receiver))

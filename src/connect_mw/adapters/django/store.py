@@ -1,33 +1,47 @@
-"""``DjangoStore``: the :class:`~connect_mw.stores.Store` contract on Django models.
+"""``DjangoStore``: the :class:`~connect_mw.stores.api.Store` primitives on Django models.
 
 Events, envelope states and recipients live in the project's database (``migrate`` creates
-the tables), so the admin shows them and they share the project's backups. Insert-if-absent
-is the unique ``key`` column; the fold runs under a lock on the envelope's row
-(``SELECT … FOR UPDATE``; on SQLite, the transaction's write lock, taken first); claims
-use ``FOR UPDATE SKIP LOCKED`` where the database has it.
+the tables), so the admin shows them and they share the project's backups. The database
+makes every write atomic: :meth:`DjangoStore.commit` inserts the event against its unique
+``key`` and writes the envelope only where its ``version`` is still the one loaded, both in
+one ``transaction.atomic``; :meth:`DjangoStore.update_event` is one ``UPDATE … WHERE
+revision = …``. The work queue is the default :class:`~connect_mw.queues.StoreQueue` over
+these primitives.
 
-Async twins run the sync methods through ``sync_to_async(thread_sensitive=True)``, as Django
-runs sync code under ASGI, so connections stay under Django's management.
+From async code the blocking methods run through ``sync_to_async(thread_sensitive=True)``
+(:meth:`DjangoStore.offload`), as Django runs sync views under ASGI, so connections stay
+under Django's management.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, router, transaction
-from django.db.models import F
+from django.db import router, transaction
 
-from ...model import EnvelopeState, Notification
-from ...state import fold
-from ...stores.base import Lease, ProcessingState, RecordOutcome, Store, StoredEvent, utcnow
-from ...stores.codec import load_state
+from ...model import EnvelopeState
+from ...stores.api import (
+    FINAL,
+    Commit,
+    EnvelopeQuery,
+    EventQuery,
+    Progress,
+    Snapshot,
+    Store,
+    StoredEvent,
+    load_state,
+)
 from . import orm
-from .models import Envelope, Event
+from .models import Envelope, Event, Marker
 
 _R = TypeVar("_R")
+
+
+class _Conflict(Exception):
+    """Raised inside :meth:`DjangoStore.commit` to roll back the event insert."""
 
 
 class DjangoStore(Store):
@@ -39,122 +53,76 @@ class DjangoStore(Store):
     def _alias(self) -> str:
         return self.using or router.db_for_write(Event)
 
-    def record(
-        self, notification: Notification, raw: bytes, key: str, *, lease: Lease | None = None
-    ) -> RecordOutcome:
-        """Lock the envelope row, fold, insert the event, save the state: one transaction."""
-        alias, n = self._alias(), notification
+    async def offload(self, call: Callable[[], _R]) -> _R:
+        """Run ``call`` as Django runs sync code under ASGI: ``sync_to_async``.
+
+        ``thread_sensitive=True``: in a request, the call runs in the thread Django keeps
+        for that request's sync code, whose connections Django closes when the request ends
+        (``CONN_MAX_AGE``); elsewhere in one shared thread. Any other thread would open
+        connections that nothing ever closes.
+        """
+        return await sync_to_async(call, thread_sensitive=True)()
+
+    def load(self, envelope_id: str) -> Snapshot | None:
+        """See :meth:`Store.load`."""
+        envelopes = Envelope.objects.using(self._alias()).filter(pk=envelope_id)
+        found = envelopes.values_list("state", "version").first()
+        return None if found is None else Snapshot(load_state(found[0]), found[1])
+
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        """See :meth:`Store.commit`: one durable transaction, both conditions in the database.
+
+        The event insert comes first (its unique key says ``DUPLICATE``); then the envelope
+        write conditional on ``version``; when that writes nothing the whole transaction,
+        event insert included, rolls back (``CONFLICT``). Refuses to run inside a caller's
+        transaction (``durable=True``): when it returns, the event is committed.
+        """
+        alias = self._alias()
         try:
             with transaction.atomic(using=alias, durable=True):
-                current = orm.lock_envelope(alias, n.envelope_id)
-                result = fold(current, n)
-                event = orm.new_event(
-                    n, raw, key, transitions=result.transitions, received=utcnow(), lease=lease
-                )
-                event.save(using=alias, force_insert=True)
-                orm.save_state(alias, result.state)
-        except IntegrityError:
-            if not Event.objects.using(alias).filter(key=key).exists():
-                raise
-            state = self.get_envelope(n.envelope_id) or fold(None, n).state
-            return RecordOutcome(key=key, inserted=False, state=state)
-        return RecordOutcome(key, True, result.state, result.transitions, result.stale)
-
-    def claim(
-        self, worker: str, *, lease_for: timedelta, limit: int = 1, now: datetime | None = None
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.claim`: select the claimable keys and lease them, atomically."""
-        alias, moment = self._alias(), now or utcnow()
-        until = moment + lease_for
-        with transaction.atomic(using=alias):
-            orm.take_write_lock(alias)
-            keys = list(orm.claimable(alias, moment).values_list("key", flat=True)[:limit])
-            events = Event.objects.using(alias).filter(key__in=keys)
-            events.filter(orm.lease_is_free(moment)).update(
-                lease_worker=worker, lease_until=until, attempts=F("attempts") + 1
-            )
-            claimed = {e.key: e for e in events.filter(lease_worker=worker, lease_until=until)}
-        return [orm.stored_event(claimed[k], with_raw=True) for k in keys if k in claimed]
-
-    def finish(
-        self,
-        key: str,
-        worker: str,
-        state: ProcessingState,
-        *,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> bool:
-        """See :meth:`Store.finish`."""
-        release = state is ProcessingState.PENDING
-        updated: int = (
-            Event.objects.using(self._alias())
-            .filter(key=key, lease_worker=worker)
-            .update(
-                processing=state.value,
-                error=error,
-                next_attempt_at=retry_at if retry_at is not None and not release else utcnow(),
-                attempts=F("attempts") - (1 if release else 0),
-                lease_worker=None,
-                lease_until=None,
-            )
-        )
-        return updated > 0
-
-    def requeue(self, key: str, *, now: datetime | None = None) -> bool:
-        """See :meth:`Store.requeue`."""
-        moment = now or utcnow()
-        events = Event.objects.using(self._alias()).filter(orm.lease_is_free(moment), key=key)
-        updated: int = events.update(
-            processing=ProcessingState.PENDING.value,
-            attempts=0,
-            next_attempt_at=moment,
-            lease_worker=None,
-            lease_until=None,
-        )
-        return updated > 0
-
-    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
-        """See :meth:`Store.get_envelope`."""
-        envelopes = Envelope.objects.using(self._alias()).filter(state__isnull=False)
-        text = envelopes.filter(pk=envelope_id).values_list("state", flat=True).first()
-        return None if text is None else load_state(text)
-
-    def list_envelopes(self, *, status: str | None = None, limit: int = 100) -> list[EnvelopeState]:
-        """See :meth:`Store.list_envelopes`."""
-        envelopes = Envelope.objects.using(self._alias()).filter(state__isnull=False)
-        if status is not None:
-            envelopes = envelopes.filter(status=status)
-        newest = envelopes.order_by(F("updated_at").desc(nulls_last=True), "envelope_id")
-        return [load_state(text) for text in newest.values_list("state", flat=True)[:limit] if text]
-
-    def events(
-        self,
-        envelope_id: str | None = None,
-        *,
-        processing: ProcessingState | None = None,
-        limit: int | None = None,
-    ) -> list[StoredEvent]:
-        """See :meth:`Store.events`."""
-        events = Event.objects.using(self._alias()).defer("raw").order_by("order_at", "seq")
-        if envelope_id is not None:
-            events = events.filter(envelope_id=envelope_id)
-        if processing is not None:
-            events = events.filter(processing=processing.value)
-        rows = events if limit is None else events[:limit]
-        return [orm.stored_event(row, with_raw=False) for row in rows]
+                if not orm.insert_event(alias, event):
+                    return Commit.DUPLICATE
+                if not orm.write_envelope(alias, state, version):
+                    raise _Conflict
+                orm.mirror_recipients(alias, state)
+        except _Conflict:
+            return Commit.CONFLICT
+        return Commit.INSERTED
 
     def get_event(self, key: str) -> StoredEvent | None:
         """See :meth:`Store.get_event`."""
         row = Event.objects.using(self._alias()).filter(key=key).first()
         return None if row is None else orm.stored_event(row, with_raw=True)
 
-    def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`."""
-        old = Event.objects.using(self._alias()).filter(received_at__lt=before)
-        deleted: int
-        deleted, _ = old.filter(processing__in=orm.FINAL).delete()
-        return deleted
+    def events(self, query: EventQuery) -> list[StoredEvent]:
+        """See :meth:`Store.events`: DocuSign order ``(order_at, seq)``, keyset pages."""
+        rows = orm.select_events(self._alias(), query)
+        return [orm.stored_event(row, with_raw=False) for row in rows]
 
-    async def _in_thread(self, func: Callable[[], _R]) -> _R:
-        return await sync_to_async(func, thread_sensitive=True)()
+    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
+        """See :meth:`Store.envelopes`: ``updated_at`` descending, then id; keyset pages."""
+        return [load_state(text) for text in orm.select_envelopes(self._alias(), query)]
+
+    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
+        """See :meth:`Store.update_event`: one ``UPDATE`` (or ``DELETE``) ``WHERE revision``."""
+        event = Event.objects.using(self._alias()).filter(key=key, revision=revision)
+        if progress is None:
+            return orm.delete_rows(event) > 0
+        updated: int = event.update(**orm.progress_columns(progress))
+        return updated > 0
+
+    def purge(self, before: datetime) -> int:
+        """See :meth:`Store.purge`: one bulk ``DELETE``."""
+        final = [state.value for state in FINAL]
+        old = Event.objects.using(self._alias()).filter(received_at__lt=before)
+        return orm.delete_rows(old.filter(processing__in=final))
+
+    def read_marker(self, name: str) -> str | None:
+        """See :meth:`Store.read_marker`."""
+        markers = Marker.objects.using(self._alias()).filter(pk=name)
+        value: str | None = markers.values_list("value", flat=True).first()
+        return value
+
+    def write_marker(self, name: str, value: str) -> None:
+        """See :meth:`Store.write_marker`: one upsert."""
+        orm.upsert(self._alias(), [Marker(name=name, value=value)], ("name",), ("value",))

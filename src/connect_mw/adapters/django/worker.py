@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.db import close_old_connections
 
+from ...receiver import Receiver
 from ...worker import Worker
 
 
-class DjangoWorker(Worker):
-    """Closes stale database connections around every batch, as Django does per request.
+@contextmanager
+def fresh_connections() -> Iterator[None]:
+    """``close_old_connections()`` before and after the block, as Django does per request.
 
     A worker thread lives for the whole process: without this its connections would never
     be recycled (``CONN_MAX_AGE``) or replaced after the database restarted.
     """
-
-    def run_once(self, now: datetime | None = None) -> int:
-        """Claim and process one batch between two ``close_old_connections()``."""
+    close_old_connections()
+    try:
+        yield
+    finally:
         close_old_connections()
-        try:
-            return super().run_once(now)
-        finally:
-            close_old_connections()
+
+
+def django_worker(receiver: Receiver, **options: Any) -> Worker:
+    """``receiver.worker(**options)`` with every batch inside :func:`fresh_connections`."""
+    return receiver.worker(around_batch=fresh_connections, **options)

@@ -6,8 +6,9 @@
     manage.py connect_mw_replay --dead            # every dead letter
     manage.py connect_mw_replay --envelope ID     # every event of one envelope
 
-Works on the configured store (``CONNECT_MW["STORE"]``) through ``Store.requeue``: the
-events become pending, due now, attempts reset; a worker runs their callbacks and signals.
+Works on the configured store (``CONNECT_MW["STORE"]``) through its queue's ``requeue``:
+the events become pending, due now, attempts reset; a worker runs their callbacks and
+signals.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connect_mw.adapters.django.runtime import get_receiver
+from connect_mw.queues import Queue
 from connect_mw.stores import ProcessingState, Store
 
 
@@ -36,23 +38,23 @@ class Command(BaseCommand):
         chosen = [bool(options["keys"]), options["dead"], options["envelope"] is not None]
         if sum(chosen) != 1:
             raise CommandError("give KEYs, or --dead, or --envelope ID (one of them)")
-        store = get_receiver().store
-        keys = options["keys"] or self._select(store, options["dead"], options["envelope"])
+        receiver = get_receiver()
+        keys = options["keys"] or self._select(receiver.store, options["dead"], options["envelope"])
         if not keys:
             self.stdout.write("nothing to replay")
             return
-        refused = [key for key in keys if not self._requeue(store, key)]
+        refused = [key for key in keys if not self._requeue(receiver.queue, key)]
         if refused:
             raise CommandError(f"{len(refused)} of {len(keys)} event(s) not queued")
 
     @staticmethod
     def _select(store: Store, dead: bool, envelope_id: str | None) -> list[str]:
         if dead:
-            return [e.key for e in store.events(processing=ProcessingState.DEAD)]
-        return [e.key for e in store.events(envelope_id)]
+            return [e.key for e in store.list_events(processing=ProcessingState.DEAD)]
+        return [e.key for e in store.list_events(envelope_id)]
 
-    def _requeue(self, store: Store, key: str) -> bool:
-        if store.requeue(key):
+    def _requeue(self, queue: Queue, key: str) -> bool:
+        if queue.requeue(key):
             self.stdout.write(f"queued {key}")
             return True
         self.stderr.write(f"not queued {key}: unknown, or being processed right now")

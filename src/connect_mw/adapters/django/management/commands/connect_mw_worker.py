@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from connect_mw.adapters.django.runtime import get_receiver
 from connect_mw.adapters.django.settings import load_settings
-from connect_mw.adapters.django.worker import DjangoWorker
+from connect_mw.adapters.django.worker import django_worker
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the worker until SIGTERM/SIGINT."""
-        worker = DjangoWorker(get_receiver(), **load_settings().worker_options())
+        worker = django_worker(get_receiver(), **load_settings().worker_options())
         if options["once"]:
             self.stdout.write(f"processed {worker.run_once()} event(s)")
             return

@@ -1,4 +1,4 @@
-"""The callback registry: what users register, and which callbacks a delivery calls.
+"""Routing: the callbacks users register, and which of them one delivery calls.
 
 Two kinds, both may be plain functions or ``async def``:
 
@@ -10,10 +10,15 @@ Two kinds, both may be plain functions or ``async def``:
   delivery.
 
 ``on_error`` handlers are told about every callback that raised.
+
+:class:`Router` holds registrations and composes with other routers (``Router(*others)``);
+:class:`Routes` is the registration API, shared by ``Router`` and
+:class:`~connect_mw.receiver.Receiver` (which hands registrations to its router).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -50,17 +55,12 @@ _E = TypeVar("_E", bound=ErrorCallback)
 CallContext = Callable[[], AbstractContextManager[object]]
 
 
-class CallbackRegistry:
-    """Holds callbacks and says which to call for a stored delivery."""
+class Routes(abc.ABC):
+    """The registration decorators; subclasses say where a registration goes."""
 
-    def __init__(self) -> None:
-        #: Entered around every callback invocation; framework adapters set it (Flask uses
-        #: ``app.app_context``) so callbacks run inside the framework's context.
-        self.call_context: CallContext = nullcontext
-        self._transitions: dict[str, list[Callback]] = {}
-        self._events: dict[str, list[Callback]] = {}
-        self._any: list[Callback] = []
-        self._errors: list[ErrorCallback] = []
+    @abc.abstractmethod
+    def _add(self, table: str, name: str, func: Callable[..., object]) -> None:
+        """Register ``func`` in ``table`` (transition, event, any, error) under ``name``."""
 
     # Registration -----------------------------------------------------------------
 
@@ -74,7 +74,7 @@ class CallbackRegistry:
         name = f"{kind}-{status.strip().lower()}"
 
         def register(func: _C) -> _C:
-            self._transitions.setdefault(name, []).append(func)
+            self._add("transition", name, func)
             return func
 
         return register
@@ -86,19 +86,19 @@ class CallbackRegistry:
         """
 
         def register(func: _C) -> _C:
-            self._events.setdefault(event.strip().lower(), []).append(func)
+            self._add("event", event.strip().lower(), func)
             return func
 
         return register
 
     def on_any(self, func: _C) -> _C:
         """Decorator: call for every unique delivery."""
-        self._any.append(func)
+        self._add("any", "", func)
         return func
 
     def on_error(self, func: _E) -> _E:
         """Decorator: call with the delivery and the exception whenever a callback raises."""
-        self._errors.append(func)
+        self._add("error", "", func)
         return func
 
     def on_envelope_created(self, func: _C) -> _C:
@@ -149,7 +149,43 @@ class CallbackRegistry:
         """Decorator: a recipient's email bounced or auto-replied."""
         return self.on_transition("recipient", "autoresponded")(func)
 
-    # Lookup -----------------------------------------------------------------------
+
+class Router(Routes):
+    """Holds callbacks and says which to call for a stored delivery.
+
+    ``Router(*others)`` also calls the callbacks of ``others`` (after its own), so a big app
+    can register callbacks in several modules and compose them.
+    """
+
+    def __init__(self, *others: Router) -> None:
+        #: Entered around every callback invocation; framework adapters set it (Flask uses
+        #: ``app.app_context``) so callbacks run inside the framework's context.
+        self.call_context: CallContext = nullcontext
+        self.others: list[Router] = []
+        self.include(*others)
+        self._tables: dict[str, dict[str, list[Callable[..., object]]]] = {
+            "transition": {},
+            "event": {},
+            "any": {},
+            "error": {},
+        }
+
+    def include(self, *others: Router) -> None:
+        """Also call the callbacks of ``others`` (after this router's own); once each."""
+        for other in others:
+            if other is self:
+                raise ValueError("a router cannot include itself")
+            if other not in self.others:
+                self.others.append(other)
+
+    def _add(self, table: str, name: str, func: Callable[..., object]) -> None:
+        self._tables[table].setdefault(name, []).append(func)
+
+    def _lookup(self, table: str, name: str) -> list[Callable[..., object]]:
+        found = list(self._tables[table].get(name, ()))
+        for other in self.others:
+            found.extend(other._lookup(table, name))
+        return found
 
     def calls_for(
         self,
@@ -166,13 +202,23 @@ class CallbackRegistry:
         calls: list[tuple[Callback, Delivery]] = []
         for transition in transitions:
             delivery = Delivery(notification, key, state, transition, attempt)
-            calls.extend((cb, delivery) for cb in self._transitions.get(transition.name, ()))
+            calls.extend((cb, delivery) for cb in self._callbacks("transition", transition.name))
         plain = Delivery(notification, key, state, None, attempt)
-        calls.extend((cb, plain) for cb in self._events.get(notification.event.lower(), ()))
-        calls.extend((cb, plain) for cb in self._any)
+        calls.extend((cb, plain) for cb in self._callbacks("event", notification.event.lower()))
+        calls.extend((cb, plain) for cb in self._callbacks("any", ""))
         return calls
+
+    def _callbacks(self, table: str, name: str) -> list[Callback]:
+        return self._lookup(table, name)  # type: ignore[return-value]
 
     @property
     def error_handlers(self) -> tuple[ErrorCallback, ...]:
-        """The registered ``on_error`` handlers."""
-        return tuple(self._errors)
+        """The registered ``on_error`` handlers (this router's, then the others')."""
+        return tuple(self._lookup("error", ""))  # type: ignore[arg-type]
+
+    @property
+    def empty(self) -> bool:
+        """Whether no callback at all is registered (``on_error`` aside)."""
+        names = ("transition", "event", "any")
+        mine = any(self._tables[t] for t in names)
+        return not mine and all(other.empty for other in self.others)

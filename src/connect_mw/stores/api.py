@@ -1,0 +1,440 @@
+"""The storage API: everything a store author imports, from this one module.
+
+A store keeps two things — envelope states and the events recorded for them — and decides
+nothing. The core (:mod:`connect_mw.recording`) loads an envelope's state with its version,
+folds the notification, and asks the store to :meth:`Store.commit` the event and the new
+state together, on two conditions the database enforces: the event's key is new, and the
+envelope's version is still the one loaded. Processing (claims, leases, retries, dead
+letters) is a :class:`~connect_mw.queues.Queue`; by default it runs on this same store
+through :meth:`Store.update_event`, a compare-and-set of one event's processing fields.
+
+Encodings for stores that keep text: :func:`dump_state` / :func:`load_state` (an envelope
+state as JSON text), :func:`event_to_dict` / :func:`event_from_dict` (every field of an
+event as JSON-ready values), :func:`dump_time` / :func:`load_time` (a UTC time as sortable
+text).
+
+A store implements the six abstract methods of :class:`Store`. Everything else has a
+working default built on them: :meth:`Store.purge`, the read shortcuts, the async face
+(blocking methods run in a worker thread, see :meth:`Store.offload`), and the work queue
+(:meth:`Store.queue`). Run :class:`connect_mw.testing.StoreContract` against a store to check
+it; ``docs/custom-store.md`` walks through a complete one.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio.to_thread
+
+from ..errors import ConfigurationError
+from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
+from .codec import (
+    dump_state,
+    dump_time,
+    event_from_dict,
+    event_to_dict,
+    load_state,
+    load_time,
+)
+
+if TYPE_CHECKING:
+    from ..queues.api import Queue
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "EARLIEST",
+    "FINAL",
+    "UNFINISHED",
+    "Commit",
+    "EnvelopeQuery",
+    "EnvelopeState",
+    "EventQuery",
+    "Lease",
+    "ProcessingState",
+    "Progress",
+    "Snapshot",
+    "Store",
+    "StoredEvent",
+    "dump_state",
+    "dump_time",
+    "envelope_position",
+    "event_from_dict",
+    "event_to_dict",
+    "load_state",
+    "load_time",
+    "utcnow",
+]
+
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="Store")
+
+#: How long events are kept by default: DocuSign retries about once a day, at most ten
+#: times, so thirty days covers every retry with room to spare.
+DEFAULT_RETENTION = timedelta(days=30)
+#: The earliest time: orders an envelope that has no ``updated_at`` after every other one.
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class ProcessingState(str, enum.Enum):
+    """Where a stored event is in callback processing.
+
+    ``pending`` waits for its first attempt, ``failed`` for a retry at ``next_attempt_at``;
+    ``processed`` and ``dead`` are final (``dead``: attempts exhausted, see ``error``).
+    """
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    DEAD = "dead"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether processing of the event is over (processed or dead)."""
+        return self in FINAL
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+#: Events still to be processed: a claim considers only these.
+UNFINISHED = frozenset({ProcessingState.PENDING, ProcessingState.FAILED})
+#: Events whose processing is over.
+FINAL = frozenset({ProcessingState.PROCESSED, ProcessingState.DEAD})
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on an event: ``worker`` may process it until ``until``; then anyone may."""
+
+    worker: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """An event's processing fields: the part :meth:`Store.update_event` replaces.
+
+    ``revision`` counts the updates; a store stores it as given and compares it, nothing
+    more.
+    """
+
+    processing: ProcessingState = ProcessingState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease: Lease | None = None
+    error: str | None = None
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One recorded delivery.
+
+    The core builds it (everything but ``sequence``) and hands it to :meth:`Store.commit`
+    with its ``raw`` body; the store keeps every field as given and assigns ``sequence``,
+    an integer that grows with each commit (recording order). Listings return events with
+    ``raw`` left ``None``; :meth:`Store.get_event` fills it. ``attempts`` counts claims.
+    """
+
+    key: str
+    envelope_id: str
+    account_id: str | None
+    event: str
+    status: EnvelopeStatus | None
+    format: PayloadFormat
+    occurred_at: datetime | None
+    received_at: datetime
+    raw_size: int
+    transitions: tuple[Transition, ...]
+    processing: ProcessingState = ProcessingState.PENDING
+    error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease: Lease | None = None
+    raw: bytes | None = None
+    sequence: int = 0
+    revision: int = 0
+
+    @property
+    def order_at(self) -> datetime:
+        """When DocuSign says it happened (``received_at`` when it does not say)."""
+        return self.occurred_at or self.received_at
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        """The event's place in DocuSign order: ``(order_at, sequence)``."""
+        return (self.order_at, self.sequence)
+
+    @property
+    def progress(self) -> Progress:
+        """The processing fields, as :meth:`Store.update_event` takes them."""
+        return Progress(
+            self.processing,
+            self.attempts,
+            self.next_attempt_at,
+            self.lease,
+            self.error,
+            self.revision,
+        )
+
+    def with_progress(self, progress: Progress) -> StoredEvent:
+        """A copy with ``progress``'s processing fields."""
+        return dataclasses.replace(
+            self,
+            processing=progress.processing,
+            attempts=progress.attempts,
+            next_attempt_at=progress.next_attempt_at,
+            lease=progress.lease,
+            error=progress.error,
+            revision=progress.revision,
+        )
+
+    def leased_at(self, now: datetime) -> bool:
+        """Whether a worker holds a live lease on the event at ``now``."""
+        return self.lease is not None and self.lease.until >= now
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An envelope's state as stored, with the version :meth:`Store.commit` compares."""
+
+    state: EnvelopeState
+    version: int
+
+
+class Commit(str, enum.Enum):
+    """What :meth:`Store.commit` did."""
+
+    INSERTED = "inserted"
+    DUPLICATE = "duplicate"  # the key was already stored: nothing written
+    CONFLICT = "conflict"  # the envelope changed since it was loaded: nothing written
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Which events :meth:`Store.events` returns, in DocuSign order.
+
+    Every filter is optional: ``envelope_id``; ``processing`` (any of these states);
+    ``due_by`` (``next_attempt_at`` at or before it); ``received_before``; ``after`` (keyset
+    paging: only events whose :attr:`StoredEvent.position` is greater); ``limit``.
+    """
+
+    envelope_id: str | None = None
+    processing: frozenset[ProcessingState] | None = None
+    due_by: datetime | None = None
+    received_before: datetime | None = None
+    after: tuple[datetime, int] | None = None
+    limit: int | None = None
+
+    def matches(self, event: StoredEvent) -> bool:
+        """Whether ``event`` passes every filter (``limit`` aside)."""
+        return (
+            (self.envelope_id is None or event.envelope_id == self.envelope_id)
+            and (self.processing is None or event.processing in self.processing)
+            and (self.due_by is None or _due(event, self.due_by))
+            and (self.received_before is None or event.received_at < self.received_before)
+            and (self.after is None or event.position > self.after)
+        )
+
+    def select(self, events: list[StoredEvent]) -> list[StoredEvent]:
+        """The answer to this query from a list of every event (for stores kept in memory)."""
+        found = sorted((e for e in events if self.matches(e)), key=lambda e: e.position)
+        return found if self.limit is None else found[: self.limit]
+
+
+def _due(event: StoredEvent, moment: datetime) -> bool:
+    return event.next_attempt_at is not None and event.next_attempt_at <= moment
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeQuery:
+    """Which envelopes :meth:`Store.envelopes` returns, most recently updated first.
+
+    The order is ``updated_at`` descending (an envelope without one counts as
+    :data:`EARLIEST`), then ``envelope_id`` ascending; ``after`` is the ``(updated_at,
+    envelope_id)`` of the last envelope of the previous page (keyset paging).
+    """
+
+    status: str | None = None
+    after: tuple[datetime | None, str] | None = None
+    limit: int = 100
+
+    def matches(self, state: EnvelopeState) -> bool:
+        """Whether ``state`` passes the filters (``limit`` aside)."""
+        status_ok = self.status is None or (
+            state.status is not None and state.status.value == self.status
+        )
+        return status_ok and (self.after is None or _after(envelope_position(state), self.after))
+
+    def select(self, states: list[EnvelopeState]) -> list[EnvelopeState]:
+        """The answer to this query from a list of every state (for stores kept in memory)."""
+        found = [s for s in states if self.matches(s)]
+        found.sort(key=lambda s: s.envelope_id)
+        found.sort(key=lambda s: s.updated_at or EARLIEST, reverse=True)
+        return found[: self.limit]
+
+
+def envelope_position(state: EnvelopeState) -> tuple[datetime | None, str]:
+    """An envelope's ``(updated_at, envelope_id)``: the cursor :class:`EnvelopeQuery` takes."""
+    return (state.updated_at, state.envelope_id)
+
+
+def _after(position: tuple[datetime | None, str], cursor: tuple[datetime | None, str]) -> bool:
+    at, envelope_id = position[0] or EARLIEST, position[1]
+    cursor_at = cursor[0] or EARLIEST
+    return at < cursor_at or (at == cursor_at and envelope_id > cursor[1])
+
+
+class Store(abc.ABC):
+    """Base class of every store: six abstract methods, all blocking, all thread-safe.
+
+    Any method may raise any exception when the backend is unreachable: the receiver
+    answers 503 and DocuSign retries later. The atomicity :meth:`commit` and
+    :meth:`update_event` promise must come from the database (a unique key, a transaction,
+    a conditional write), never from a read followed by a write in Python.
+    """
+
+    retention: timedelta = DEFAULT_RETENTION
+
+    @abc.abstractmethod
+    def load(self, envelope_id: str) -> Snapshot | None:
+        """The envelope's state and version, or ``None`` when nothing was committed for it."""
+
+    @abc.abstractmethod
+    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+        """Store ``event`` (with its ``raw`` body) and ``state`` together, atomically.
+
+        ``DUPLICATE`` and nothing written when an event with ``event.key`` is stored
+        (whatever its envelope); else ``CONFLICT`` and nothing written when the envelope's
+        stored version is not ``version`` (``0``: the envelope must not exist yet); else
+        the event is inserted with the next ``sequence``, the state saved with version
+        ``version + 1``, both durably, and ``INSERTED`` returned.
+        """
+
+    @abc.abstractmethod
+    def get_event(self, key: str) -> StoredEvent | None:
+        """One stored event with its raw body, or ``None``."""
+
+    @abc.abstractmethod
+    def events(self, query: EventQuery) -> list[StoredEvent]:
+        """The events ``query`` selects, in DocuSign order (``position``), ``raw`` ``None``.
+
+        Stores that keep everything in memory can answer with ``query.select(all_events)``.
+        """
+
+    @abc.abstractmethod
+    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
+        """The envelope states ``query`` selects, most recently updated first."""
+
+    @abc.abstractmethod
+    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
+        """Compare-and-set an event's processing fields.
+
+        If event ``key`` exists and its stored ``revision`` equals ``revision``, replace its
+        processing fields (``processing``, ``attempts``, ``next_attempt_at``, ``lease``,
+        ``error``, ``revision``) with ``progress``'s — or delete the event when
+        ``progress`` is ``None`` (retention) — and return ``True``; otherwise change
+        nothing and return ``False``.
+        """
+
+    # Built on the six ------------------------------------------------------------
+
+    def get_envelope(self, envelope_id: str) -> EnvelopeState | None:
+        """The folded state of one envelope, or ``None``."""
+        snapshot = self.load(envelope_id)
+        return None if snapshot is None else snapshot.state
+
+    def list_envelopes(
+        self,
+        *,
+        status: str | None = None,
+        limit: int = 100,
+        after: tuple[datetime | None, str] | None = None,
+    ) -> list[EnvelopeState]:
+        """Envelopes, most recently updated first; see :class:`EnvelopeQuery`."""
+        return self.envelopes(EnvelopeQuery(status=status, after=after, limit=limit))
+
+    def list_events(
+        self,
+        envelope_id: str | None = None,
+        *,
+        processing: ProcessingState | None = None,
+        limit: int | None = None,
+        after: tuple[datetime, int] | None = None,
+    ) -> list[StoredEvent]:
+        """Stored events in DocuSign order (``processing=dead`` lists the dead letters)."""
+        states = None if processing is None else frozenset({processing})
+        return self.events(
+            EventQuery(envelope_id=envelope_id, processing=states, after=after, limit=limit)
+        )
+
+    def purge(self, before: datetime) -> int:
+        """Delete final (processed/dead) events received before ``before``; return how many.
+
+        Envelope states are kept; unfinished events are kept whatever their age. A store
+        may override this with one bulk delete.
+        """
+        doomed = self.events(EventQuery(processing=FINAL, received_before=before))
+        return sum(self.update_event(e.key, e.revision, None) for e in doomed)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete final events older than :attr:`retention`."""
+        return self.purge((now or utcnow()) - self.retention)
+
+    def queue(self) -> Queue:
+        """The work queue over this store's events (the default: :class:`StoreQueue`).
+
+        Stores with a query language override this with a queue that claims in one
+        statement (SQLite and PostgreSQL share one SQL text; Redis runs a Lua script).
+        """
+        from ..queues.store_queue import StoreQueue  # noqa: PLC0415 (queues build on stores)
+
+        return StoreQueue(self)
+
+    def read_marker(self, name: str) -> str | None:
+        """A named value the store keeps for the library (e.g. a reconciliation watermark).
+
+        Optional: stores that keep markers override this and :meth:`write_marker`.
+        """
+        raise ConfigurationError(f"{type(self).__name__} keeps no markers")
+
+    def write_marker(self, name: str, value: str) -> None:
+        """Keep ``value`` under ``name`` durably (see :meth:`read_marker`)."""
+        raise ConfigurationError(f"{type(self).__name__} keeps no markers")
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # The async face ---------------------------------------------------------------
+
+    async def offload(self, call: Callable[[], _R]) -> _R:
+        """Run one blocking call of this store from async code.
+
+        The core calls every store method through this hook under ASGI. The default runs it
+        in a worker thread; a store whose calls never block may run them inline, and one
+        with native async I/O may await it here instead.
+        """
+        return await anyio.to_thread.run_sync(call)
