@@ -110,7 +110,8 @@ class Receiver(Routes):
     failure texts at rest in any store (:class:`~connect_mw.stores.encrypted.EncryptedStore`).
     ``router`` shares a :class:`~connect_mw.routing.Router` (a new one by default);
     ``enrich`` completes each notification before its callbacks run (see
-    :class:`~connect_mw.processing.Processor`).
+    :class:`~connect_mw.processing.Processor`). ``processing`` builds the work queue from the
+    store (default: ``store.queue()``); it is the seam a task queue backend plugs into.
     """
 
     def __init__(
@@ -134,6 +135,7 @@ class Receiver(Routes):
         encryptor: Encryptor | None = None,
         router: Router | None = None,
         enrich: Enrich | None = None,
+        processing: Callable[[Store], Queue] | None = None,
     ) -> None:
         if mode not in ("deferred", "inline"):
             raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
@@ -165,7 +167,7 @@ class Receiver(Routes):
         self.metrics = metrics or Metrics()
         opened = open_store(store)
         self.store: Store = opened if encryptor is None else EncryptedStore(opened, encryptor)
-        self.queue: Queue = self.store.queue()
+        self.queue: Queue = self.store.queue() if processing is None else processing(self.store)
         self.router = router or Router()
         self.processor = Processor(
             self.store,
