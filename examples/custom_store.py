@@ -71,22 +71,26 @@ class JsonFileStore(Store):
             row = data["envelopes"].get(envelope_id)
         return None if row is None else Snapshot(load_state(row["state"]), row["version"])
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
-        """Both checks and both writes while the file is locked: atomic."""
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
+        """Both checks and both writes while the file is locked: atomic.
+
+        ``state`` is ``None`` for an event about no envelope: the event alone is stored.
+        """
         with self._data(write=True) as data:
             if event.key in data["events"]:
                 return Commit.DUPLICATE
             row = data["envelopes"].get(event.envelope_id)
-            if (0 if row is None else row["version"]) != version:
+            if state is not None and (0 if row is None else row["version"]) != version:
                 return Commit.CONFLICT
             data["seq"] += 1
             stored = event_to_dict(event)
             stored["sequence"] = data["seq"]
             data["events"][event.key] = stored
-            data["envelopes"][event.envelope_id] = {
-                "state": dump_state(state),
-                "version": version + 1,
-            }
+            if state is not None:
+                data["envelopes"][event.envelope_id] = {
+                    "state": dump_state(state),
+                    "version": version + 1,
+                }
         return Commit.INSERTED
 
     def get_event(self, key: str) -> StoredEvent | None:

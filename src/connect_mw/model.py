@@ -91,6 +91,8 @@ class PayloadFormat(str, enum.Enum):
     JSON_SIM = "json-sim"
     JSON_AGGREGATE = "json-aggregate"
     REST_POLL = "rest-poll"
+    #: A signed body that could not be parsed: stored as a dead letter, replayable.
+    UNPARSED = "unparsed"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -31,6 +31,7 @@ from .errors import (
     ConnectError,
     InternalError,
     MethodNotAllowed,
+    ParseError,
     PayloadTooLarge,
     StoreUnavailable,
     UnsupportedMediaType,
@@ -38,14 +39,16 @@ from .errors import (
 from .http import Request, Response
 from .keys import KeyFunc, derive_key
 from .metrics import Metrics
-from .model import Notification
+from .model import EnvelopeState, Notification
 from .parse import parse
 from .processing import DEFAULT_LEASE, Enrich, Mode, Processor, RetryPolicy
 from .queues.api import Queue
 from .recording import RecordOutcome, record_here
+from .replay import Replayed, replay
 from .routing import CallContext, Router, Routes
-from .stores import Store, open_store
+from .stores import Commit, Store, open_store
 from .stores.encrypted import EncryptedStore
+from .unparsed import unparsed_event
 from .verify import (
     ACCOUNT_HEADER,
     Authenticator,
@@ -252,13 +255,23 @@ class Receiver(Routes):
         """Check, authenticate, parse and key ``request``; raise a ``ConnectError`` if not.
 
         ``prechecked=True`` says the caller (an adapter) already ran :meth:`precheck` on
-        these headers before reading the body, so it is not run twice.
+        these headers before reading the body, so it is not run twice. The pipeline
+        (:meth:`steps`) runs :meth:`authenticate` and :meth:`interpret` separately: a
+        ``ParseError`` from an authenticated request is stored, not refused.
         """
+        self.authenticate(request, prechecked=prechecked)
+        return self.interpret(request)
+
+    def authenticate(self, request: Request, *, prechecked: bool = False) -> None:
+        """The HTTP checks and authentication (405, 413, 415, 401), before any parsing."""
         if not prechecked:
             self.precheck(request.method, request.headers)
         if len(request.body) > self.max_body_size:
             raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
         self.authenticator.verify(request)
+
+    def interpret(self, request: Request) -> Accepted:
+        """Parse and key an authenticated request (``ParseError`` if it cannot be parsed)."""
         notification = self._with_account(parse(request.body, request.content_type), request)
         return Accepted(notification, self._key(notification), request.body)
 
@@ -305,12 +318,17 @@ class Receiver(Routes):
         """The pipeline for one request, as effects (see :mod:`connect_mw.effects`)."""
         started = time.perf_counter()
         try:
-            accepted = self.accept(request, prechecked=prechecked)
-            outcome = yield from self._record(accepted)
+            self.authenticate(request, prechecked=prechecked)
+            try:
+                accepted = self.interpret(request)
+            except ParseError as error:  # signed, so from DocuSign: kept, never refused
+                outcome = yield from self._record_unparsed(request, error)
+            else:
+                outcome = yield from self._record(accepted)
+                if outcome.inserted:
+                    yield from self.processor.after_commit(outcome.key)
         except ConnectError as error:
             return self.reject(error, request)
-        if outcome.inserted:
-            yield from self.processor.after_commit(outcome.key)
         self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
         return self.acknowledge(outcome)
 
@@ -351,6 +369,32 @@ class Receiver(Routes):
             raise StoreUnavailable() from exc
         self._log_outcome(accepted, outcome)
         return outcome
+
+    def _record_unparsed(self, request: Request, error: ParseError) -> Steps[RecordOutcome]:
+        """Store a signed body the parser refused as a dead letter (see :mod:`.unparsed`)."""
+        account = request.headers.get(ACCOUNT_HEADER, "").strip() or None
+        event = unparsed_event(request.body, error.reason, account)
+        call = partial(self.store.commit, event, None, 0)
+        try:
+            commit: Commit = yield Blocking(call, self.store.offload)
+        except Exception as exc:
+            log.exception("store failed to record unparsed key=%s", event.key)
+            raise StoreUnavailable() from exc
+        inserted = commit is Commit.INSERTED
+        self.metrics.increment(
+            "connect_mw_unparsed_total", outcome="new" if inserted else "duplicate"
+        )
+        log.warning(
+            "stored a signed body that cannot be parsed as dead letter key=%s (%s): %s",
+            event.key,
+            "new" if inserted else "duplicate",
+            error.reason,
+        )
+        return RecordOutcome(event.key, inserted, EnvelopeState(envelope_id=""))
+
+    def replay(self, key: str) -> Replayed:
+        """Replay a stored event: requeue it, or parse a dead letter again (:mod:`.replay`)."""
+        return replay(self.store, self.queue, key, self.key_func)
 
     def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome) -> None:
         n = accepted.notification

@@ -95,9 +95,24 @@ def test_missing_signature_is_401(client: Client) -> None:
     assert_refused(client, client.post(PATH, body, headers), 401, "missing X-DocuSign-Signature")
 
 
-def test_malformed_body_is_400(client: Client) -> None:
+def test_signed_malformed_body_is_200_and_a_dead_letter(client: Client) -> None:
     body = b'{"event": "envelope-completed", "data": '
-    assert_refused(client, client.post(PATH, body, signed_headers(body)), 400, "malformed")
+    status, answer = client.post(PATH, body, signed_headers(body))
+    assert (status, answer["status"]) == (200, "accepted")
+    (event,) = client.receiver.store.list_events()
+    assert (event.key, event.processing.value, event.format.value) == (
+        answer["key"],
+        "dead",
+        "unparsed",
+    )
+    assert stored(client.receiver) == []
+
+
+def test_unsigned_malformed_body_is_401_and_stores_nothing(client: Client) -> None:
+    body = b'{"event": "envelope-completed", "data": '
+    headers = {"content-type": "application/json", "content-length": str(len(body))}
+    assert_refused(client, client.post(PATH, body, headers), 401, "X-DocuSign-Signature-1")
+    assert client.receiver.store.list_events() == []
 
 
 def test_oversized_body_is_413(client: Client) -> None:

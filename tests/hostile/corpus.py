@@ -2,7 +2,9 @@
 
 Every case is signed with the test key (so it gets past authentication and reaches the
 parser) unless it is about authentication itself. ``expected`` is the status the policy in
-``docs/security.md`` promises; ``stored`` says whether the case may leave an event behind.
+``docs/security.md`` promises, or :data:`DEAD_LETTER` for a signed body the parser refuses
+(answered 200 and kept as an ``unparsed`` dead letter, never refused: it came from DocuSign);
+``stored`` says whether the case may leave an envelope event behind.
 ``{canary}`` in a body is replaced by the port of a listener that must never be contacted.
 """
 
@@ -17,6 +19,8 @@ from connect_mw.verify import sign
 from support.deliveries import ACCOUNT, KEY, sim_body
 
 NS = "http://www.docusign.net/API/3.0"
+#: The answer to a signed body the parser refuses: 200, and one ``unparsed`` dead letter.
+DEAD_LETTER = -200
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Case:
 
     name: str
     body: bytes
-    expected: int = 400
+    expected: int = DEAD_LETTER
     content_type: str = "application/json"
     method: str = "POST"
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -55,7 +59,7 @@ def envelope_xml(inner: str = "", *, envelope_id: str = "hostile-env", prolog: s
     )
 
 
-def xml(name: str, text: str, expected: int = 400, *, stored: bool = False) -> Case:
+def xml(name: str, text: str, expected: int = DEAD_LETTER, *, stored: bool = False) -> Case:
     return Case(name, text.encode(), expected, "text/xml", stored=stored)
 
 
@@ -76,7 +80,7 @@ def xml_cases() -> Iterator[Case]:
     utf16 = _dtd(laughs, "&e9;").replace(
         "<!DOCTYPE", '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE', 1
     )
-    yield Case("billion_laughs_utf16", utf16.encode("utf-16"), 400, "text/xml")
+    yield Case("billion_laughs_utf16", utf16.encode("utf-16"), DEAD_LETTER, "text/xml")
     yield xml("xxe_file", _dtd('<!ENTITY e SYSTEM "file:///etc/passwd">'))
     yield xml("xxe_loopback", _dtd('<!ENTITY e SYSTEM "http://127.0.0.1:{canary}/xxe">'))
     yield xml(
@@ -109,7 +113,7 @@ def xml_cases() -> Iterator[Case]:
     yield Case(
         "invalid_utf8",
         envelope_xml("<Subject>\udcff</Subject>").encode("utf-8", "surrogateescape"),
-        400,
+        DEAD_LETTER,
         "text/xml",
     )
     for codec, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
@@ -122,7 +126,7 @@ def xml_cases() -> Iterator[Case]:
         envelope_xml(
             "<Subject>Zoë 渡辺</Subject>", prolog='<?xml version="1.0" encoding="UTF-16"?>'
         ).encode(),
-        400,
+        DEAD_LETTER,
         "text/xml",
     )
     yield xml("duplicate_envelope_id", envelope_xml("<EnvelopeID>other-env</EnvelopeID>"))
@@ -154,7 +158,7 @@ def sim(mutate: str, value: object) -> bytes:
     return json.dumps(message).encode()
 
 
-def json_case(name: str, body: bytes, expected: int = 400, *, stored: bool = False) -> Case:
+def json_case(name: str, body: bytes, expected: int = DEAD_LETTER, *, stored: bool = False) -> Case:
     return Case(name, body, expected, "application/json", stored=stored)
 
 

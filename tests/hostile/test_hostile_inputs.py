@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from corpus import CASES, Case
+from corpus import CASES, DEAD_LETTER, Case
 
-from connect_mw import Receiver, SQLiteStore, Store
+from connect_mw import PayloadFormat, ProcessingState, Receiver, SQLiteStore, Store
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pure_asgi
@@ -62,9 +62,16 @@ def send(client: Client, case: Case, canary: Canary) -> int:
 def test_hostile_case(factory: Callable[..., Client], case: Case, canary: Canary) -> None:
     client = factory(LIMIT)
     status = send(client, case, canary)
-    assert status == case.expected
     events = client.receiver.store.list_events()
-    assert len(events) == (1 if case.stored else 0)
+    if case.expected == DEAD_LETTER:  # signed, so kept: 200 and an unparsed dead letter
+        assert status == 200
+        assert [(e.format, e.processing, e.envelope_id) for e in events] == [
+            (PayloadFormat.UNPARSED, ProcessingState.DEAD, "")
+        ]
+        assert client.receiver.store.list_envelopes() == []
+    else:
+        assert status == case.expected
+        assert len(events) == (1 if case.stored else 0)
     assert canary.hits == 0
 
 

@@ -26,7 +26,7 @@ class FlakyStore(MemoryStore):
         self.failures = failures
         self.after_commit = after_commit
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         if self.failures and not self.after_commit:
             self.failures -= 1
             raise ConnectionError("store down before commit")

@@ -12,9 +12,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from connect_mw import ConfigurationError, Delivery, MemoryStore, Receiver
+from connect_mw import ConfigurationError, Delivery, MemoryStore, ParseError, Receiver
+from connect_mw.effects import drive
 from connect_mw.http import Request
-from connect_mw.model import EnvelopeState
+from connect_mw.model import EnvelopeState, PayloadFormat
+from connect_mw.replay import Replayed
 from connect_mw.stores import ProcessingState
 from connect_mw.stores.api import Commit, StoredEvent
 from support.deliveries import ACCOUNT, KEY, PATH, signed_request, sim_body
@@ -95,8 +97,6 @@ def test_retry_with_changed_retry_count_is_a_duplicate() -> None:
     [
         (signed_request(sim_body(), key="wrong-key"), 401),
         (Request("POST", PATH, {"content-type": "application/json"}, sim_body()), 401),
-        (signed_request(b'{"event": "envelope-sent", "data": '), 400),
-        (signed_request(b"\x00\x01garbage"), 400),
         (signed_request(sim_body(), method="GET"), 405),
         (signed_request(sim_body(), content_type="text/plain"), 415),
         (signed_request(sim_body(), content_encoding="gzip"), 415),
@@ -139,14 +139,14 @@ def test_rejections_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 class BrokenStore(MemoryStore):
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         raise OSError("disk full")
 
 
 class EverChangingStore(MemoryStore):
     """Another writer always commits first: every commit is a conflict."""
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         return Commit.CONFLICT
 
 
@@ -311,3 +311,60 @@ def test_callbacks_run_inside_the_call_context() -> None:
     receiver.handle(signed_request(sim_body()))
     anyio.run(receiver.ahandle, signed_request(sim_body("envelope-sent")))
     assert trail == ["enter", "callback", "exit"] * 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"event": "envelope-sent", "data": ', b"\x00\x01garbage", b"<Envelope>", b""],
+    ids=["truncated-json", "garbage", "truncated-xml", "empty"],
+)
+def test_a_signed_body_that_cannot_be_parsed_is_kept_as_a_dead_letter(
+    body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = make_receiver()
+    first = receiver.handle(signed_request(body))
+    retry = anyio.run(receiver.ahandle, signed_request(body))
+    assert (first.status, retry.status) == (200, 200)
+    key = body_of(first.body)["key"]
+    assert key.startswith("unparsed:")
+    assert body_of(retry.body) == {"status": "duplicate", "key": key}
+    (event,) = receiver.store.list_events(processing=ProcessingState.DEAD)
+    assert (event.key, event.format, event.envelope_id, event.raw_size) == (
+        key,
+        PayloadFormat.UNPARSED,
+        "",
+        len(body),
+    )
+    assert event.error is not None and event.error.startswith("the signed body could not be parsed")
+    assert receiver.store.list_envelopes() == []
+    assert "cannot be parsed as dead letter" in caplog.text
+    assert receiver.worker().run_once() == 0  # dead: nothing to claim
+
+
+def test_replay_parses_a_dead_letter_again_once_the_parser_can() -> None:
+    receiver = make_receiver()
+    body = sim_body(status="completed")
+    completed: list[str] = []
+    receiver.on_envelope_completed(lambda d: completed.append(d.envelope_id))
+    # Stored as unparsed (as an older version of the parser would have done).
+    request = signed_request(body)
+    outcome = drive(receiver._record_unparsed(request, ParseError("JSON: an old parser bug")))
+    assert outcome.key.startswith("unparsed:")
+    assert receiver.replay(outcome.key) is Replayed.REPARSED
+    assert receiver.replay("no-such-key") is Replayed.UNKNOWN
+    assert receiver.worker().run_once() == 1
+    assert completed == ["e8b18544-c605-4499-abcf-52209a7f4438"]
+    dead_letter = receiver.store.get_event(outcome.key)
+    assert dead_letter is not None and dead_letter.processing is ProcessingState.PROCESSED
+    assert dead_letter.error is not None and dead_letter.error.startswith("replayed as sim:")
+    # The same delivery posted again is a duplicate of the replayed event.
+    assert body_of(receiver.handle(request).body)["status"] == "duplicate"
+
+
+def test_replay_leaves_a_still_unparsable_dead_letter_dead() -> None:
+    receiver = make_receiver()
+    response = receiver.handle(signed_request(b"{not json"))
+    key = body_of(response.body)["key"]
+    assert receiver.replay(key) is Replayed.STILL_UNPARSED
+    (event,) = receiver.store.list_events()
+    assert event.processing is ProcessingState.DEAD

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..replay import Replayed, replay
 from ..stores import ProcessingState, Store, StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
 
@@ -39,14 +40,25 @@ def add_parsers(commands: Subparsers) -> None:
     dead.set_defaults(run=run_dead_letters)
 
 
+_REFUSED = {
+    Replayed.UNKNOWN: "unknown",
+    Replayed.BUSY: "being processed right now",
+    Replayed.STILL_UNPARSED: "its body still cannot be parsed",
+}
+
+
 def _requeue(store: Store, keys: list[str]) -> int:
+    """Replay each key: requeue it, or parse an unparsed dead letter again."""
     queue = store.queue()
     failures = 0
     for key in keys:
-        if queue.requeue(key):
+        done = replay(store, queue, key)
+        if done is Replayed.REQUEUED:
             print(f"queued {key}")
+        elif done is Replayed.REPARSED:
+            print(f"parsed and recorded {key}")
         else:
-            print(f"not queued {key}: unknown, or being processed right now")
+            print(f"not queued {key}: {_REFUSED[done]}")
             failures += 1
     return 1 if failures else 0
 

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..errors import ConfigurationError
 from ..queues.api import Queue
+from ..replay import Replayed, areplay
 from ..stores import Store, open_store
 from .auth import AuthGate, Csrf, DashboardAuth, is_loopback
 from .pages import (
@@ -241,8 +242,7 @@ class Dashboard:
         return RedirectResponse(f"{target}{separator}{outcome}={quote(key, safe=':')}", 303)
 
     async def _requeue(self, key: str) -> bool:
-        queue = self.queue
-        queued = await queue.offload(lambda: queue.requeue(key))
-        if queued:
-            queue.notify(key)
-        return queued
+        done = await areplay(self.store, self.queue, key)
+        if done is Replayed.REQUEUED:
+            self.queue.notify(key)
+        return done.ok

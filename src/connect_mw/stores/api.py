@@ -313,7 +313,7 @@ class Store(abc.ABC):
         """The envelope's state and version, or ``None`` when nothing was committed for it."""
 
     @abc.abstractmethod
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """Store ``event`` (with its ``raw`` body) and ``state`` together, atomically.
 
         ``DUPLICATE`` and nothing written when an event with ``event.key`` is stored
@@ -321,6 +321,10 @@ class Store(abc.ABC):
         stored version is not ``version`` (``0``: the envelope must not exist yet); else
         the event is inserted with the next ``sequence``, the state saved with version
         ``version + 1``, both durably, and ``INSERTED`` returned.
+
+        ``state`` is ``None`` for an event about no envelope (a signed body that could not
+        be parsed, kept as a dead letter): then only the event is inserted (``DUPLICATE``
+        when its key is stored), no envelope is read or written and ``version`` is ignored.
         """
 
     @abc.abstractmethod

@@ -99,9 +99,10 @@ class EncryptedStore(Store):
             return None
         return Snapshot(self.open_state(snapshot.state), snapshot.version)
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`: the inner store commits the sealed event and state."""
-        return self.inner.commit(self.seal_event(event), self.seal_state(state), version)
+        sealed = None if state is None else self.seal_state(state)
+        return self.inner.commit(self.seal_event(event), sealed, version)
 
     def get_event(self, key: str) -> StoredEvent | None:
         """See :meth:`Store.get_event`; body and error come back opened."""

@@ -24,7 +24,7 @@ class Pending:
     """One ``commit`` call in the group-commit queue: its arguments, then its result."""
 
     event: StoredEvent
-    state: EnvelopeState
+    state: EnvelopeState | None
     version: int
     outcome: Commit | None = None
     error: BaseException | None = None

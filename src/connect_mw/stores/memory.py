@@ -44,16 +44,17 @@ class MemoryStore(Store):
         """See :meth:`Store.load`."""
         return self._envelopes.get(envelope_id)
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`: both checks and both writes under one lock."""
         with self._lock:
             if event.key in self._events:
                 return Commit.DUPLICATE
             current = self._envelopes.get(event.envelope_id)
-            if (0 if current is None else current.version) != version:
+            if state is not None and (0 if current is None else current.version) != version:
                 return Commit.CONFLICT
             self._events[event.key] = dataclasses.replace(event, sequence=next(self._sequence))
-            self._envelopes[event.envelope_id] = Snapshot(state, version + 1)
+            if state is not None:
+                self._envelopes[event.envelope_id] = Snapshot(state, version + 1)
             return Commit.INSERTED
 
     def get_event(self, key: str) -> StoredEvent | None:

@@ -114,6 +114,8 @@ _QUERIES = {
     "SELECT %(envelope_id)s, %(s_account)s, %(s_status)s, %(s_updated)s, %(state)s, 1 "
     "WHERE EXISTS (SELECT 1 FROM ins) ON CONFLICT (envelope_id) DO NOTHING RETURNING 1) "
     f"{_COMMIT_RESULT}",
+    # An event about no envelope (a dead letter of an unparsed body): the event alone.
+    "commit_alone": f"WITH {_INSERT_EVENT} SELECT (SELECT seq FROM ins), true",
     "undo_insert": "DELETE FROM {events} WHERE seq = %s",
     "load": "SELECT state, version FROM {envelopes} WHERE envelope_id = %s",
     "get_event": f"SELECT {EVENT_COLUMNS}, raw FROM {{events}} WHERE key = %s",
@@ -242,7 +244,7 @@ class PostgresStore(Store):
             row = conn.execute(self._q["load"], (envelope_id,)).fetchone()
         return None if row is None else Snapshot(load_state(row[0]), row[1])
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see ``docs/stores-postgres.md``).
 
         Raises :class:`StoreEncodingError`, writing nothing, for text PostgreSQL cannot store.
@@ -300,7 +302,10 @@ class PostgresStore(Store):
     def _commit_one(self, conn: psycopg.Connection[Any], item: Pending) -> Commit:
         """Write one commit inside the open transaction (see the module docstring)."""
         params = _commit_params(item.event, item.state, item.version)
-        query = self._q["commit_create" if item.version == 0 else "commit_update"]
+        if item.state is None:
+            query = self._q["commit_alone"]
+        else:
+            query = self._q["commit_create" if item.version == 0 else "commit_update"]
         seq, saved = _row(conn.execute(query, params).fetchone())
         if seq is None:
             return Commit.DUPLICATE
@@ -436,7 +441,9 @@ def _storable(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _commit_params(event: StoredEvent, state: EnvelopeState, version: int) -> dict[str, Any]:
+def _commit_params(
+    event: StoredEvent, state: EnvelopeState | None, version: int
+) -> dict[str, Any]:
     """The parameters of the commit statements; :class:`StoreEncodingError` if unstorable."""
     if event.raw is None:
         raise ValueError(f"commit needs the raw body of event {event.key!r}")
@@ -455,11 +462,12 @@ def _commit_params(event: StoredEvent, state: EnvelopeState, version: int) -> di
         "transitions": dump_transitions(event.transitions),
         **_progress_params(event.progress),
         "version": version,
-        "s_account": state.account_id,
-        "s_status": None if state.status is None else state.status.value,
-        "s_updated": state.updated_at or EARLIEST,  # see Dialect.select_envelopes
-        "state": dump_state(state),  # JSON escapes NUL, not a lone surrogate
     }
+    if state is not None:
+        params["s_account"] = state.account_id
+        params["s_status"] = None if state.status is None else state.status.value
+        params["s_updated"] = state.updated_at or EARLIEST  # see Dialect.select_envelopes
+        params["state"] = dump_state(state)  # JSON escapes NUL, not a lone surrogate
     return _storable(params)
 
 

@@ -112,16 +112,18 @@ _SCRIPTS = {
     # ARGV: P key env version state status updated_member order_prefix keep proc recv fields…
     "commit": """
 local key, env = ARGV[2], ARGV[3]
+local alone = ARGV[5] == '' -- an event about no envelope: no state to check or write
 if redis.call('EXISTS', ek(key)) == 1 then return 'duplicate' end
 local envk = P .. 'env:' .. env
 local cur = redis.call('HMGET', envk, 'ver', 'status', 'um')
 local version = tonumber(cur[1] or '0')
-if version ~= tonumber(ARGV[4]) then return 'conflict' end
+if not alone and version ~= tonumber(ARGV[4]) then return 'conflict' end
 local m = ARGV[8] .. string.format('%016d', redis.call('INCR', P .. 'seq')) .. key
 redis.call('HSET', ek(key), 'm', m, unpack(ARGV, 12))
 redis.call('ZADD', P .. 'e:' .. env, 0, m)
 redis.call('ZADD', P .. 'all', 0, m)
 place(ek(key), m, env, false, ARGV[10], ARGV[11], ARGV[9])
+if alone then return 'inserted' end
 if cur[3] then
   redis.call('ZREM', P .. 'updated', cur[3])
   if cur[2] and cur[2] ~= '' then redis.call('ZREM', P .. 'updated:' .. cur[2], cur[3]) end
@@ -261,16 +263,19 @@ class RedisStore(Store):
             return None
         return Snapshot(load_state(_str(state)), int(version or 0))
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
-        """See :meth:`Store.commit`: both checks and every write in one script."""
-        status = "" if state.status is None else state.status.value
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
+        """See :meth:`Store.commit`: both checks and every write in one script.
+
+        An empty state argument tells the script the event is about no envelope.
+        """
+        status = "" if state is None or state.status is None else state.status.value
         verdict = self._scripts["commit"](
             event.key,
             event.envelope_id,
             version,
-            dump_state(state),
+            "" if state is None else dump_state(state),
             status,
-            _updated_member(state.updated_at, event.envelope_id),
+            _updated_member(None if state is None else state.updated_at, event.envelope_id),
             _order_prefix(event.order_at),
             self.keep_us,
             event.processing.value,

@@ -258,7 +258,7 @@ class SQLiteStore(Store):
             ).fetchone()
         return None if row is None else Snapshot(load_state(row[0]), int(row[1]))
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see the module docstring).
 
         Returns once the transaction holding this commit is committed (fsynced when
@@ -291,7 +291,9 @@ class SQLiteStore(Store):
         )
         if not inserted.rowcount:  # the key is stored (maybe for another envelope)
             return Commit.DUPLICATE
-        if not _save_state(conn, event.envelope_id, item.state, item.version):
+        if item.state is not None and not _save_state(
+            conn, event.envelope_id, item.state, item.version
+        ):
             conn.execute("DELETE FROM connect_events WHERE seq = ?", (inserted.lastrowid,))
             return Commit.CONFLICT
         if blob:

@@ -191,6 +191,26 @@ class StoreContract(QueueContract):
         assert snapshot is not None and snapshot.version == 2
         assert snapshot.state.status == "delivered"
 
+    def test_an_event_about_no_envelope_is_stored_alone(self, store: Store) -> None:
+        dead = dataclasses.replace(
+            stored_event("unparsed:1", ""),
+            status=None,
+            occurred_at=None,
+            transitions=(),
+            processing=ProcessingState.DEAD,
+            error="JSON: not well-formed",
+        )
+        assert store.commit(dead, None, 0) is Commit.INSERTED
+        assert store.commit(dead, None, 0) is Commit.DUPLICATE
+        assert store.load("") is None
+        assert store.envelopes(EnvelopeQuery()) == []
+        stored = store.get_event("unparsed:1")
+        assert stored is not None
+        assert stored == dataclasses.replace(dead, sequence=stored.sequence)
+        listed = store.list_events(processing=ProcessingState.DEAD)
+        assert [(e.key, e.error) for e in listed] == [("unparsed:1", "JSON: not well-formed")]
+        assert store.queue().claim("w", lease_for=timedelta(minutes=5), limit=10) == []
+
     def test_sequence_grows_with_each_commit(self, store: Store) -> None:
         for i in range(3):
             store.commit(stored_event(f"k{i}", f"e{i}"), state_of(f"e{i}"), 0)

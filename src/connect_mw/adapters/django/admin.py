@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ...replay import Replayed, replay
 from ...stores.codec import load_transitions
 from .models import Envelope, Event, Recipient
 from .store import DjangoStore
@@ -47,6 +48,13 @@ _EVENT_FIELDS = (
     "lease_until",
     "error",
 )
+
+
+_REFUSED = {
+    Replayed.BUSY: "Being processed right now",
+    Replayed.STILL_UNPARSED: "Body still cannot be parsed",
+    Replayed.UNKNOWN: "No longer stored",
+}
 
 
 class ReadOnly:
@@ -105,15 +113,20 @@ class EventAdmin(ReadOnly, _EventAdmin):
 
     @admin.action(description="Replay selected events", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
-        """Requeue the selected events; tell which ones are being processed right now."""
-        queue = DjangoStore(using=queryset.db).queue()
+        """Replay the selected events (requeued, or an unparsed dead letter parsed again)."""
+        store = DjangoStore(using=queryset.db)
+        queue = store.queue()
         keys = list(queryset.values_list("key", flat=True))
-        refused = [key for key in keys if not queue.requeue(key)]
-        queued = len(keys) - len(refused)
+        refused: dict[Replayed, list[str]] = {}
+        for key in keys:
+            done = replay(store, queue, key)
+            if not done.ok:
+                refused.setdefault(done, []).append(key)
+        queued = len(keys) - sum(len(k) for k in refused.values())
         self.message_user(request, f"Queued {queued} event(s) for processing.", messages.SUCCESS)
-        if refused:
-            busy = ", ".join(refused)
-            self.message_user(request, f"Being processed right now: {busy}", messages.WARNING)
+        for done, refused_keys in refused.items():
+            why = _REFUSED[done]
+            self.message_user(request, f"{why}: {', '.join(refused_keys)}", messages.WARNING)
 
 
 class RecipientInline(_RecipientInline):

@@ -69,7 +69,7 @@ class DjangoStore(Store):
         found = envelopes.values_list("state", "version").first()
         return None if found is None else Snapshot(load_state(found[0]), found[1])
 
-    def commit(self, event: StoredEvent, state: EnvelopeState, version: int) -> Commit:
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`: one durable transaction, both conditions in the database.
 
         The event insert comes first (its unique key says ``DUPLICATE``); then the envelope
@@ -82,6 +82,8 @@ class DjangoStore(Store):
             with transaction.atomic(using=alias, durable=True):
                 if not orm.insert_event(alias, event):
                     return Commit.DUPLICATE
+                if state is None:  # an event about no envelope: stored alone
+                    return Commit.INSERTED
                 if not orm.write_envelope(alias, state, version):
                     raise _Conflict
                 orm.mirror_recipients(alias, state)

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connect_mw.adapters.django.runtime import get_receiver
 from connect_mw.queues import Queue
+from connect_mw.replay import replay
 from connect_mw.stores import ProcessingState, Store
 
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         if not keys:
             self.stdout.write("nothing to replay")
             return
-        refused = [key for key in keys if not self._requeue(receiver.queue, key)]
+        refused = [key for key in keys if not self._replay(receiver.store, receiver.queue, key)]
         if refused:
             raise CommandError(f"{len(refused)} of {len(keys)} event(s) not queued")
 
@@ -53,9 +54,10 @@ class Command(BaseCommand):
             return [e.key for e in store.list_events(processing=ProcessingState.DEAD)]
         return [e.key for e in store.list_events(envelope_id)]
 
-    def _requeue(self, queue: Queue, key: str) -> bool:
-        if queue.requeue(key):
+    def _replay(self, store: Store, queue: Queue, key: str) -> bool:
+        done = replay(store, queue, key)
+        if done.ok:
             self.stdout.write(f"queued {key}")
             return True
-        self.stderr.write(f"not queued {key}: unknown, or being processed right now")
+        self.stderr.write(f"not queued {key}: {done.value}")
         return False
