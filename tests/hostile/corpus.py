@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,6 +23,29 @@ from support.deliveries import ACCOUNT, KEY, sim_body
 NS = "http://www.docusign.net/API/3.0"
 #: The answer to a signed body the parser refuses: 200, and one ``unparsed`` dead letter.
 DEAD_LETTER = -200
+
+
+class Canary:
+    """A loopback listener that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.hits = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.server.close()
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,11 @@ stored for a rejected body, and no network access (a canary listener counts conn
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from corpus import CASES, DEAD_LETTER, Case
+from corpus import CASES, DEAD_LETTER, Canary, Case
 
 from connect_mw import PayloadFormat, ProcessingState, Receiver, SQLiteStore, Store
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
@@ -18,29 +16,6 @@ from support.entry_points import ENTRY_POINTS, ASGIClient, Client, asgi_echo, pu
 from support.services import open_test_store, postgres_namespace, redis_namespace
 
 LIMIT = 8 * 1024 * 1024
-
-
-class Canary:
-    """A loopback listener that counts every connection made to it."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.server.getsockname()[1])
-        self.hits = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.hits += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.server.close()
 
 
 @pytest.fixture(scope="module")

@@ -113,6 +113,10 @@ async def _read_body(receiver: Receiver, receive: Receive) -> bytes:
 async def _collect(receive: Receive, limit: int) -> bytes:
     """The whole body, never held twice; 413 as soon as it passes ``limit`` bytes.
 
+    An exception the server's ``receive`` raises (an ``OSError``, its own protocol error) is
+    a 400 (a ``TimeoutError``: 408), never a 500, as under WSGI; cancellation (the read
+    timeout) is not an ``Exception`` and goes through.
+
     A one-message body is returned as received; longer ones are written into a ``BytesIO``
     whose buffer becomes the result (no list of chunks to join).
     """
@@ -121,7 +125,12 @@ async def _collect(receive: Receive, limit: int) -> bytes:
     size = 0
     more = True
     while more:
-        message = await receive()
+        try:
+            message = await receive()
+        except (MemoryError, TimeoutError):  # a server's socket timeout: 408
+            raise
+        except Exception as exc:  # a server raising instead of sending http.disconnect
+            raise ConnectError(f"the body could not be read ({type(exc).__name__})") from exc
         if message["type"] != "http.request":
             raise ClientDisconnect()
         more = message.get("more_body", False)

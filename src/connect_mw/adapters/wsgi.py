@@ -9,9 +9,12 @@ Without an app it is a standalone WSGI application that answers 404 elsewhere. I
 mode an in-process worker thread starts with the first request (so it lives in the right
 process after a pre-forking server forks) and stops at interpreter exit.
 
-A blocking ``read()`` cannot be interrupted from inside WSGI: the read timeout is checked
-between chunks, and the server's own socket timeout (``gunicorn --timeout``) bounds a
-stalled read.
+The body is read from ``wsgi.input`` by :func:`read_wsgi_body`: a body of exactly
+``max_body_size`` bytes is accepted, one byte more is a 413, and whatever the server raises
+while reading (a malformed chunked body under gunicorn) is a 400, never a 500. A blocking
+``read()`` cannot be interrupted from inside WSGI: the read timeout is checked between
+chunks, so a stalled body must be ended in front of the app server (see
+``docs/frameworks/wsgi.md``).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
-from werkzeug.wsgi import get_input_stream
+from werkzeug.wsgi import get_content_length
 
 from ..errors import ConnectError, PayloadTooLarge, RequestTimeout
 from ..http import Request, Response, lower_headers
@@ -77,58 +80,105 @@ class ConnectWSGIMiddleware:
         line = Request(request.method, request.path, headers)
         try:
             self.receiver.precheck(request.method, headers)
-            body = self._read_body(environ)
+            body = read_wsgi_body(environ, self.receiver)
         except ConnectError as error:
             return self.receiver.reject(error, line)
         return self.receiver.handle(
             Request(request.method, request.path, headers, body), prechecked=True
         )
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes:
-        limit = self.receiver.max_body_size
-        try:
-            stream: Readable = get_input_stream(environ, max_content_length=limit)
-        except RequestEntityTooLarge as exc:
-            raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
-        return read_stream(stream, self.receiver)
-
 
 class Readable(Protocol):
-    """A blocking byte stream: ``wsgi.input``, werkzeug's ``LimitedStream``, a Django request."""
+    """A blocking byte stream: ``wsgi.input``, a Django request."""
 
     def read(self, size: int, /) -> bytes:
         """Up to ``size`` bytes; ``b""`` at the end."""
 
 
-def read_stream(stream: Readable, receiver: Receiver) -> bytes:
-    """Read a blocking stream to its end with the receiver's size limit and read timeout.
+def read_wsgi_body(environ: dict[str, Any], receiver: Receiver) -> bytes:
+    """The body of a WSGI request, read from ``wsgi.input`` within the receiver's limits.
 
-    The body is never held twice: a one-chunk body is returned as read; longer ones are
-    written into a ``BytesIO`` whose buffer becomes the result. Shared by the WSGI middleware
-    and the Django adapter.
+    With a ``Content-Length``, exactly that many bytes are asked for (never more, as PEP 3333
+    requires); a stream that ends sooner is a 400. Without one (a chunked body) the stream
+    is read to its end only where the server ends it (``wsgi.input_terminated``: gunicorn,
+    werkzeug's server; one byte past ``max_body_size`` is a 413), else the body is empty:
+    reading on could block forever. A declared length over the limit was refused by
+    :meth:`~connect_mw.Receiver.precheck` before this is called. Shared by the WSGI
+    middleware and the Django adapter under WSGI.
+    """
+    length = get_content_length(environ)  # None for chunked bodies
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return b""
+    return read_stream(environ["wsgi.input"], receiver, length)
+
+
+def read_stream(stream: Readable, receiver: Receiver, length: int | None = None) -> bytes:
+    """Read ``length`` bytes (or to the end) of a blocking stream, within the receiver's limits.
+
+    413 past ``max_body_size`` (one byte past it tells a body of exactly the limit from a
+    longer one), 408 past ``read_timeout`` (checked between chunks: a blocking ``read`` cannot
+    be interrupted), 400 when the stream ends before ``length`` or the server fails to read
+    it (a malformed chunked body, a reset connection). The body is never held twice: a
+    one-chunk body is returned as read, longer ones are written into a ``BytesIO`` whose
+    buffer becomes the result.
     """
     limit = receiver.max_body_size
+    wanted = limit + 1 if length is None else min(length, limit + 1)
     deadline = time.monotonic() + receiver.read_timeout
-    first = b""
-    buffer: io.BytesIO | None = None
-    size = 0
+    body = _Body()
+    while body.size < wanted:
+        chunk = _read(stream, min(_CHUNK, wanted - body.size))
+        if not chunk:
+            break
+        body.add(chunk)
+        if body.size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        if time.monotonic() > deadline:
+            raise RequestTimeout()
+    if length is not None and body.size < length:
+        raise ConnectError("body ended before Content-Length was reached")
+    return body.value()
+
+
+def _read(stream: Readable, size: int) -> bytes:
+    """One ``read``, whatever the server's stream raises turned into the request's answer.
+
+    A server reports a body it cannot read by raising from ``read``, each its own way
+    (gunicorn's ``InvalidChunkSize`` and ``NoMoreData``, werkzeug's ``ClientDisconnected``,
+    Django's ``UnreadablePostError``, ``OSError``): all of them are the body's fault, a 400
+    (408 for a socket timeout, 413 for werkzeug's size limit), never a 500.
+    """
     try:
-        while chunk := stream.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body larger than {limit} bytes")
-            if not first:
-                first = chunk
-            elif buffer is None:
-                buffer = io.BytesIO()
-                buffer.write(first)
-                buffer.write(chunk)
-            else:
-                buffer.write(chunk)
-            if time.monotonic() > deadline:
-                raise RequestTimeout()
+        return stream.read(size)
     except RequestEntityTooLarge as exc:
-        raise PayloadTooLarge(f"body larger than {limit} bytes") from exc
-    except ClientDisconnected as exc:
-        raise ConnectError("body ended before Content-Length was reached") from exc
-    return first if buffer is None else buffer.getvalue()
+        raise PayloadTooLarge() from exc
+    except TimeoutError as exc:  # socket.timeout: the server's own read timeout
+        raise RequestTimeout() from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise ConnectError(f"the body could not be read ({type(exc).__name__})") from exc
+
+
+class _Body:
+    """Chunks gathered into one ``bytes``: the first chunk alone, or a ``BytesIO``'s buffer."""
+
+    def __init__(self) -> None:
+        self.first = b""
+        self.buffer: io.BytesIO | None = None
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Append ``chunk``."""
+        self.size += len(chunk)
+        if not self.first:
+            self.first = chunk
+            return
+        if self.buffer is None:
+            self.buffer = io.BytesIO()
+            self.buffer.write(self.first)
+        self.buffer.write(chunk)
+
+    def value(self) -> bytes:
+        """Everything appended, as one ``bytes`` (no copy of a ``BytesIO``'s buffer)."""
+        return self.first if self.buffer is None else self.buffer.getvalue()

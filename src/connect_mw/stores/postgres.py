@@ -43,7 +43,7 @@ from .api import (
     load_state,
 )
 from .codec import dump_transitions
-from .group_commit import GroupCommit, Pending
+from .group_commit import GroupCommit, Pending, remaining
 
 if TYPE_CHECKING:
     from ..queues.sql import SQLQueue
@@ -139,7 +139,8 @@ class PostgresStore(Store):
 
     ``dsn`` is a libpq connection string or URI. Nothing connects until first use.
     ``connect_timeout`` bounds opening a connection, ``pool_timeout`` waiting for a free
-    one (both in seconds) and ``statement_timeout_ms`` every statement, so an outage ends
+    one (both in seconds; a ``commit`` queued behind other batches waits at most
+    ``pool_timeout`` in all) and ``statement_timeout_ms`` every statement, so an outage ends
     in an exception (and a 503) instead of a hung request.
     """
 
@@ -176,7 +177,8 @@ class PostgresStore(Store):
         )
         self._lock = threading.Lock()
         self._opened = self._ready = False
-        self._group = GroupCommit(self._write_batch)
+        # A commit waits at most pool_timeout in all, queued behind other batches included.
+        self._group = GroupCommit(self._write_batch, timeout=pool_timeout)
         self._queue: SQLQueue | None = None
 
     @classmethod
@@ -199,20 +201,21 @@ class PostgresStore(Store):
         )
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def _connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection, waited for ``timeout`` seconds (default: ``pool_timeout``)."""
         if not self._opened:
             with self._lock:
                 self._pool.open(wait=False)  # a no-op when open already
                 self._opened = True
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=timeout) as conn:
             if not self._ready:
                 with self._lock:
                     self._ready = self._ready or self._create_schema(conn)
             yield conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._connection() as conn, conn.transaction():
+    def _transaction(self, timeout: float | None = None) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection(timeout) as conn, conn.transaction():
             yield conn
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> bool:
@@ -273,12 +276,13 @@ class PostgresStore(Store):
         a commit fails, that transaction is rolled back and the batch written again with
         each commit in a savepoint of its own, so the failing one fails alone.
         """
+        timeout = remaining(batch)  # the batch's calls have waited part of pool_timeout
         if len(batch) == 1:
-            with self._transaction() as conn:
+            with self._transaction(timeout) as conn:
                 batch[0].outcome = self._commit_one(conn, batch[0])
             return
         ordered = sorted(batch, key=lambda item: item.event.envelope_id)
-        with self._connection() as conn:
+        with self._connection(timeout) as conn:
             try:
                 with conn.transaction():
                     for item in ordered:
@@ -441,9 +445,7 @@ def _storable(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _commit_params(
-    event: StoredEvent, state: EnvelopeState | None, version: int
-) -> dict[str, Any]:
+def _commit_params(event: StoredEvent, state: EnvelopeState | None, version: int) -> dict[str, Any]:
     """The parameters of the commit statements; :class:`StoreEncodingError` if unstorable."""
     if event.raw is None:
         raise ValueError(f"commit needs the raw body of event {event.key!r}")

@@ -18,7 +18,7 @@ in :mod:`connect_mw.adapters.django.signals`, or register callbacks on
 
 from __future__ import annotations
 
-from .middleware import ConnectDjangoMiddleware
+from .middleware import ConnectDjangoASGI, ConnectDjangoMiddleware
 from .runtime import get_receiver
 
-__all__ = ["ConnectDjangoMiddleware", "get_receiver"]
+__all__ = ["ConnectDjangoASGI", "ConnectDjangoMiddleware", "get_receiver"]
