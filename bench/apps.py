@@ -1,9 +1,10 @@
 """The applications the benchmark serves, built from ``$CONNECT_MW_BENCH`` (JSON).
 
 ``{"app": "bare"}`` is the bare app alone; ``{"app": "floor"}`` the least a receiver
-must do, without connect-mw (:class:`FloorApp`); ``{"app": "middleware", "store": ...}`` wraps it in
-the Connect middleware (no in-process worker: the rows measure receiving, and processing
-runs elsewhere in production with ``connect-mw worker``). ``store`` is ``memory``,
+must do, without connect-mw (:class:`FloorApp`); ``{"app": "handwritten", "path": ...}``
+the same with one SQLite insert (:class:`HandWrittenApp`); ``{"app": "middleware", "store":
+...}`` wraps it in the Connect middleware (no in-process worker: the rows measure receiving,
+and processing runs elsewhere in production with ``connect-mw worker``). ``store`` is ``memory``,
 ``sqlite`` (with ``"path"`` and ``"durable"``) or any store URI.
 
 uvicorn: ``uvicorn --factory apps:asgi_app``; gunicorn: ``gunicorn 'apps:wsgi_app()'``.
@@ -11,12 +12,14 @@ uvicorn: ``uvicorn --factory apps:asgi_app``; gunicorn: ``gunicorn 'apps:wsgi_ap
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -60,18 +63,20 @@ def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
     return [_OK]
 
 
-class FloorApp:
-    """The least any receiver must do, without connect-mw: the floor the ratios stand on.
+class _MinimalReceiver(abc.ABC):
+    """What a team writes by hand instead of connect-mw: the peers the Connect rows face.
 
     Reads the body, checks ``X-DocuSign-Signature-1`` (HMAC-SHA256, constant-time), parses
-    it once (``json.loads``, or ``defusedxml`` for XML), keeps the body in a dict under a
-    hash, answers 200 — the issue's "HMAC + json.loads + one insert" prototype, with a
-    memory insert, so that no storage cost hides in it.
+    it once (``json.loads``, or ``defusedxml`` for XML), hands the body to :meth:`keep`,
+    answers 200. No validation beyond the parse, no state, no idempotency beyond a hash key.
     """
 
     def __init__(self) -> None:
         self.key = KEY.encode()
-        self.kept: dict[bytes, bytes] = {}
+
+    @abc.abstractmethod
+    def keep(self, digest: bytes, body: bytes) -> None:
+        """Store the body under its hash."""
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         """Answer every HTTP request as a delivery (lifespan like the bare app)."""
@@ -89,11 +94,41 @@ class FloorApp:
         ok = hmac.compare_digest(base64.b64encode(digest), signature)
         if ok:
             json.loads(body) if body[:1] == b"{" else DefusedET.fromstring(body)
-            self.kept[hashlib.sha256(body).digest()] = body
+            self.keep(hashlib.sha256(body).digest(), body)
         status, answer = (200, _OK) if ok else (401, b'{"status":"no"}')
         headers = [(b"content-type", b"application/json"), (b"content-length", b"15")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
+
+
+class FloorApp(_MinimalReceiver):
+    """The floor row: the minimal receiver with a free insert (a dict), so that no storage
+    cost hides in it — what any Python receiver pays at least."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: dict[bytes, bytes] = {}
+
+    def keep(self, digest: bytes, body: bytes) -> None:
+        """Keep the body in memory."""
+        self.kept[digest] = body
+
+
+class HandWrittenApp(_MinimalReceiver):
+    """The hand-written receiver the issue compares with: the minimal receiver plus one
+    SQLite insert per request (WAL, ``synchronous=NORMAL``: no fsync before the answer),
+    committed on the event loop's thread, as twenty lines of FastAPI would do it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS events (key BLOB PRIMARY KEY, body BLOB)")
+
+    def keep(self, digest: bytes, body: bytes) -> None:
+        """Insert the body (a duplicate is ignored), committed at once."""
+        self.db.execute("INSERT OR IGNORE INTO events VALUES (?, ?)", (digest, body))
 
 
 def _config() -> dict[str, Any]:
@@ -122,6 +157,8 @@ def asgi_app() -> Any:
         return bare_asgi
     if config["app"] == "floor":
         return FloorApp()
+    if config["app"] == "handwritten":
+        return HandWrittenApp(config["path"])
     return ConnectASGIMiddleware(bare_asgi, receiver=_receiver(config), run_worker=False)
 
 

@@ -35,27 +35,45 @@ def aggregate(runs: list[Result]) -> list[Result]:
 
 
 def add_ratios(rows: list[Result]) -> dict[str, Any]:
-    """Fill ``ratio`` (to the bare app of the same server) and ``ratio_asgi`` in each row.
+    """Fill each row's ratios: ``ratio`` (to the bare app of the same server),
+    ``ratio_asgi`` (to the bare ASGI app), ``ratio_handwritten`` (to the hand-written SQLite
+    receiver) and ``ratio_reference`` (to the row its target names), then ``met``.
 
-    The reference is the bare app's median; the spread of the bare ASGI app's runs (first
-    to last of the run) is reported as the run's drift.
+    References are medians; the spread of the bare ASGI app's runs (first to last of the
+    run) is reported as the run's drift. ``target_asgi`` restates a target on the bare-ASGI
+    scale for the chart.
     """
     references: dict[str, Any] = {}
     for fmt in sorted({r["format"] for r in rows}):
         mine = {r["row"]: r for r in rows if r["format"] == fmt and "rps" in r}
+        rps = {name: row["rps"] for name, row in mine.items()}
         bare = mine.get("asgi-bare")
-        asgi = bare["rps"] if bare else None
+        asgi = rps.get("asgi-bare")
         runs = bare["runs_rps"] if bare else []
         drift = (max(runs) - min(runs)) / asgi if asgi and len(runs) > 1 else None
-        wsgi = mine["wsgi-bare"]["rps"] if "wsgi-bare" in mine else None
-        references[fmt] = {"asgi_bare_rps": asgi, "wsgi_bare_rps": wsgi, "drift": drift}
+        wsgi = rps.get("wsgi-bare")
+        handwritten = rps.get("asgi-handwritten")
+        references[fmt] = {
+            "asgi_bare_rps": asgi, "wsgi_bare_rps": wsgi, "handwritten_rps": handwritten,
+            "floor_rps": rps.get("asgi-floor"), "drift": drift,
+        }  # fmt: skip
         for row in mine.values():
-            same = wsgi if row["server"] == "wsgi" else asgi
-            row["ratio"] = row["rps"] / same if same else None
-            row["ratio_asgi"] = row["rps"] / asgi if asgi else None
-            if row.get("target") is not None and row["ratio_asgi"] is not None:
-                row["met"] = row["ratio_asgi"] >= row["target"]
+            row["ratio"] = _ratio(row["rps"], wsgi if row["server"] == "wsgi" else asgi)
+            row["ratio_asgi"] = _ratio(row["rps"], asgi)
+            row["ratio_handwritten"] = _ratio(row["rps"], handwritten)
+            reference = rps.get(row.get("reference") or "asgi-bare")
+            row["ratio_reference"] = _ratio(row["rps"], reference)
+            if row.get("target") is not None and row["ratio_reference"] is not None:
+                row["met"] = row["ratio_reference"] >= row["target"]
+                row["target_asgi"] = _ratio(row["target"] * (reference or 0), asgi)
     return references
+
+
+def _ratio(value: float, reference: float | None) -> float | None:
+    return value / reference if reference else None
+
+
+_REFERENCE_NAMES = {"asgi-bare": "bare", "asgi-floor": "floor", "asgi-handwritten": "hand-written"}
 
 
 def _cell(value: float | None, spec: str) -> str:
@@ -64,27 +82,37 @@ def _cell(value: float | None, spec: str) -> str:
 
 def table_lines(results: list[Result], markdown: bool = False) -> list[str]:
     """The results as text (or Markdown) table lines."""
-    head = ("format", "setup", "req/s", "p50 ms", "p99 ms", "x bare", "x bare ASGI", "target")
+    head = (
+        "format", "setup", "req/s", "p50 ms", "p99 ms", "x bare", "x bare ASGI",
+        "x hand-written", "target",
+    )  # fmt: skip
     rows: list[tuple[str, ...]] = []
     for r in results:
         if "rps" not in r:
-            rows.append((r["format"], r["label"], "not run", "", "", "", "", r.get("skipped", "")))
+            skipped = r.get("skipped", "")
+            rows.append((r["format"], r["label"], "not run", "", "", "", "", "", skipped))
             continue
         target = r.get("target")
-        verdict = "" if target is None else f"≥ {target:.2f} {'met' if r.get('met') else 'NOT met'}"
+        reference = _REFERENCE_NAMES.get(r.get("reference") or "asgi-bare", r.get("reference"))
+        verdict = (
+            ""
+            if target is None
+            else (f"≥ {target:.2f}x {reference} {'met' if r.get('met') else 'NOT met'}")
+        )
         flags = f" x{len(r['runs_rps'])}" if len(r.get("runs_rps", ())) > 1 else ""
         flags += " (wrapped)" if r.get("wrapped") and r.get("records") else ""
         flags += f" ({r['non_2xx']} non-2xx)" if r.get("non_2xx") else ""
         rows.append((
             r["format"], r["label"] + flags, f"{r['rps']:.0f}",
             f"{r['p50_us'] / 1000:.2f}", f"{r['p99_us'] / 1000:.2f}",
-            _cell(r.get("ratio"), ".2f"), _cell(r.get("ratio_asgi"), ".2f"), verdict,
+            _cell(r.get("ratio"), ".2f"), _cell(r.get("ratio_asgi"), ".2f"),
+            _cell(r.get("ratio_handwritten"), ".2f"), verdict,
         ))  # fmt: skip
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return lines + ["| " + " | ".join(row) + " |" for row in rows]
     widths = [max(len(str(x)) for x in column) for column in zip(head, *rows, strict=True)]
-    numeric = {2, 3, 4, 5, 6}
+    numeric = {2, 3, 4, 5, 6, 7}
     return [
         "  ".join(
             str(cell).rjust(width) if i in numeric else str(cell).ljust(width)
@@ -143,7 +171,7 @@ def chart(results: list[Result], path: Path, title: str) -> None:
         for label in labels:
             match = [r for r in results if r["label"] == label and r["format"] == fmt]
             values.append((match[0].get("ratio_asgi") or 0.0) if match else 0.0)
-            targets.append(match[0].get("target") if match else None)
+            targets.append(match[0].get("target_asgi") if match else None)
         ys = [i + offset * height for i in range(len(labels))]
         bars = ax.barh(ys, values, height=height, color=colors.get(fmt), label=fmt)
         for bar, value in zip(bars, values, strict=True):

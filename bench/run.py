@@ -89,7 +89,8 @@ def measure_row(
     """Serve ``row`` on a fresh server and store, check it accepts, warm it up, load it."""
     result: dict[str, Any] = {
         "row": row.name, "label": row.label, "format": fmt, "server": row.server,
-        "workers": row.workers, "target": row.target, "path": row.path,
+        "workers": row.workers, "target": row.target, "reference": row.reference,
+        "path": row.path,
         "baseline": row.baseline, "records": row.app == "middleware" and row.path == bodies.PATH,
     }  # fmt: skip
     reason = backends.unavailable(row.store) if row.store else None
