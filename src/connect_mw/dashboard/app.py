@@ -1,4 +1,4 @@
-"""``Dashboard``: the ASGI app — envelopes, one envelope's timeline, dead letters with retry."""
+"""``Dashboard``: the ASGI app — envelopes, timelines, queue & health, events, retries."""
 
 from __future__ import annotations
 

@@ -14,7 +14,9 @@ event as JSON-ready values), :func:`dump_time` / :func:`load_time` (a UTC time a
 text).
 
 A store implements the six abstract methods of :class:`Store`. Everything else has a
-working default built on them: :meth:`Store.purge`, the read shortcuts, the async face
+working default built on them: :meth:`Store.purge`, the read shortcuts, the overview
+queries the dashboard uses (:meth:`Store.envelope_counts`, :meth:`Store.backlog`,
+:meth:`Store.search_envelopes`), the async face
 (blocking methods run in a worker thread, see :meth:`Store.offload`), and the work queue
 (:meth:`Store.queue`). Run :class:`connect_mw.testing.StoreContract` against a store to check
 it; ``docs/custom-store.md`` walks through a complete one.
