@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -80,8 +81,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         proc.wait(timeout=15)
 
 
-def deliver(url: str, db: Path) -> tuple[list[Lifecycle], str]:
-    """Simulated traffic for a dozen envelopes, then one event made a dead letter."""
+def deliver(url: str, db: Path) -> tuple[list[Lifecycle], str, str]:
+    """Simulated traffic for a dozen envelopes, then two events made dead letters."""
     simulator = Simulator(KEY, seed=2023)  # a seed whose names the CI fonts can draw
     lifecycles = simulator.lifecycles(12)
     messages = simulator.messages(*lifecycles, payload_format="json-summary")
@@ -92,13 +93,20 @@ def deliver(url: str, db: Path) -> tuple[list[Lifecycle], str]:
         queue = store.queue()
         claimed = queue.claim("browser-test", lease_for=timedelta(minutes=5), limit=50)
         dead = next(e for e in claimed if e.envelope_id == voided.envelope_id)
+        other = next(e for e in claimed if e.envelope_id != voided.envelope_id)
         for event in claimed:
-            state = ProcessingState.DEAD if event is dead else ProcessingState.PENDING
-            error = "RuntimeError: CRM unreachable\nTraceback (most recent call last): ..."
-            assert queue.finish(
-                event.key, "browser-test", state, error=error if event is dead else None
-            )
-    return lifecycles, dead.key
+            died = event in (dead, other)
+            state = ProcessingState.DEAD if died else ProcessingState.PENDING
+            assert queue.finish(event.key, "browser-test", state, error=ERROR if died else None)
+    return lifecycles, dead.key, other.key
+
+
+ERROR = (
+    "RuntimeError: CRM unreachable\nTraceback (most recent call last):\n"
+    '  File "app/callbacks.py", line 12, in on_voided\n    crm.close_deal(envelope.envelope_id)\n'
+    '  File "app/crm.py", line 40, in close_deal\n    raise RuntimeError("CRM unreachable")\n'
+    "RuntimeError: CRM unreachable"
+)
 
 
 def check_envelope(page: Page, lifecycle: Lifecycle) -> None:
@@ -114,7 +122,7 @@ def test_dashboard_in_chromium(
     served: tuple[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     url, db = served
-    lifecycles, dead_key = deliver(url, db)
+    lifecycles, dead_key, other_key = deliver(url, db)
     routing = next(lc for lc in lifecycles if lc.kind == "routing")
     images = DOCS_IMAGES if UPDATE_DOCS else tmp_path
     images.mkdir(parents=True, exist_ok=True)
@@ -124,18 +132,80 @@ def test_dashboard_in_chromium(
         page.goto(f"{url}/dashboard/?token={TOKEN}")
         assert page.url == f"{url}/dashboard/"  # the token left the address bar
         expect(page.locator("tr[data-envelope]")).to_have_count(12)
+        check_counts(page, lifecycles)
         page.screenshot(path=str(images / "dashboard.png"))
+        check_search(page, routing)
+        page.screenshot(path=str(images / "dashboard-search.png"))
+        page.get_by_role("link", name="Clear").click()
         check_envelope(page, routing)
         page.screenshot(path=str(images / "dashboard-envelope.png"), full_page=True)
-        page.get_by_role("link", name="Dead letters").click()
-        dead_row = page.locator(f'tr[data-key="{dead_key}"]')
-        expect(dead_row.locator("td.error")).to_have_text("RuntimeError: CRM unreachable")
-        dead_row.get_by_role("button", name="Retry").click()
-        expect(page.locator(".notice")).to_contain_text(f"Queued {dead_key}")
-        expect(page.locator(f'tr[data-key="{dead_key}"]')).to_have_count(0)
+        check_queue(page)
+        page.screenshot(path=str(images / "dashboard-queue.png"))
+        check_event(page, dead_key)
+        page.screenshot(path=str(images / "dashboard-event.png"), full_page=True)
+        check_retries(page, dead_key, other_key)
+        check_refresh_switch(page)
         browser.close()
     with SQLiteStore(db) as store:
-        event = store.get_event(dead_key)
-        assert event is not None and event.processing is ProcessingState.PENDING
+        for key in (dead_key, other_key):
+            event = store.get_event(key)
+            assert event is not None and event.processing is ProcessingState.PENDING
     assert main(["status", routing.envelope_id, "--store", f"sqlite:///{db}", "--json"]) == 0
     assert '"status": "completed"' in capsys.readouterr().out
+
+
+def check_counts(page: Page, lifecycles: list[Lifecycle]) -> None:
+    finals = Counter(lc.final_status for lc in lifecycles)
+    for status, count in finals.items():
+        expect(page.locator(f'#counts li[data-status="{status}"] .n')).to_have_text(str(count))
+
+
+def check_search(page: Page, routing: Lifecycle) -> None:
+    page.locator("#q").fill(routing.parties[-1].email.upper())
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("tr[data-envelope]")
+    expect(rows.first).to_be_visible()
+    assert routing.envelope_id in rows.evaluate_all("rs => rs.map(r => r.dataset.envelope)")
+    expect(page.locator("#q")).to_have_value(routing.parties[-1].email.upper())
+
+
+def check_queue(page: Page) -> None:
+    page.get_by_role("link", name="Queue & health").click()
+    expect(page.locator("#health-state")).to_have_text("ok")
+    expect(page.locator("#dead-count")).to_have_text("2")
+    expect(page.locator("#events tr[data-key]").first).to_be_visible()
+    pending = int(page.locator("#pending-count").inner_text())
+    assert page.locator("#events tr[data-key]").count() == min(pending, 50)  # a page of 50
+
+
+def check_event(page: Page, dead_key: str) -> None:
+    page.get_by_role("link", name="Dead", exact=True).click()
+    page.locator(f'#events tr[data-key="{dead_key}"] a[title="{dead_key}"]').click()
+    expect(page.locator("#error")).to_have_text(ERROR)
+    expect(page.locator("#raw")).to_contain_text('"envelopeId"')
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    saved = Path(download.value.path())
+    assert saved.read_bytes().decode() == page.locator("#raw").inner_text()
+
+
+def check_retries(page: Page, dead_key: str, other_key: str) -> None:
+    page.get_by_role("link", name="Dead letters").click()
+    dead_row = page.locator(f'tr[data-key="{dead_key}"]')
+    expect(dead_row.locator("td.error")).to_have_text("RuntimeError: CRM unreachable")
+    dead_row.get_by_role("button", name="Retry").click()
+    expect(page.locator(".notice")).to_contain_text(f"Queued {dead_key}")
+    expect(page.locator(f'tr[data-key="{dead_key}"]')).to_have_count(0)
+    expect(page.locator(f'tr[data-key="{other_key}"]')).to_have_count(1)
+    page.get_by_role("button", name="Retry all dead letters").click()
+    expect(page.locator(".notice")).to_contain_text("Queued 1 dead letter(s)")
+    expect(page.locator("#no-dead-letters")).to_be_visible()
+
+
+def check_refresh_switch(page: Page) -> None:
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(1)
+    page.locator("#refresh").get_by_role("link", name="turn off").click()
+    expect(page.locator("#refresh")).to_contain_text("Auto-refresh off")
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
+    page.get_by_role("link", name="Envelopes").click()  # the choice is kept
+    expect(page.locator("#refresh")).to_contain_text("Auto-refresh off")

@@ -1,7 +1,7 @@
-"""A status dashboard: envelopes, their timelines, dead letters with a retry button.
+"""A status dashboard: envelopes (counts, search), timelines, the queue and its health, events.
 
-Server-rendered (Starlette + Jinja2, no JavaScript). Needs ``jinja2``
-(``pip install 'connect-mw[dashboard]'``). ``connect-mw serve`` mounts it at
+Server-rendered (Starlette + Jinja2, no JavaScript; list pages reload by a meta refresh).
+Needs ``jinja2`` (``pip install 'connect-mw[dashboard]'``). ``connect-mw serve`` mounts it at
 ``/dashboard``; mount it in your own ASGI app with :class:`Dashboard`.
 """
 

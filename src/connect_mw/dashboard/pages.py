@@ -16,11 +16,12 @@ import binascii
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar
 
 from ..model import EnvelopeState
 from ..stores.api import (
+    EnvelopeSearch,
     ProcessingState,
     Store,
     StoredEvent,
@@ -49,6 +50,9 @@ _BADGES = {
     "voided": "bad",
     "dead": "bad",
     "failed": "warn",
+    "behind": "warn",
+    "ok": "ok",
+    "down": "bad",
     "pending": "info",
     "sent": "info",
     "delivered": "info",
@@ -148,26 +152,38 @@ class Pager:
             raise ValueError("the page size must be at least 1")
 
     async def envelopes(
-        self, store: Store, status: str | None, cursor: str | None, number: int
+        self, store: Store, status: str | None, cursor: str | None, number: int, text: str = ""
     ) -> Page[EnvelopeState]:
-        """The envelopes after ``cursor`` (page ``number``), optionally only in ``status``."""
+        """The envelopes after ``cursor`` (page ``number``), optionally only in ``status``.
+
+        With ``text``, only those whose id, subject or a recipient's email contains it
+        (:meth:`~connect_mw.stores.api.Store.search_envelopes`).
+        """
         after = envelope_cursor(cursor)
-        rows = await store.offload(
-            lambda: store.list_envelopes(status=status, limit=self.size + 1, after=after)
-        )
+        search = EnvelopeSearch(text, status=status, after=after, limit=self.size + 1)
+        if search.needle:
+            rows = await store.offload(lambda: store.search_envelopes(search))
+        else:
+            rows = await store.offload(
+                lambda: store.list_envelopes(status=status, limit=self.size + 1, after=after)
+            )
         return paginate(rows, _number(after, number), self.size, _envelope_key)
+
+    async def events(
+        self, store: Store, processing: ProcessingState, cursor: str | None, number: int
+    ) -> Page[StoredEvent]:
+        """The events in ``processing`` after ``cursor`` (page ``number``), in DocuSign order."""
+        after = event_cursor(cursor)
+        rows = await store.offload(
+            lambda: store.list_events(processing=processing, limit=self.size + 1, after=after)
+        )
+        return paginate(rows, _number(after, number), self.size, _event_key)
 
     async def dead_letters(
         self, store: Store, cursor: str | None, number: int
     ) -> Page[StoredEvent]:
         """The dead letters after ``cursor`` (page ``number``), oldest first (DocuSign order)."""
-        after = event_cursor(cursor)
-        rows = await store.offload(
-            lambda: store.list_events(
-                processing=ProcessingState.DEAD, limit=self.size + 1, after=after
-            )
-        )
-        return paginate(rows, _number(after, number), self.size, _event_key)
+        return await self.events(store, ProcessingState.DEAD, cursor, number)
 
 
 def _number(after: object, number: int) -> int:
@@ -199,3 +215,18 @@ def first_line(text: str | None) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def age(span: timedelta | None) -> str:
+    """A duration for people: ``42 s``, ``5 min 3 s``, ``2 h 10 min``, ``3 d 4 h``."""
+    if span is None:
+        return "—"
+    seconds = max(0, int(span.total_seconds()))
+    for unit, size, smaller, smaller_size in _AGE_UNITS:
+        if seconds >= size:
+            rest = (seconds % size) // smaller_size
+            return f"{seconds // size} {unit}" + (f" {rest} {smaller}" if rest else "")
+    return f"{seconds} s"
+
+
+_AGE_UNITS = (("d", 86400, "h", 3600), ("h", 3600, "min", 60), ("min", 60, "s", 1))

@@ -17,7 +17,9 @@ from typing import Any
 from ..model import EnvelopeStatus, PayloadFormat
 from ..stores.api import (
     EARLIEST,
+    Backlog,
     EnvelopeQuery,
+    EnvelopeSearch,
     EventQuery,
     Lease,
     ProcessingState,
@@ -157,13 +159,19 @@ class Dialect:
         )
         return self.render(template), params
 
-    def select_envelopes(self, query: EnvelopeQuery) -> tuple[str, dict[str, Any]]:
+    def select_envelopes(
+        self, query: EnvelopeQuery, text: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """The ``SELECT state`` answering ``query``, and its parameters.
 
         The stores keep an envelope without ``updated_at`` as :data:`EARLIEST` in the
-        ``updated_at`` column, so one keyset condition pages every envelope.
+        ``updated_at`` column, so one keyset condition pages every envelope. With ``text``
+        (see :meth:`search_text`), only envelopes whose stored state contains it.
         """
         where, params = ["1 = 1"], dict[str, Any]({"limit": query.limit})
+        if text is not None:
+            where.append("lower(state) LIKE {text} ESCAPE '!'")
+            params["text"] = "%" + _like_escaped(text) + "%"
         if query.status is not None:
             where.append("status = {status}")
             params["status"] = query.status
@@ -183,6 +191,48 @@ class Dialect:
     def listed_at(self, updated_at: datetime | None) -> Any:
         """The ``updated_at`` column's value for an envelope (see :meth:`select_envelopes`)."""
         return self.dump_time(updated_at or EARLIEST)
+
+    # Overview queries (the dashboard's) ---------------------------------------------
+
+    def count_envelopes(self) -> str:
+        """The ``SELECT`` of ``(status, count)`` per envelope status."""
+        return self.render("SELECT status, count(*) FROM {envelopes} GROUP BY status")
+
+    def select_backlog(self) -> str:
+        """The ``SELECT`` of ``(processing, count, oldest received_at)`` of the backlog."""
+        return self.render(
+            "SELECT processing, count(*), min(received_at) FROM {events} "
+            "WHERE processing IN ('pending', 'failed', 'dead') GROUP BY processing"
+        )
+
+    def backlog_from_rows(self, rows: Sequence[Row]) -> Backlog:
+        """The :class:`Backlog` from the rows of :meth:`select_backlog`."""
+        counts = {str(row[0]): int(row[1]) for row in rows}
+        oldest = next((row[2] for row in rows if row[0] == "pending"), None)
+        return Backlog(
+            pending=counts.get("pending", 0),
+            failed=counts.get("failed", 0),
+            dead=counts.get("dead", 0),
+            oldest_pending_at=self.load_time(oldest),
+        )
+
+    @staticmethod
+    def search_text(query: EnvelopeSearch) -> str | None:
+        r"""The text a ``LIKE`` on the stored state can narrow ``query`` with, or ``None``.
+
+        The state is JSON text that keeps non-ASCII characters as they are, so a printable
+        ASCII needle without ``"`` or ``\`` (which JSON escapes) appears in it verbatim
+        wherever it appears in a field; ``lower`` folds ASCII the same way in both
+        databases. Any other needle is matched in Python only.
+        """
+        needle = query.needle
+        plain = needle.isascii() and needle.isprintable() and not {'"', "\\"} & set(needle)
+        return needle if needle and plain else None
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` with ``LIKE``'s wildcards (and the escape ``!``) taken literally."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def _utc(value: Any) -> datetime | None:

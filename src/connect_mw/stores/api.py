@@ -14,7 +14,9 @@ event as JSON-ready values), :func:`dump_time` / :func:`load_time` (a UTC time a
 text).
 
 A store implements the six abstract methods of :class:`Store`. Everything else has a
-working default built on them: :meth:`Store.purge`, the read shortcuts, the async face
+working default built on them: :meth:`Store.purge`, the read shortcuts, the overview
+queries the dashboard uses (:meth:`Store.envelope_counts`, :meth:`Store.backlog`,
+:meth:`Store.search_envelopes`), the async face
 (blocking methods run in a worker thread, see :meth:`Store.offload`), and the work queue
 (:meth:`Store.queue`). Run :class:`connect_mw.testing.StoreContract` against a store to check
 it; ``docs/custom-store.md`` walks through a complete one.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -52,8 +54,10 @@ __all__ = [
     "EARLIEST",
     "FINAL",
     "UNFINISHED",
+    "Backlog",
     "Commit",
     "EnvelopeQuery",
+    "EnvelopeSearch",
     "EnvelopeState",
     "EventQuery",
     "Lease",
@@ -69,6 +73,7 @@ __all__ = [
     "event_to_dict",
     "load_state",
     "load_time",
+    "search_in_pages",
     "utcnow",
 ]
 
@@ -442,3 +447,140 @@ class Store(abc.ABC):
         with native async I/O may await it here instead.
         """
         return await anyio.to_thread.run_sync(call)
+
+    # Overview queries (the dashboard's): defaults built on the six ---------------------
+
+    def envelope_counts(self) -> dict[str | None, int]:
+        """How many envelopes are in each status (``None``: no status known yet).
+
+        Statuses without envelopes are left out. The default pages through every envelope;
+        stores with a query language override it with one grouped count.
+        """
+        counts: dict[str | None, int] = {}
+        for state in _every_envelope(self):
+            status = None if state.status is None else state.status.value
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    def backlog(self) -> Backlog:
+        """The pending, retrying (failed) and dead events at a glance; see :class:`Backlog`.
+
+        The default lists those events (without bodies); stores with a query language
+        override it with one grouped query.
+        """
+        return Backlog.of(self.events(EventQuery(processing=_BACKLOG)))
+
+    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
+        """The envelopes ``query`` finds, in :meth:`envelopes` order; see :class:`EnvelopeSearch`.
+
+        The default reads pages of :meth:`envelopes` and keeps the matches; SQL stores
+        narrow the pages with ``LIKE`` first.
+        """
+        return search_in_pages(query, self.envelopes)
+
+
+# Overview queries ---------------------------------------------------------------------
+
+#: Envelopes read per round trip when a default overview query pages through a store.
+SCAN_PAGE = 500
+_BACKLOG = frozenset({ProcessingState.PENDING, ProcessingState.FAILED, ProcessingState.DEAD})
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """How many events wait (``pending``), wait for a retry (``failed``), or gave up (``dead``).
+
+    ``oldest_pending_at`` is the ``received_at`` of the oldest pending event: how far the
+    workers are behind (:meth:`lag`).
+    """
+
+    pending: int = 0
+    failed: int = 0
+    dead: int = 0
+    oldest_pending_at: datetime | None = None
+
+    @classmethod
+    def of(cls, events: list[StoredEvent]) -> Backlog:
+        """The backlog of ``events`` (every pending, failed and dead event)."""
+        by_state = {state: 0 for state in ProcessingState}
+        for event in events:
+            by_state[event.processing] += 1
+        pending = [e.received_at for e in events if e.processing is ProcessingState.PENDING]
+        return cls(
+            by_state[ProcessingState.PENDING],
+            by_state[ProcessingState.FAILED],
+            by_state[ProcessingState.DEAD],
+            min(pending, default=None),
+        )
+
+    def lag(self, now: datetime) -> timedelta:
+        """The age of the oldest pending event at ``now`` (zero when none is pending)."""
+        if self.oldest_pending_at is None:
+            return timedelta(0)
+        return max(timedelta(0), now - self.oldest_pending_at)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeSearch:
+    """Which envelopes :meth:`Store.search_envelopes` returns, in :class:`EnvelopeQuery` order.
+
+    An envelope matches when ``text`` (surrounding blanks stripped; compared after
+    ``str.lower``) occurs in its id, its subject or any recipient's email, it is in
+    ``status`` (when given), and it comes after ``after`` (keyset paging). Blank ``text``
+    matches every envelope.
+    """
+
+    text: str
+    status: str | None = None
+    after: tuple[datetime | None, str] | None = None
+    limit: int = 100
+
+    @property
+    def needle(self) -> str:
+        """``text`` as compared: stripped and lowercased."""
+        return self.text.strip().lower()
+
+    def found_in(self, state: EnvelopeState) -> bool:
+        """Whether the text occurs in the envelope's id, subject or a recipient's email."""
+        needle = self.needle
+        fields = (state.envelope_id, state.subject, *(r.email for r in state.recipients))
+        return any(needle in field.lower() for field in fields if field is not None)
+
+    def matches(self, state: EnvelopeState) -> bool:
+        """Whether ``state`` passes every filter (``limit`` aside)."""
+        listed = EnvelopeQuery(status=self.status, after=self.after)
+        return listed.matches(state) and self.found_in(state)
+
+    def listing(self, after: tuple[datetime | None, str] | None, limit: int) -> EnvelopeQuery:
+        """The envelope listing this search reads, from ``after``, ``limit`` rows."""
+        return EnvelopeQuery(status=self.status, after=after, limit=limit)
+
+
+def search_in_pages(
+    query: EnvelopeSearch, read: Callable[[EnvelopeQuery], list[EnvelopeState]]
+) -> list[EnvelopeState]:
+    """Answer ``query`` by reading pages of candidates with ``read`` and keeping matches.
+
+    ``read`` answers an :class:`EnvelopeQuery` with (at least) every envelope of that page
+    that matches ``query`` — a plain listing, or one a store narrowed for the text.
+    """
+    if query.limit < 1:
+        return []
+    found: list[EnvelopeState] = []
+    after = query.after
+    while True:
+        page = read(query.listing(after, SCAN_PAGE))
+        found.extend(state for state in page if query.found_in(state))
+        if len(found) >= query.limit or len(page) < SCAN_PAGE:
+            return found[: query.limit]
+        after = envelope_position(page[-1])
+
+
+def _every_envelope(store: Store) -> Iterator[EnvelopeState]:
+    after: tuple[datetime | None, str] | None = None
+    while True:
+        page = store.envelopes(EnvelopeQuery(after=after, limit=SCAN_PAGE))
+        yield from page
+        if len(page) < SCAN_PAGE:
+            return
+        after = envelope_position(page[-1])

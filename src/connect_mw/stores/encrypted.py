@@ -25,6 +25,7 @@ from typing import TypeVar
 from ..encryption import Encryptor
 from ..queues.api import Queue
 from .api import (
+    Backlog,
     Commit,
     EnvelopeQuery,
     EnvelopeState,
@@ -128,6 +129,14 @@ class EncryptedStore(Store):
     def purge(self, before: datetime) -> int:
         """See :meth:`Store.purge` (the inner store's, with its bulk delete if it has one)."""
         return self.inner.purge(before)
+
+    def envelope_counts(self) -> dict[str | None, int]:
+        """The wrapped store's counts: statuses are stored in the clear."""
+        return self.inner.envelope_counts()
+
+    def backlog(self) -> Backlog:
+        """The wrapped store's backlog: processing states and times are stored in the clear."""
+        return self.inner.backlog()
 
     def queue(self) -> Queue:
         """The inner store's queue, sealing the errors it writes (see :class:`SealingQueue`)."""

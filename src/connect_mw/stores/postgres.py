@@ -31,8 +31,10 @@ from ..errors import ConfigurationError
 from ..queues.dialects import EVENT_COLUMNS, Dialect
 from .api import (
     EARLIEST,
+    Backlog,
     Commit,
     EnvelopeQuery,
+    EnvelopeSearch,
     EnvelopeState,
     EventQuery,
     Progress,
@@ -41,6 +43,7 @@ from .api import (
     StoredEvent,
     dump_state,
     load_state,
+    search_in_pages,
 )
 from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending, remaining
@@ -365,6 +368,32 @@ class PostgresStore(Store):
         """See :meth:`Store.purge`: one ``DELETE``."""
         with self._connection() as conn:
             return conn.execute(self._q["purge"], (before,)).rowcount
+
+    # Overview queries -------------------------------------------------------------------
+
+    def envelope_counts(self) -> dict[str | None, int]:
+        """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
+        with self._connection() as conn:
+            rows = conn.execute(self._dialect.count_envelopes()).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
+    def backlog(self) -> Backlog:
+        """See :meth:`Store.backlog`: one grouped ``SELECT`` on the processing index."""
+        with self._connection() as conn:
+            rows = conn.execute(self._dialect.select_backlog()).fetchall()
+        return self._dialect.backlog_from_rows(rows)
+
+    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
+        """See :meth:`Store.search_envelopes`: pages narrowed by ``LIKE`` on the state."""
+        text = self._dialect.search_text(query)
+
+        def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
+            statement, params = self._dialect.select_envelopes(listing, text)
+            with self._connection() as conn:
+                rows = conn.execute(statement, params).fetchall()
+            return [load_state(row[0]) for row in rows]
+
+        return search_in_pages(query, read)
 
     def queue(self) -> SQLQueue:
         """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""

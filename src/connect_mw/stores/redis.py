@@ -339,6 +339,25 @@ class RedisStore(Store):
             if int(seen) < _BATCH:
                 return deleted
 
+    def envelope_counts(self) -> dict[str | None, int]:
+        """See :meth:`Store.envelope_counts`: the sizes of the per-status listing indexes.
+
+        Envelopes never expire, so each ``updated:<status>`` set holds exactly the
+        envelopes in that status, and ``updated`` all of them.
+        """
+        self._upgrade_envelope_indexes()
+        statuses = [status.value for status in EnvelopeStatus]
+        pipe = self._client.pipeline(transaction=False)
+        for name in ("updated", *(f"updated:{status}" for status in statuses)):
+            pipe.zcard(self.prefix + name)
+        total, *sizes = (int(size) for size in pipe.execute())
+        counts: dict[str | None, int] = {
+            status: size for status, size in zip(statuses, sizes, strict=True) if size
+        }
+        if total > sum(sizes):
+            counts[None] = total - sum(sizes)
+        return counts
+
     def queue(self) -> RedisQueue:
         """The Lua-scripted queue over this store (:class:`~connect_mw.queues.redis.RedisQueue`)."""
         from ..queues.redis import RedisQueue  # noqa: PLC0415 (queues build on stores)

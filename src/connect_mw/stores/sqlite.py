@@ -56,8 +56,10 @@ from typing import TYPE_CHECKING
 
 from ..queues.dialects import EVENT_COLUMNS, Dialect
 from .api import (
+    Backlog,
     Commit,
     EnvelopeQuery,
+    EnvelopeSearch,
     EnvelopeState,
     EventQuery,
     Progress,
@@ -67,6 +69,7 @@ from .api import (
     dump_state,
     dump_time,
     load_state,
+    search_in_pages,
 )
 from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending
@@ -347,6 +350,32 @@ class SQLiteStore(Store):
                     (dump_time(before),),
                 ).rowcount
             )
+
+    # Overview queries -------------------------------------------------------------------
+
+    def envelope_counts(self) -> dict[str | None, int]:
+        """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
+        with self._reading() as conn:
+            rows = conn.execute(_DIALECT.count_envelopes()).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
+    def backlog(self) -> Backlog:
+        """See :meth:`Store.backlog`: one grouped ``SELECT`` on the processing index."""
+        with self._reading() as conn:
+            rows = conn.execute(_DIALECT.select_backlog()).fetchall()
+        return _DIALECT.backlog_from_rows(rows)
+
+    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
+        """See :meth:`Store.search_envelopes`: pages narrowed by ``LIKE`` on the state."""
+        text = _DIALECT.search_text(query)
+
+        def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
+            statement, params = _DIALECT.select_envelopes(listing, text)
+            with self._reading() as conn:
+                rows = conn.execute(statement, params).fetchall()
+            return [load_state(row[0]) for row in rows]
+
+        return search_in_pages(query, read)
 
     def queue(self) -> SQLQueue:
         """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""

@@ -42,6 +42,7 @@ from ..stores.api import (
     utcnow,
 )
 from .builders import BASE_TIME, notification, recipient
+from .overview_contract import OverviewContract
 from .queue_contract import QueueContract
 
 RAW = b'{"event":"envelope-sent"}'
@@ -112,7 +113,7 @@ def in_threads(count: int, task: Callable[[int], object]) -> list[object]:
     return results
 
 
-class StoreContract(QueueContract):
+class StoreContract(QueueContract, OverviewContract):
     """Base class of store test suites; implement :meth:`make_store`."""
 
     def make_store(self, tmp_path: Path) -> Store:

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 
 from ...model import EnvelopeState, EnvelopeStatus, PayloadFormat
 from ...stores.api import (
+    Backlog,
     EnvelopeQuery,
     EventQuery,
     Lease,
@@ -186,9 +187,16 @@ def select_events(alias: str, query: EventQuery) -> QuerySet[Event]:
     return page
 
 
-def select_envelopes(alias: str, query: EnvelopeQuery) -> QuerySet[Envelope, str]:
-    """The ``state`` texts ``query`` selects: ``updated_at`` descending (``NULL`` last), id."""
+def select_envelopes(
+    alias: str, query: EnvelopeQuery, text: str | None = None
+) -> QuerySet[Envelope, str]:
+    """The ``state`` texts ``query`` selects: ``updated_at`` descending (``NULL`` last), id.
+
+    With ``text``, only states that contain it (ignoring ASCII case).
+    """
     envelopes = Envelope.objects.using(alias)
+    if text is not None:
+        envelopes = envelopes.filter(state__icontains=text)
     if query.status is not None:
         envelopes = envelopes.filter(status=query.status)
     if query.after is not None:
@@ -232,4 +240,29 @@ def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
         raw=bytes(row.raw) if with_raw else None,
         sequence=row.seq,
         revision=row.revision,
+    )
+
+
+def envelope_counts(alias: str) -> dict[str | None, int]:
+    """How many envelopes are in each status: one grouped ``SELECT``."""
+    rows = Envelope.objects.using(alias).values_list("status").annotate(n=Count("pk"))
+    return {status: int(n) for status, n in rows.order_by()}
+
+
+def backlog(alias: str) -> Backlog:
+    """The pending, failed and dead events' counts and oldest pending: one grouped ``SELECT``."""
+    states = ["pending", "failed", "dead"]
+    rows = (
+        Event.objects.using(alias)
+        .filter(processing__in=states)
+        .values_list("processing")
+        .annotate(n=Count("pk"), oldest=Min("received_at"))
+        .order_by()
+    )
+    found = {processing: (int(n), oldest) for processing, n, oldest in rows}
+    return Backlog(
+        pending=found.get("pending", (0, None))[0],
+        failed=found.get("failed", (0, None))[0],
+        dead=found.get("dead", (0, None))[0],
+        oldest_pending_at=found.get("pending", (0, None))[1],
     )

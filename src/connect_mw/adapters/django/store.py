@@ -23,16 +23,20 @@ from asgiref.sync import sync_to_async
 from django.db import router, transaction
 
 from ...model import EnvelopeState
+from ...queues.dialects import Dialect
 from ...stores.api import (
     FINAL,
+    Backlog,
     Commit,
     EnvelopeQuery,
+    EnvelopeSearch,
     EventQuery,
     Progress,
     Snapshot,
     Store,
     StoredEvent,
     load_state,
+    search_in_pages,
 )
 from . import orm
 from .models import Envelope, Event, Marker
@@ -118,6 +122,23 @@ class DjangoStore(Store):
         final = [state.value for state in FINAL]
         old = Event.objects.using(self._alias()).filter(received_at__lt=before)
         return orm.delete_rows(old.filter(processing__in=final))
+
+    def envelope_counts(self) -> dict[str | None, int]:
+        """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
+        return orm.envelope_counts(self._alias())
+
+    def backlog(self) -> Backlog:
+        """See :meth:`Store.backlog`: one grouped ``SELECT``."""
+        return orm.backlog(self._alias())
+
+    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
+        """See :meth:`Store.search_envelopes`: pages narrowed by ``icontains`` on the state."""
+        text, alias = Dialect.search_text(query), self._alias()
+
+        def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
+            return [load_state(state) for state in orm.select_envelopes(alias, listing, text)]
+
+        return search_in_pages(query, read)
 
     def read_marker(self, name: str) -> str | None:
         """See :meth:`Store.read_marker`."""
