@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from .display import display, display_optional
 from .effects import Blocking, Steps, adrive, drive
 from .encryption import Encryptor
 from .errors import (
@@ -279,7 +280,7 @@ class Receiver(Routes):
         try:
             return derive_key(notification, self.key_func)
         except Exception as exc:
-            log.exception("key_func failed for envelope=%s", notification.envelope_id)
+            log.exception("key_func failed for envelope=%s", display(notification.envelope_id))
             raise InternalError("could not derive an idempotency key") from exc
 
     @staticmethod
@@ -365,7 +366,7 @@ class Receiver(Routes):
         try:
             outcome: RecordOutcome = yield Blocking(call, self.store.offload)
         except Exception as exc:
-            log.exception("store failed to record key=%s", accepted.key)
+            log.exception("store failed to record key=%s", display(accepted.key))
             raise StoreUnavailable() from exc
         self._log_outcome(accepted, outcome)
         return outcome
@@ -405,11 +406,11 @@ class Receiver(Routes):
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,
-            n.envelope_id,
-            n.event,
-            n.status or "-",
+            display(n.envelope_id),
+            display(n.event),
+            display_optional(n.status),
             n.format,
             n.raw_size,
-            outcome.key,
+            display(outcome.key),
             ",".join(t.name for t in outcome.transitions) or "-",
         )

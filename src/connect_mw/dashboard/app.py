@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..display import display
 from ..errors import ConfigurationError
 from ..queues.api import Queue
 from ..replay import Replayed, areplay
@@ -155,7 +156,7 @@ class Dashboard:
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
         )
-        self.templates.filters.update(when=when, badge=badge, first_line=first_line)
+        self.templates.filters.update(when=when, badge=badge, first_line=first_line, shown=display)
         routes = [
             Route("/", self.envelopes, name="envelopes"),
             Route("/envelopes/{envelope_id:path}", self.envelope, name="envelope"),
