@@ -192,31 +192,35 @@ class Authenticator:
     bearer: RequestVerifier | None = None
     client_certificate: RequestVerifier | None = None
 
+    _mechanisms: tuple[RequestVerifier, ...] = field(init=False, repr=False, compare=False)
+    stepped: bool = field(init=False, repr=False, compare=False)
+    """Whether a mechanism may need I/O first (then :meth:`steps` must be driven)."""
+
     def __post_init__(self) -> None:
         if self.basic is not None and self.bearer is not None:
             raise ConfigurationError(
                 "Basic and Bearer both use the Authorization header: configure one of them"
             )
+        # Cheapest and most telling first; computed once, this runs for every request.
+        found = (self.client_certificate, self.hmac_keys or None, self.basic, self.bearer)
+        mechanisms = tuple(mechanism for mechanism in found if mechanism is not None)
+        object.__setattr__(self, "_mechanisms", mechanisms)
+        stepped = any(isinstance(m, SteppedVerifier) for m in mechanisms)
+        object.__setattr__(self, "stepped", stepped)
 
     @property
     def configured(self) -> bool:
         """Whether any authentication mechanism is configured."""
-        others = (self.basic, self.bearer, self.client_certificate)
-        return bool(self.hmac_keys) or any(item is not None for item in others)
-
-    def _mechanisms(self) -> list[RequestVerifier]:
-        """The configured mechanisms, cheapest and most telling first."""
-        found = (self.client_certificate, self.hmac_keys or None, self.basic, self.bearer)
-        return [mechanism for mechanism in found if mechanism is not None]
+        return bool(self._mechanisms)
 
     def verify(self, request: Request) -> None:
         """Raise ``AuthenticationError`` unless every configured mechanism accepts (pure)."""
-        for mechanism in self._mechanisms():
+        for mechanism in self._mechanisms:
             mechanism.verify(request)
 
     def steps(self, request: Request) -> VerifySteps:
         """:meth:`verify` as a pipeline: a mechanism may fetch keys first (OAuth's JWKS)."""
-        for mechanism in self._mechanisms():
+        for mechanism in self._mechanisms:
             if isinstance(mechanism, SteppedVerifier):
                 yield from mechanism.verify_steps(request)
             else:
