@@ -59,10 +59,23 @@ def check_url(url: str) -> str:
     raise ConfigurationError(f"a JWKS URL must be https:// (http only to loopback): {url!r}")
 
 
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL :func:`check_url` accepts (no downgrade to HTTP)."""
+
+    def redirect_request(  # noqa: PLR0917 (urllib's signature)
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        check_url(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_CheckedRedirects())
+
+
 def fetch_url(url: str, timeout: float = 5.0) -> bytes:
     """GET ``url`` (standard library): ``timeout`` seconds per socket step, 1 MiB at most."""
     request = urllib.request.Request(check_url(url), headers={"accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
+    with _OPENER.open(request, timeout=timeout) as answer:
         data: bytes = answer.read(MAX_JWKS_SIZE + 1)
     if len(data) > MAX_JWKS_SIZE:
         raise ValueError(f"JWKS larger than {MAX_JWKS_SIZE} bytes")

@@ -84,6 +84,11 @@ def _handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             issuer.fetches += 1
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("location", "http://keys.example.invalid/jwks.json")
+                self.end_headers()
+                return
             if not issuer.up or self.path != "/.well-known/jwks.json":
                 self.send_error(503 if not issuer.up else 404)
                 return

@@ -20,7 +20,7 @@ from connect_mw import MemoryStore, Receiver
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
 from connect_mw.errors import AuthenticationError, ConfigurationError
-from connect_mw.jwks import JwksCache, parse_jwks
+from connect_mw.jwks import JwksCache, fetch_url, parse_jwks
 from connect_mw.oauth import ConnectOAuth
 from support.deliveries import KEY, PATH, signed_headers, signed_request, sim_body
 from support.entry_points import ASGIClient, Client, WSGIClient, asgi_echo, wsgi_echo
@@ -293,3 +293,9 @@ def test_jwks_keeps_only_rs256_signing_keys_of_2048_bits() -> None:
         parse_jwks(json.dumps({"keys": [jwk("weak", weak)]}).encode())
     with pytest.raises(ValueError):
         parse_jwks(b"[]")
+
+
+def test_the_default_fetcher_refuses_a_redirect_to_plain_http(issuer: Issuer) -> None:
+    assert parse_jwks(fetch_url(issuer.jwks_url))  # loopback HTTP is allowed
+    with pytest.raises(ConfigurationError, match="https"):
+        fetch_url(f"{issuer.url}/redirect")
