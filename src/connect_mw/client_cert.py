@@ -87,7 +87,7 @@ def _canonical(text: str) -> str:
     quoted values are accepted.
     """
     parts: list[str] = []
-    position, text = 0, text.strip()
+    position = len(text) - len(text.lstrip())
     while position < len(text):
         match = _RDN_PART.match(text, position)
         if match is None or match.end() == position:
@@ -95,9 +95,7 @@ def _canonical(text: str) -> str:
         kind = match.group("type")
         quoted = match.group("quoted")
         value = match.group("plain") if quoted is None else re.sub(r"([,+;<>=#])", r"\\\1", quoted)
-        parts.append(
-            f"{kind.upper() if kind.isalpha() else kind}={value.strip()}{match.group('sep')}"
-        )
+        parts.append(f"{kind.upper() if kind.isalpha() else kind}={value}{match.group('sep')}")
         position = match.end()
     return "".join(parts)
 

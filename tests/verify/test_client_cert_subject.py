@@ -15,6 +15,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
 
 from connect_mw import MemoryStore, Receiver
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
@@ -171,3 +174,33 @@ def test_name_rule_matching() -> None:
     assert rule.matches(name(SUBJECT))
     assert not rule.matches(name("CN=connect.docusign.test"))
     assert not NameRule.parse("CN=connect.docusign.tes").matches(name(SUBJECT))
+
+
+NAME_OIDS = [NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME,
+             NameOID.LOCALITY_NAME, NameOID.STATE_OR_PROVINCE_NAME]  # fmt: skip
+# RFC 4514's special characters often, so escapes and spaces at either end are exercised.
+SPECIAL = st.sampled_from([*' ,+"\\#<>;=', "\u00e9"])
+VALUES = st.text(SPECIAL | st.characters(min_codepoint=0x20, max_codepoint=0x24F), min_size=1,
+                 max_size=20)  # fmt: skip
+
+
+@st.composite
+def names(draw: st.DrawFn) -> x509.Name:
+    count = draw(st.integers(1, 4))
+    oids = draw(st.lists(st.sampled_from(NAME_OIDS), min_size=count, max_size=count))
+    attributes = [x509.NameAttribute(oid, draw(VALUES)) for oid in oids]
+    return x509.Name(attributes)
+
+
+@given(names())
+@example(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ends with a space ")]))
+@example(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ' #b+c"d\\, ')]))
+def test_a_name_written_by_cryptography_is_read_back_as_a_rule_that_matches_it(
+    certificate_name: x509.Name,
+) -> None:
+    text = certificate_name.rfc4514_string()
+    try:
+        x509.Name.from_rfc4514_string(text)
+    except ValueError:
+        assume(False)  # a text cryptography itself cannot read back is not a rule anyone has
+    assert NameRule.parse(text).matches(certificate_name)
