@@ -62,9 +62,20 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _b64url(part: str) -> bytes:
+    """Decode one part in its canonical spelling only: a token has exactly one accepted form.
+
+    (The last character of base64 may carry unused low bits; other spellings are refused.)
+    """
+    data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") != part:
+        raise ValueError("not canonical base64url")
+    return data
+
+
 def _json_part(part: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        raw = _b64url(part)
         value = json.loads(raw, object_pairs_hook=_no_duplicates)
     except (ValueError, binascii.Error, RecursionError):
         raise _refuse("malformed (not a JWT)") from None
@@ -102,7 +113,7 @@ class Jwt:
         if "crit" in header:
             raise _refuse("critical header extensions are not supported")
         try:
-            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            signature = _b64url(parts[2])
         except (ValueError, binascii.Error):
             raise _refuse("malformed (not a JWT)") from None
         return cls(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)

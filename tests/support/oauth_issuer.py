@@ -110,7 +110,7 @@ def serving(issuer: Issuer) -> Iterator[Issuer]:
     """Serve ``issuer``'s JWKS on a free loopback port while inside the block."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(issuer))
     issuer.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield issuer

@@ -8,6 +8,7 @@ entry point. Clocks are injected where a test needs time to pass.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -15,13 +16,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from connect_mw import MemoryStore, Receiver
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
 from connect_mw.errors import AuthenticationError, ConfigurationError
 from connect_mw.jwks import JwksCache, fetch_url, parse_jwks
-from connect_mw.oauth import ConnectOAuth
+from connect_mw.oauth import ConnectOAuth, Jwt
 from support.deliveries import KEY, PATH, signed_headers, signed_request, sim_body
 from support.entry_points import ASGIClient, Client, WSGIClient, asgi_echo, wsgi_echo
 from support.oauth_issuer import AUDIENCE, ISSUER, Issuer, b64url, compact, jwk, serving
@@ -97,6 +100,7 @@ def test_a_valid_token_is_accepted_and_the_keys_fetched_once(
     assert len(client.receiver.store.list_envelopes()) == 3
 
 
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 NONE_HEADER = b64url(b'{"alg":"none"}')
 DUPLICATE_CLAIMS = b64url(b'{"a":1,"a":2}')
 
@@ -299,3 +303,43 @@ def test_the_default_fetcher_refuses_a_redirect_to_plain_http(issuer: Issuer) ->
     assert parse_jwks(fetch_url(issuer.jwks_url))  # loopback HTTP is allowed
     with pytest.raises(ConfigurationError, match="https"):
         fetch_url(f"{issuer.url}/redirect")
+
+
+@settings(max_examples=300)
+@given(
+    st.text(max_size=300)
+    | st.from_regex(r"[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}")
+)
+def test_decoding_any_text_refuses_with_an_authentication_error(text: str) -> None:
+    with contextlib.suppress(AuthenticationError):
+        Jwt.decode(text)
+
+
+@pytest.fixture(scope="module")
+def ready(issuer: Issuer) -> tuple[ConnectOAuth, str]:
+    """A validator whose keys are fetched, and a token it accepts."""
+    oauth = validator(issuer)
+    oauth.keys.refresh()
+    token = issuer.token(exp=int(time.time()) + 3600)
+    oauth.verify(signed_request(sim_body(), authorization=f"Bearer {token}"))
+    return oauth, token
+
+
+@settings(max_examples=300)
+@given(data=st.data())
+def test_any_change_to_a_valid_token_is_refused(
+    ready: tuple[ConnectOAuth, str], data: st.DataObject
+) -> None:
+    oauth, token = ready
+    position = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(st.sampled_from(BASE64URL + "."))
+    changed = token[:position] + replacement + token[position + 1 :]
+    assume(changed != token)
+    with pytest.raises(AuthenticationError):
+        oauth.verify(signed_request(sim_body(), authorization=f"Bearer {changed}"))
+
+
+@given(st.binary(max_size=500))
+def test_a_jwks_document_is_read_or_refused_with_a_value_error(data: bytes) -> None:
+    with contextlib.suppress(ValueError):
+        parse_jwks(data)
