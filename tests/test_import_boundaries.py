@@ -20,6 +20,9 @@ CORE_MODULES = [
     "connect_mw.routing",
     "connect_mw.cli",
     "connect_mw.client_cert",
+    "connect_mw.display",
+    "connect_mw.jwks",
+    "connect_mw.oauth",
     "connect_mw.metrics",
     "connect_mw.worker",
     "connect_mw.keys",
@@ -47,7 +50,7 @@ def test_core_imports_need_no_optional_dependency() -> None:
     assert result.stdout.strip() == "[]"
 
 
-PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "routing"]
+PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "routing", "display"]
 
 
 @pytest.mark.parametrize("name", PURE_MODULES)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
+from .display import display
 from .effects import Blocking, Invoke, Steps, adrive, drive
 from .errors import ParseError
 from .metrics import Metrics
@@ -113,8 +114,8 @@ def _report(router: Router, func: Callback, delivery: Delivery, exc: Exception) 
     log.error(
         "callback %s failed for key=%s envelope=%s attempt=%d: %s: %s",
         _describe(func),
-        delivery.key,
-        delivery.envelope_id,
+        display(delivery.key),
+        display(delivery.envelope_id),
         delivery.attempt,
         type(exc).__name__,
         exc,
@@ -160,11 +161,13 @@ def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None
 
 def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
     if verdict.state is ProcessingState.PROCESSED:
-        log.info("processed key=%s attempt=%d", key, attempt)
+        log.info("processed key=%s attempt=%d", display(key), attempt)
     elif verdict.state is ProcessingState.FAILED:
-        log.warning("retrying key=%s after attempt=%d at %s", key, attempt, verdict.retry_at)
+        log.warning(
+            "retrying key=%s after attempt=%d at %s", display(key), attempt, verdict.retry_at
+        )
     else:
-        log.error("dead key=%s after attempt=%d", key, attempt)
+        log.error("dead key=%s after attempt=%d", display(key), attempt)
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,9 @@ class Processor:
             try:
                 notification = yield Invoke(self.enrich, (notification,), self.router.call_context)
             except Exception as exc:
-                log.warning("enrich failed for key=%s: %s: %s", event.key, type(exc).__name__, exc)
+                log.warning(
+                    "enrich failed for key=%s: %s: %s", display(event.key), type(exc).__name__, exc
+                )
                 return judge([_error_text(self.enrich, exc)], event.attempts, self.retry)
         state = None if snapshot is None else snapshot.state
         claimed = dataclasses.replace(stored, attempts=event.attempts)
@@ -260,11 +265,13 @@ class Processor:
             held: bool = yield Blocking(finish, self.queue.offload)
         except Exception:
             log.exception(
-                "could not record %s for key=%s; its lease will expire", verdict.state, key
+                "could not record %s for key=%s; its lease will expire", verdict.state, display(key)
             )
             return False
         if not held:
-            log.warning("key=%s was claimed by another worker before %s finished", key, worker)
+            log.warning(
+                "key=%s was claimed by another worker before %s finished", display(key), worker
+            )
         return held
 
     def process(self, event: StoredEvent, worker: str) -> ProcessingState:

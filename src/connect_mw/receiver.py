@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from .display import display, display_optional
 from .effects import Blocking, Steps, adrive, drive
 from .encryption import Encryptor
 from .errors import (
@@ -40,6 +41,7 @@ from .http import Request, Response
 from .keys import KeyFunc, derive_key
 from .metrics import Metrics
 from .model import EnvelopeState, Notification
+from .oauth import ConnectOAuth
 from .parse import parse
 from .processing import DEFAULT_LEASE, Enrich, Mode, Processor, RetryPolicy
 from .queues.api import Queue
@@ -93,9 +95,11 @@ class Receiver(Routes):
 
     Authentication: ``hmac_keys`` (the default key set, a string or several during
     rotation), ``account_keys`` (``{account_id: keys}``, chosen by ``X-DocuSign-AccountId``),
-    ``basic_auth`` (``(username, password)``) or ``bearer_validator`` (a function that
-    returns ``True`` for a valid OAuth token), ``client_certificate`` (a
-    :class:`~connect_mw.client_cert.ClientCertificatePolicy` for mTLS behind a proxy). With
+    ``basic_auth`` (``(username, password)``), or for OAuth for Connect either ``oauth`` (a
+    :class:`~connect_mw.oauth.ConnectOAuth`: the bearer JWT checked against the issuer's
+    published keys) or ``bearer_validator`` (your function that returns ``True`` for a valid
+    token), ``client_certificate`` (a :class:`~connect_mw.client_cert.ClientCertificatePolicy`
+    for mTLS behind a proxy, by subject and issuer). Every one configured must accept. With
     none of them the receiver refuses to start unless ``allow_unauthenticated=True``.
 
     ``store`` is a :class:`~connect_mw.stores.Store` or a URI (default: an SQLite file
@@ -128,6 +132,7 @@ class Receiver(Routes):
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         basic_auth: tuple[str, str] | None = None,
         bearer_validator: BearerValidator | None = None,
+        oauth: ConnectOAuth | None = None,
         client_certificate: RequestVerifier | None = None,
         allow_unauthenticated: bool = False,
         key_func: KeyFunc | None = None,
@@ -146,17 +151,19 @@ class Receiver(Routes):
             raise ConfigurationError(f"path must start with '/': {path!r}")
         if max_body_size <= 0 or read_timeout <= 0:
             raise ConfigurationError("max_body_size and read_timeout must be positive")
+        if oauth is not None and bearer_validator is not None:
+            raise ConfigurationError("give oauth or bearer_validator, not both")
         self.authenticator = Authenticator(
             hmac_keys=HmacKeys.build(hmac_keys, account_keys),
             basic=BasicCredentials(*basic_auth) if basic_auth else None,
-            bearer=BearerAuth(bearer_validator) if bearer_validator else None,
+            bearer=BearerAuth(bearer_validator) if bearer_validator else oauth,
             client_certificate=client_certificate,
         )
         if not self.authenticator.configured:
             if not allow_unauthenticated:
                 raise ConfigurationError(
-                    "no authentication configured: give hmac_keys (or basic_auth / "
-                    "bearer_validator), or pass allow_unauthenticated=True explicitly"
+                    "no authentication configured: give hmac_keys (or basic_auth, oauth, "
+                    "bearer_validator, client_certificate), or pass allow_unauthenticated=True"
                 )
             log.warning(
                 "connect-mw receiver at %s accepts UNAUTHENTICATED requests: anyone can "
@@ -263,12 +270,18 @@ class Receiver(Routes):
         return self.interpret(request)
 
     def authenticate(self, request: Request, *, prechecked: bool = False) -> None:
-        """The HTTP checks and authentication (405, 413, 415, 401), before any parsing."""
+        """The HTTP checks and authentication (405, 413, 415, 401), before any parsing.
+
+        Pure: OAuth uses the keys already cached; :meth:`steps` fetches them when due.
+        """
+        self._http_checks(request, prechecked)
+        self.authenticator.verify(request)
+
+    def _http_checks(self, request: Request, prechecked: bool) -> None:
         if not prechecked:
             self.precheck(request.method, request.headers)
         if len(request.body) > self.max_body_size:
             raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")
-        self.authenticator.verify(request)
 
     def interpret(self, request: Request) -> Accepted:
         """Parse and key an authenticated request (``ParseError`` if it cannot be parsed)."""
@@ -279,7 +292,7 @@ class Receiver(Routes):
         try:
             return derive_key(notification, self.key_func)
         except Exception as exc:
-            log.exception("key_func failed for envelope=%s", notification.envelope_id)
+            log.exception("key_func failed for envelope=%s", display(notification.envelope_id))
             raise InternalError("could not derive an idempotency key") from exc
 
     @staticmethod
@@ -318,7 +331,11 @@ class Receiver(Routes):
         """The pipeline for one request, as effects (see :mod:`connect_mw.effects`)."""
         started = time.perf_counter()
         try:
-            self.authenticate(request, prechecked=prechecked)
+            self._http_checks(request, prechecked)
+            if self.authenticator.stepped:
+                yield from self.authenticator.steps(request)
+            else:  # spares a generator per request when nothing may fetch
+                self.authenticator.verify(request)
             try:
                 accepted = self.interpret(request)
             except ParseError as error:  # signed, so from DocuSign: kept, never refused
@@ -365,7 +382,7 @@ class Receiver(Routes):
         try:
             outcome: RecordOutcome = yield Blocking(call, self.store.offload)
         except Exception as exc:
-            log.exception("store failed to record key=%s", accepted.key)
+            log.exception("store failed to record key=%s", display(accepted.key))
             raise StoreUnavailable() from exc
         self._log_outcome(accepted, outcome)
         return outcome
@@ -405,11 +422,11 @@ class Receiver(Routes):
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,
-            n.envelope_id,
-            n.event,
-            n.status or "-",
+            display(n.envelope_id),
+            display(n.event),
+            display_optional(n.status),
             n.format,
             n.raw_size,
-            outcome.key,
+            display(outcome.key),
             ",".join(t.name for t in outcome.transitions) or "-",
         )

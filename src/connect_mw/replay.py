@@ -15,6 +15,7 @@ import enum
 import logging
 from functools import partial
 
+from .display import display
 from .effects import Blocking, Steps, adrive, drive
 from .errors import ParseError
 from .keys import KeyFunc, derive_key
@@ -54,7 +55,7 @@ def steps(store: Store, queue: Queue, key: str, key_func: KeyFunc | None = None)
     try:
         notification = parse(event.raw, None)
     except ParseError as exc:
-        log.warning("replay: key=%s still cannot be parsed: %s", key, exc.reason)
+        log.warning("replay: key=%s still cannot be parsed: %s", display(key), exc.reason)
         return Replayed.STILL_UNPARSED
     if notification.account_id is None and event.account_id is not None:
         notification = dataclasses.replace(notification, account_id=event.account_id)
@@ -67,7 +68,7 @@ def steps(store: Store, queue: Queue, key: str, key_func: KeyFunc | None = None)
     resolved = Progress(ProcessingState.PROCESSED, event.attempts, utcnow(), None, note)
     resolved = dataclasses.replace(resolved, revision=event.revision + 1)
     yield Blocking(partial(store.update_event, key, event.revision, resolved), store.offload)
-    log.info("replay: key=%s parsed now and recorded as key=%s", key, new_key)
+    log.info("replay: key=%s parsed now and recorded as key=%s", display(key), display(new_key))
     return Replayed.REPARSED
 
 

@@ -1,4 +1,4 @@
-"""Authenticating Connect requests: HMAC signatures, Basic auth and a Bearer-token hook.
+"""Authenticating Connect requests: HMAC signatures, Basic auth, Bearer tokens, all together.
 
 HMAC facts (DocuSign's docs and all six official samples):
 
@@ -18,9 +18,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import AuthenticationError, ConfigurationError
 from .http import Request
@@ -31,6 +31,8 @@ ACCOUNT_HEADER = "x-docusign-accountid"
 MAX_SIGNATURE_HEADERS = 200
 
 BearerValidator = Callable[[str], bool]
+# A verification pipeline: effects of connect_mw.effects, named loosely to keep this pure.
+VerifySteps = Generator[Any, Any, None]
 
 
 class RequestVerifier(Protocol):
@@ -38,6 +40,17 @@ class RequestVerifier(Protocol):
 
     def verify(self, request: Request) -> None:
         """Raise ``AuthenticationError`` to refuse ``request``."""
+
+
+@runtime_checkable
+class SteppedVerifier(Protocol):
+    """A verifier that may need I/O (a key fetch) first: it yields it as effects."""
+
+    def verify(self, request: Request) -> None:
+        """The pure check, with what is already at hand."""
+
+    def verify_steps(self, request: Request) -> VerifySteps:
+        """The check as a pipeline (see :mod:`connect_mw.effects`)."""
 
 
 def sign(key: str, body: bytes) -> str:
@@ -151,7 +164,8 @@ class BearerAuth:
 
     ``validator`` is the user's check (signature, audience, expiry against their own
     authorization server's keys); it returns ``True`` for a valid token. It must be pure
-    and fast: it runs on the request path.
+    and fast: it runs on the request path. For a JWT signed by keys the issuer publishes,
+    the built-in :class:`~connect_mw.oauth.ConnectOAuth` does all of this.
     """
 
     validator: BearerValidator
@@ -175,28 +189,39 @@ class Authenticator:
 
     hmac_keys: HmacKeys = field(default_factory=HmacKeys)
     basic: BasicCredentials | None = None
-    bearer: BearerAuth | None = None
+    bearer: RequestVerifier | None = None
     client_certificate: RequestVerifier | None = None
+
+    _mechanisms: tuple[RequestVerifier, ...] = field(init=False, repr=False, compare=False)
+    stepped: bool = field(init=False, repr=False, compare=False)
+    """Whether a mechanism may need I/O first (then :meth:`steps` must be driven)."""
 
     def __post_init__(self) -> None:
         if self.basic is not None and self.bearer is not None:
             raise ConfigurationError(
                 "Basic and Bearer both use the Authorization header: configure one of them"
             )
+        # Cheapest and most telling first; computed once, this runs for every request.
+        found = (self.client_certificate, self.hmac_keys or None, self.basic, self.bearer)
+        mechanisms = tuple(mechanism for mechanism in found if mechanism is not None)
+        object.__setattr__(self, "_mechanisms", mechanisms)
+        stepped = any(isinstance(m, SteppedVerifier) for m in mechanisms)
+        object.__setattr__(self, "stepped", stepped)
 
     @property
     def configured(self) -> bool:
         """Whether any authentication mechanism is configured."""
-        others = (self.basic, self.bearer, self.client_certificate)
-        return bool(self.hmac_keys) or any(item is not None for item in others)
+        return bool(self._mechanisms)
 
     def verify(self, request: Request) -> None:
-        """Raise ``AuthenticationError`` unless every configured mechanism accepts."""
-        if self.client_certificate is not None:
-            self.client_certificate.verify(request)
-        if self.hmac_keys:
-            self.hmac_keys.verify(request)
-        if self.basic is not None:
-            self.basic.verify(request)
-        if self.bearer is not None:
-            self.bearer.verify(request)
+        """Raise ``AuthenticationError`` unless every configured mechanism accepts (pure)."""
+        for mechanism in self._mechanisms:
+            mechanism.verify(request)
+
+    def steps(self, request: Request) -> VerifySteps:
+        """:meth:`verify` as a pipeline: a mechanism may fetch keys first (OAuth's JWKS)."""
+        for mechanism in self._mechanisms:
+            if isinstance(mechanism, SteppedVerifier):
+                yield from mechanism.verify_steps(request)
+            else:
+                mechanism.verify(request)

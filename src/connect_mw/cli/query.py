@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..display import display
 from ..model import EnvelopeState
 from ..stores import StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
@@ -95,7 +96,7 @@ def _when(moment: datetime | None) -> str:
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces, headers in capitals."""
     cells = [[str(h).upper() for h in headers]] + [
-        ["-" if c is None else str(c) for c in row] for row in rows
+        ["-" if c is None else display(str(c)) for c in row] for row in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
@@ -116,7 +117,7 @@ def describe(state: EnvelopeState) -> str:
         facts.append(("void reason", state.void_reason))
     if state.decline_reason:
         facts.append(("decline reason", state.decline_reason))
-    text = "\n".join(f"{name:<15}{value}" for name, value in facts)
+    text = "\n".join(f"{name:<15}{display(value)}" for name, value in facts)
     rows = [
         (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order, r.status,
          _when(r.status_at))
@@ -133,7 +134,7 @@ def run_status(args: argparse.Namespace) -> int:
     with store_from(args) as store:
         state = store.get_envelope(args.envelope_id)
     if state is None:
-        print(f"connect-mw: no envelope {args.envelope_id} in the store", file=sys.stderr)
+        print(f"connect-mw: no envelope {display(args.envelope_id)} in the store", file=sys.stderr)
         return 1
     print(json.dumps(jsonable(state)) if args.json else describe(state))
     return 0
@@ -164,7 +165,7 @@ def run_events(args: argparse.Namespace) -> int:
     with store_from(args) as store:
         events = store.list_events(args.envelope_id)
     if not events:
-        print(f"connect-mw: no events for envelope {args.envelope_id}", file=sys.stderr)
+        print(f"connect-mw: no events for envelope {display(args.envelope_id)}", file=sys.stderr)
         return 1
     if args.json:
         for event in events:

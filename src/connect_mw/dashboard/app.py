@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..display import display
 from ..errors import ConfigurationError
 from ..queues.api import Queue
 from ..replay import Replayed, areplay
@@ -189,7 +190,9 @@ class Dashboard:
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
         )
-        self.templates.filters.update(when=when, badge=badge, first_line=first_line, age=age)
+        self.templates.filters.update(
+            when=when, badge=badge, first_line=first_line, age=age, shown=display
+        )
         routes = [
             Route("/", self.envelopes, name="envelopes"),
             Route("/envelopes/{envelope_id:path}", self.envelope, name="envelope"),
