@@ -74,9 +74,10 @@ def certificate_from_header(value: str) -> x509.Certificate:
 
 # One "type=value" of a name: a value is quoted ("DocuSign, Inc.", as openssl prints it) or
 # runs to the next comma or plus sign not escaped by a backslash.
+# Only ASCII spaces and tabs are insignificant: a value may be other Unicode whitespace.
 _RDN_PART = re.compile(
-    r"\s*(?P<type>[A-Za-z][\w.-]*|\d+(?:\.\d+)+)\s*=\s*"
-    r'(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>(?:[^,+\\]|\\.)*?))\s*(?P<sep>[,+]|$)'
+    r"[ \t]*(?P<type>[A-Za-z][\w.-]*|\d+(?:\.\d+)+)[ \t]*=[ \t]*"
+    r'(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>(?:[^,+\\]|\\.)*?))[ \t]*(?P<sep>[,+]|$)'
 )
 
 
@@ -87,7 +88,7 @@ def _canonical(text: str) -> str:
     quoted values are accepted.
     """
     parts: list[str] = []
-    position = len(text) - len(text.lstrip())
+    position = len(text) - len(text.lstrip(" \t"))
     while position < len(text):
         match = _RDN_PART.match(text, position)
         if match is None or match.end() == position:

@@ -195,6 +195,7 @@ def names(draw: st.DrawFn) -> x509.Name:
 @given(names())
 @example(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ends with a space ")]))
 @example(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ' #b+c"d\\, ')]))
+@example(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "\x85")]))  # Unicode whitespace
 def test_a_name_written_by_cryptography_is_read_back_as_a_rule_that_matches_it(
     certificate_name: x509.Name,
 ) -> None:
