@@ -278,10 +278,12 @@ class Observation:
 class RecipientState:
     """What is known of one recipient after folding every notification so far.
 
-    ``removed_at`` is set when a newer full recipient list no longer names the recipient
-    (a correction removed it, a reassignment replaced it): it stays here as history, but
-    is not one of ``EnvelopeState.active_recipients``. ``timeline`` is every observation of
-    its status, which the fold needs to tell a new episode from a known one.
+    ``removed_at`` is set when the newest full recipient list no longer names the recipient
+    and no newer message does (a correction removed it, a reassignment replaced it): it is
+    that list's time. The recipient stays here as history, but is not one of
+    ``EnvelopeState.active_recipients``. ``status_at`` is when it entered its status by
+    DocuSign's times; ``last_seen_at`` the newest message naming it. ``timeline`` is every
+    observation of its status, which the fold needs to tell a new episode from a known one.
     """
 
     recipient_id: str
@@ -313,6 +315,7 @@ class EnvelopeState:
     envelope may still become ``deleted``. ``reached`` holds every status the envelope ever
     reached; ``timeline`` the observations that tell each episode of a status apart.
     ``roster`` is the recipient ids of the newest full recipient list, seen at ``roster_at``.
+    ``status_at`` is when the envelope entered its status, by DocuSign's times.
     """
 
     envelope_id: str

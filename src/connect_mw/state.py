@@ -285,15 +285,8 @@ def _fold_recipient(
 
 
 def _has_identity(recipient: Recipient) -> bool:
-    return any(
-        value is not None
-        for value in (
-            recipient.recipient_type,
-            recipient.email,
-            recipient.name,
-            recipient.routing_order,
-        )
-    )
+    """Whether the message says who the recipient is (a SIM recipient event does not)."""
+    return recipient.email is not None or recipient.name is not None
 
 
 def _fold_recipients(
