@@ -72,7 +72,7 @@ def test_timelines_rosters_and_removals_round_trip() -> None:
     state = fold(fold(None, first).state, corrected).state
     removed = state.recipient("2")
     assert removed is not None and removed.removed
-    assert state.timeline and state.roster == {"1"}
+    assert state.timeline and state.roster == frozenset({"1"})
     text = dump_state(state)
     assert load_state(text) == state
     assert dump_state(load_state(text)) == text
