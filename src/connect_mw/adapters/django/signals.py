@@ -1,8 +1,8 @@
 """Django signals mirroring the receiver's callbacks.
 
 Each transition signal is sent once each time an envelope (or recipient) enters the
-status by DocuSign's timeline, like ``on_envelope_completed``; ``connect_event`` for every unique delivery, like
-``on_any``. Every signal is sent with the receiver as ``sender`` and the
+status by DocuSign's timeline, like ``on_envelope_completed``; ``connect_event`` for every
+unique delivery, like ``on_any``. Every signal is sent with the receiver as ``sender`` and the
 :class:`~connect_mw.Delivery` as ``delivery``::
 
     from django.dispatch import receiver
