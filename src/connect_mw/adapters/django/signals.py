@@ -40,6 +40,7 @@ recipient_delivered = Signal()
 recipient_completed = Signal()
 recipient_declined = Signal()
 recipient_autoresponded = Signal()
+recipient_removed = Signal()
 
 #: Transition name (as in ``Transition.name``) → the signal sent for it.
 TRANSITION_SIGNALS: dict[str, Signal] = {
@@ -55,6 +56,7 @@ TRANSITION_SIGNALS: dict[str, Signal] = {
     "recipient-completed": recipient_completed,
     "recipient-declined": recipient_declined,
     "recipient-autoresponded": recipient_autoresponded,
+    "recipient-removed": recipient_removed,
 }
 
 
