@@ -298,6 +298,7 @@ class RecipientState:
     last_seen_at: datetime | None = None
     identity_at: datetime | None = None
     timeline: tuple[Observation, ...] = ()
+    recipient_id_guid: str | None = None
 
     @property
     def removed(self) -> bool:
@@ -314,7 +315,9 @@ class EnvelopeState:
     correction), and a terminal status (completed, declined, voided) stays, except that an
     envelope may still become ``deleted``. ``reached`` holds every status the envelope ever
     reached; ``timeline`` the observations that tell each episode of a status apart.
-    ``roster`` is the recipient ids of the newest full recipient list, seen at ``roster_at``.
+    ``roster`` holds the recipient ids and GUIDs of the newest full recipient list, seen at
+    ``roster_at`` (both, so an XML list, which gives GUIDs, and a JSON one, which gives short
+    ids, agree on who is listed).
     ``status_at`` is when the envelope entered its status, by DocuSign's times.
     """
 

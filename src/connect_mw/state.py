@@ -280,6 +280,7 @@ def _fold_recipient(
         if _has_identity(recipient)
         else state.identity_at,
         timeline=after.points,
+        recipient_id_guid=_pick(state.recipient_id_guid, recipient.recipient_id_guid, newer),
     )
     return folded, new
 
@@ -310,7 +311,9 @@ def _roster(
     at = notification.occurred_at
     if not notification.full_recipient_list or at is None:
         return state.roster, state.roster_at
-    ids = frozenset(r.recipient_id for r in notification.recipients)
+    ids = frozenset(r.recipient_id for r in notification.recipients) | frozenset(
+        r.recipient_id_guid for r in notification.recipients if r.recipient_id_guid
+    )
     if state.roster is None or state.roster_at is None or at > state.roster_at:
         return ids, at
     if at == state.roster_at:
@@ -332,6 +335,7 @@ def _mark_removed(
             roster is not None
             and roster_at is not None
             and rid not in roster
+            and known.recipient_id_guid not in roster
             and _seen_before(known, roster_at)
         )
         removed_at = roster_at if removed else None

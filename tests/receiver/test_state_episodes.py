@@ -251,3 +251,14 @@ def test_identity_follows_the_newest_message(order: list[int]) -> None:
     r1 = state.recipient("1")
     assert r1 is not None
     assert (r1.email, r1.name, r1.status) == ("bob@example.com", "Bob", "delivered")
+
+
+def test_a_list_in_the_other_format_names_recipients_by_guid() -> None:
+    """XML lists give GUIDs, JSON short ids: the GUID keeps a recipient listed in both."""
+    guid = "0b7c9d2e-1f3a-4b5c-8d6e-7f8091a2b3c4"
+    json_list = listing(minute(0), recipient("1", "sent", recipient_id_guid=guid))
+    xml_list = listing(minute(2), recipient(guid, "delivered", recipient_id_guid=guid))
+    for order in ([json_list, xml_list], [xml_list, json_list]):
+        state, fired = fold_all(order)
+        assert not any(r.removed for r in state.recipients)
+        assert "recipient-removed" not in [t.name for t in fired]

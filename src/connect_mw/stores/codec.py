@@ -81,6 +81,7 @@ def _recipient_dict(r: RecipientState) -> dict[str, Any]:
         "last_seen_at": dump_time(r.last_seen_at),
         "identity_at": dump_time(r.identity_at),
         "timeline": _dump_timeline(r.timeline),
+        "guid": r.recipient_id_guid,
     }
 
 
@@ -98,6 +99,7 @@ def _recipient_from(d: dict[str, Any]) -> RecipientState:
         last_seen_at=load_time(d.get("last_seen_at")),
         identity_at=load_time(d.get("identity_at")),
         timeline=_load_timeline(d.get("timeline")),
+        recipient_id_guid=d.get("guid"),
     )
 
 
