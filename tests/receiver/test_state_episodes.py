@@ -262,3 +262,91 @@ def test_a_list_in_the_other_format_names_recipients_by_guid() -> None:
         state, fired = fold_all(order)
         assert not any(r.removed for r in state.recipients)
         assert "recipient-removed" not in [t.name for t in fired]
+
+
+def comparable(state: EnvelopeState) -> EnvelopeState:
+    """``state`` less what depends on arrival: the event count, the recipients' order."""
+    recipients = tuple(sorted(state.recipients, key=lambda r: r.recipient_id))
+    return replace(state, event_count=0, recipients=recipients)
+
+
+#: What a recipient may do next: DocuSign's steps, a correction's step back, a bounce.
+NEXT = {
+    "created": ["sent"],
+    "sent": ["delivered", "autoresponded", "completed", "declined"],
+    "delivered": ["completed", "sent"],  # "sent": corrected after delivery
+    "autoresponded": ["sent"],  # the sender fixed the address
+}
+
+
+def play(
+    choices: list[tuple[int, int]],
+) -> tuple[list[Notification], dict[str, list[str]], set[str]]:
+    """Run a random envelope: each step moves one recipient, or replaces one (a correction).
+
+    Returns a full-list message per step, each recipient's statuses step by step, and the
+    recipients the last list no longer names.
+    """
+    statuses = {"1": "sent", "2": "sent", "3": "created"}
+    entered = {rid: {status: minute(0)} for rid, status in statuses.items()}
+    history = {rid: [status] for rid, status in statuses.items()}
+    messages = [full_list(0, statuses, entered)]
+    next_id = 4
+    for step, (who, what) in enumerate(choices, start=1):
+        movable = sorted(rid for rid, status in statuses.items() if status in NEXT)
+        if not movable:
+            break
+        rid = movable[who % len(movable)]
+        if what % 5 == 4:  # a correction replaces this recipient with a new one
+            del statuses[rid]
+            new = str(next_id)
+            next_id += 1
+            statuses[new], entered[new], history[new] = "sent", {"sent": minute(step)}, []
+        else:
+            options = NEXT[statuses[rid]]
+            statuses[rid] = options[what % len(options)]
+            entered[rid][statuses[rid]] = minute(step)
+        for listed, status in statuses.items():
+            history[listed].append(status)
+        messages.append(full_list(step, statuses, entered))
+    return messages, history, set(history) - set(statuses)
+
+
+def full_list(
+    step: int, statuses: dict[str, str], entered: dict[str, dict[str, datetime]]
+) -> Notification:
+    recipients = tuple(
+        recipient(
+            rid,
+            status,
+            sent_at=entered[rid].get("sent"),
+            delivered_at=entered[rid].get("delivered"),
+            signed_at=entered[rid].get("completed"),
+        )
+        for rid, status in sorted(statuses.items())
+    )
+    return listing(minute(step) + timedelta(seconds=30), *recipients)
+
+
+@settings(max_examples=200)
+@given(
+    choices=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9)), min_size=1, max_size=10),
+    data=st.data(),
+)
+def test_random_corrections_fold_the_same_in_any_order(choices, data) -> None:  # type: ignore[no-untyped-def]
+    messages, history, removed = play(choices)
+    extra = data.draw(st.lists(st.sampled_from(messages), max_size=3))
+    state, fired = fold_all(data.draw(st.permutations(messages + extra)))
+    in_order, _ = fold_all(messages)
+    assert comparable(state) == comparable(in_order)
+    assert {r.recipient_id for r in state.recipients if r.removed} == removed
+    counted = Counter((t.recipient_id, t.status) for t in fired if t.kind == "recipient")
+    expected: Counter[tuple[str | None, str]] = Counter()
+    for rid, statuses in history.items():
+        expected.update({(rid, status): n for status, n in episodes(statuses).items()})
+        if rid in removed:
+            expected[(rid, "removed")] += 1
+    assert counted == expected
+    for rid, statuses in history.items():
+        folded = state.recipient(rid)
+        assert folded is not None and folded.status == statuses[-1]
