@@ -54,7 +54,10 @@ def message(event: str, minute: int, status: str, *signers: dict[str, Any], **ti
 
 
 def correction_after_delivery() -> list[bytes]:
-    """Ann opens it; the sender corrects it (Bob replaced by Cy, Ann sent again); Ann opens it."""
+    """Ann opens it; the sender corrects it (Bob replaced by Cy, Ann sent again); Ann opens it.
+
+    The example of docs/callbacks.md ("The re-entry rule on a timeline").
+    """
     ann, bob, cy = "ann@example.com", "bob@example.com", "cy@example.com"
     return [
         message(
@@ -113,6 +116,7 @@ def record_transitions(client: Client) -> list[tuple[str, str | None]]:
         receiver.on_recipient_sent,
         receiver.on_recipient_delivered,
         receiver.on_recipient_removed,
+        receiver.on_transition("recipient", "created"),
     ):
         register(note)
     return fired
@@ -141,6 +145,8 @@ def test_a_correction_after_delivery_fires_again_and_removes_the_replaced_signer
             ("recipient-sent", "1"): 2,
             ("recipient-delivered", "1"): 2,
             ("recipient-removed", "2"): 1,
+            ("recipient-created", "2"): 1,
+            ("recipient-created", "3"): 1,
         }
     )
     state = client.receiver.store.get_envelope(ENVELOPE)
@@ -188,3 +194,30 @@ def test_xml_deleted_after_completed_and_nothing_after_it(make: Callable[[], Cli
     state = client.receiver.store.get_envelope(ENVELOPE)
     assert state is not None and state.status == "deleted"
     assert state.reached == {"completed", "deleted"}
+
+
+def test_the_documented_timeline_fires_what_it_says() -> None:
+    client = pure_wsgi()
+    fired = record_transitions(client)
+    client.receiver.on_envelope_completed(lambda d: fired.append(("envelope-completed", None)))
+    per_message = []
+    for body in correction_after_delivery():
+        post(client, body)
+        per_message.append(sorted(fired, key=str))
+        fired.clear()
+    assert per_message == [
+        sorted(
+            [("envelope-sent", None), ("recipient-sent", "1"), ("recipient-created", "2")], key=str
+        ),
+        sorted([("envelope-delivered", None), ("recipient-delivered", "1")], key=str),
+        sorted(
+            [
+                ("envelope-sent", None),
+                ("recipient-sent", "1"),
+                ("recipient-created", "3"),
+                ("recipient-removed", "2"),
+            ],
+            key=str,
+        ),
+        sorted([("envelope-delivered", None), ("recipient-delivered", "1")], key=str),
+    ]
