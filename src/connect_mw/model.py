@@ -56,7 +56,7 @@ class EnvelopeStatus(_OpenStrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether no later status can replace this one."""
+        """Whether the envelope's outcome is final (it may still become ``deleted``)."""
         return self.value in ENVELOPE_TERMINAL
 
 
@@ -78,7 +78,8 @@ class RecipientStatus(_OpenStrEnum):
         return self.value in RECIPIENT_TERMINAL
 
 
-#: Envelope statuses no later status replaces (plain strings: compare with ``.value``).
+#: Envelope outcomes no later status replaces but ``deleted`` (plain strings: compare with
+#: ``.value``).
 ENVELOPE_TERMINAL = frozenset({"completed", "declined", "voided"})
 #: Recipient statuses no later status replaces.
 RECIPIENT_TERMINAL = frozenset({"completed", "declined"})
