@@ -109,8 +109,9 @@ class _Lifecycle:
         status; after it only what may follow it counts. An untimed one (a message without
         any time) counts as an episode of a status no timed one shows.
         """
+        distinct = set(points)
         timed = sorted(
-            (p for p in set(points) if p.at is not None),
+            (p for p in distinct if p.at is not None),
             key=lambda p: (p.at, self._sort_key(p.status)),
         )
         kept: list[Observation] = []
@@ -128,7 +129,7 @@ class _Lifecycle:
             if point.status in self.after:
                 seal = point.status
         status, status_at = _entered(kept)
-        untimed = self.ordered({p.status for p in points if p.at is None})
+        untimed = self.ordered({p.status for p in distinct if p.at is None})
         for name in untimed:
             if not self._allowed(seal, name):
                 continue
