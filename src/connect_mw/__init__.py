@@ -1,7 +1,7 @@
 """connect-mw: receive DocuSign Connect webhooks.
 
 Verify HMAC signatures over the raw body, normalize XML and JSON payloads into one typed
-:class:`Notification`, record each delivery once, fold envelope state so it never regresses,
+:class:`Notification`, record each delivery once, fold envelope state by DocuSign's own timeline,
 and call your callbacks once per transition::
 
     from connect_mw import Receiver

@@ -56,7 +56,7 @@ class EnvelopeStatus(_OpenStrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether no later status can replace this one."""
+        """Whether the envelope's outcome is final (it may still become ``deleted``)."""
         return self.value in ENVELOPE_TERMINAL
 
 
@@ -78,7 +78,8 @@ class RecipientStatus(_OpenStrEnum):
         return self.value in RECIPIENT_TERMINAL
 
 
-#: Envelope statuses no later status replaces (plain strings: compare with ``.value``).
+#: Envelope outcomes no later status replaces but ``deleted`` (plain strings: compare with
+#: ``.value``).
 ENVELOPE_TERMINAL = frozenset({"completed", "declined", "voided"})
 #: Recipient statuses no later status replaces.
 RECIPIENT_TERMINAL = frozenset({"completed", "declined"})
@@ -185,6 +186,8 @@ class EnvelopeTimes:
     voided: datetime | None = None
     deleted: datetime | None = None
     status_changed: datetime | None = None
+    #: XML ``TimedOut``: when the envelope expired (status ``timedout``).
+    timed_out: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,10 @@ class Notification:
     user_id: str | None = None
     api_version: str | None = None
     raw_size: int = 0
+    #: Whether ``recipients`` is the envelope's whole recipient list (an XML
+    #: ``RecipientStatuses``, a JSON ``recipients`` object), which then decides which
+    #: recipients exist; a SIM recipient event without summary names only one.
+    full_recipient_list: bool = False
 
     @property
     def occurred_at(self) -> datetime | None:
@@ -237,8 +244,11 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """The first time an envelope, or one of its recipients, reached a status.
+    """An envelope, or one of its recipients, newly entered a status.
 
+    Fired once per episode: each time the entity enters the status again by DocuSign's own
+    timeline (after a correction, say), never for a duplicate or an older message. A
+    recipient that a full recipient list no longer names fires ``recipient-removed``.
     ``name`` reads like a Connect event: ``envelope-completed``, ``recipient-sent``.
     """
 
@@ -253,8 +263,29 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True)
+class Observation:
+    """DocuSign showed an entity in ``status`` at ``at`` (``None``: the message had no time).
+
+    From a message's current status at its time, and from every per-status time it carries
+    (``sentDateTime`` places ``sent`` at that time). Consecutive observations of one status,
+    in time order, are one *episode* of that status.
+    """
+
+    at: datetime | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecipientState:
-    """What is known of one recipient after folding every notification so far."""
+    """What is known of one recipient after folding every notification so far.
+
+    ``removed_at`` is set when the newest full recipient list no longer names the recipient
+    and no newer message does (a correction removed it, a reassignment replaced it): it is
+    that list's time. The recipient stays here as history, but is not one of
+    ``EnvelopeState.active_recipients``. ``status_at`` is when it entered its status by
+    DocuSign's times; ``last_seen_at`` the newest message naming it. ``timeline`` is every
+    observation of its status, which the fold needs to tell a new episode from a known one.
+    """
 
     recipient_id: str
     recipient_type: str | None = None
@@ -264,15 +295,31 @@ class RecipientState:
     status: RecipientStatus | None = None
     status_at: datetime | None = None
     reached: frozenset[str] = frozenset()
+    removed_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    identity_at: datetime | None = None
+    timeline: tuple[Observation, ...] = ()
+    recipient_id_guid: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        """Whether a newer full recipient list no longer names this recipient."""
+        return self.removed_at is not None
 
 
 @dataclass(frozen=True, slots=True)
 class EnvelopeState:
     """An envelope's latest known state, folded from every notification received.
 
-    ``status`` never regresses: a terminal status stays, and an older message never replaces
-    the status of a newer one. ``reached`` holds every status the envelope is known to have
-    reached, which is what makes transition callbacks fire once.
+    ``status`` is the one DocuSign's own timestamps say is latest: an older message never
+    replaces it, a newer one does (even a step back, such as ``sent`` again after a
+    correction), and a terminal status (completed, declined, voided) stays, except that an
+    envelope may still become ``deleted``. ``reached`` holds every status the envelope ever
+    reached; ``timeline`` the observations that tell each episode of a status apart.
+    ``roster`` holds the recipient ids and GUIDs of the newest full recipient list, seen at
+    ``roster_at`` (both, so an XML list, which gives GUIDs, and a JSON one, which gives short
+    ids, agree on who is listed).
+    ``status_at`` is when the envelope entered its status, by DocuSign's times.
     """
 
     envelope_id: str
@@ -286,6 +333,14 @@ class EnvelopeState:
     reached: frozenset[str] = frozenset()
     recipients: tuple[RecipientState, ...] = ()
     event_count: int = 0
+    timeline: tuple[Observation, ...] = ()
+    roster: frozenset[str] | None = None
+    roster_at: datetime | None = None
+
+    @property
+    def active_recipients(self) -> tuple[RecipientState, ...]:
+        """The recipients not removed: those to ask "has everyone finished?"."""
+        return tuple(r for r in self.recipients if r.removed_at is None)
 
     def recipient(self, recipient_id: str) -> RecipientState | None:
         """The recipient with this id, or ``None``."""

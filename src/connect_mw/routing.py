@@ -3,9 +3,10 @@
 Two kinds, both may be plain functions or ``async def``:
 
 * **transition callbacks** (``on_envelope_completed``, ``on_recipient_sent``, …, or
-  ``on_transition("envelope", "completed")``) fire once per envelope (or recipient) the first
-  time it *reaches* that status, whatever the format, however many duplicates or retries
-  arrive and in whatever order;
+  ``on_transition("envelope", "completed")``) fire once each time an envelope (or recipient)
+  *enters* that status by DocuSign's own timeline — again after a real step back such as
+  a correction — whatever the format, however many duplicates or retries arrive and in
+  whatever order (see docs/callbacks.md);
 * **event callbacks** (``on("envelope-corrected")``, ``on_any``) fire once per unique
   delivery.
 
@@ -65,7 +66,7 @@ class Routes(abc.ABC):
     # Registration -----------------------------------------------------------------
 
     def on_transition(self, kind: str, status: str) -> Callable[[_C], _C]:
-        """Decorator: call when an envelope or a recipient first reaches ``status``.
+        """Decorator: call each time an envelope or a recipient enters ``status``.
 
         ``kind`` is ``"envelope"`` or ``"recipient"``.
         """
@@ -148,6 +149,14 @@ class Routes(abc.ABC):
     def on_recipient_autoresponded(self, func: _C) -> _C:
         """Decorator: a recipient's email bounced or auto-replied."""
         return self.on_transition("recipient", "autoresponded")(func)
+
+    def on_recipient_removed(self, func: _C) -> _C:
+        """Decorator: a newer full recipient list no longer names a recipient.
+
+        A correction removed it, or a reassignment replaced it; it stays in
+        ``state.recipients`` with ``removed_at`` set.
+        """
+        return self.on_transition("recipient", "removed")(func)
 
 
 class Router(Routes):

@@ -1,21 +1,31 @@
 """Folding notifications into an envelope's state, and deriving transitions.
 
-Connect delivers duplicates and out-of-order messages, and one legacy message can describe
-several changes at once (signer 1 completed *and* signer 2 was sent). The fold therefore:
+Connect delivers duplicates and out-of-order messages, one legacy message can describe
+several changes at once (signer 1 completed *and* signer 2 was sent), and a correction can
+step an envelope or a recipient back (delivered → sent → delivered). The fold therefore
+keeps, for the envelope and for each recipient, a *timeline*: every ``Observation`` of its
+status — the message's current status at the message's time, and each per-status time the
+message carries. In time order (lifecycle order on ties), a run of one status is one
+*episode*; the status is the last observation's. Then:
 
-* adopts a message's status only when it is newer (DocuSign's timestamps, then lifecycle
-  rank on ties) and never replaces a terminal status;
-* collects every status the message gives evidence of — the current status plus every
-  per-status timestamp it carries — for the envelope and for each recipient, and reports
-  those not reached before as ``Transition`` values, in lifecycle order.
+* a transition fires each time a status gains an episode: a new status, or a status
+  entered again after another one; a duplicate or an older message about a known episode
+  adds no episode and fires nothing;
+* completed, declined and voided seal the timeline: later observations are ignored, except
+  that an envelope may still become ``deleted``, and a ``timedout`` one ``voided`` or
+  ``deleted`` (listStatusChanges' from/to table);
+* a full recipient list newer than every other sighting of a recipient it does not name
+  marks that recipient removed (``recipient-removed`` fires once).
 
-Folding is pure: the same inputs in any order end in the same final status and the same
-set of reached statuses.
+Folding is pure, and the final state and the episodes fired do not depend on the order the
+messages came in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -23,23 +33,28 @@ from .model import (
     ENVELOPE_TERMINAL,
     RECIPIENT_TERMINAL,
     EnvelopeState,
+    EnvelopeStatus,
     Notification,
+    Observation,
     Recipient,
     RecipientState,
+    RecipientStatus,
     Transition,
 )
 
 _T = TypeVar("_T")
-_ENVELOPE_TIME_FIELDS = (
-    "created",
-    "sent",
-    "delivered",
-    "signed",
-    "completed",
-    "declined",
-    "voided",
-    "deleted",
-)
+#: ``EnvelopeTimes`` fields and the status each one shows the envelope entered.
+_ENVELOPE_TIME_FIELDS = {
+    "created": "created",
+    "sent": "sent",
+    "delivered": "delivered",
+    "signed": "signed",
+    "completed": "completed",
+    "declined": "declined",
+    "voided": "voided",
+    "deleted": "deleted",
+    "timed_out": "timedout",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +67,22 @@ class FoldResult:
 
 
 @dataclass(frozen=True, slots=True)
+class _Timeline:
+    """What the fold knows of one entity's status: its observations and their episodes."""
+
+    points: tuple[Observation, ...]
+    episodes: Counter[str]
+    status: str | None
+    status_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Lifecycle:
-    """The order statuses normally follow, and those no later status replaces."""
+    """The order statuses normally follow, and what may still follow a sealing status."""
 
     order: tuple[str, ...]
-    terminal: frozenset[str]
+    #: A sealing status and the statuses that may still follow it.
+    after: Mapping[str, frozenset[str]]
     ranks: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,35 +95,68 @@ class _Lifecycle:
         rank = self.ranks.get(status, -1)
         return (rank < 0, rank, status)
 
-    def consistent(self, evidence: set[str], final: str | None) -> set[str]:
-        """``evidence`` without terminal statuses that contradict a terminal ``final``.
-
-        A voided envelope cannot also be completed: a message claiming so is ignored for
-        transitions, so ``on_envelope_completed`` never fires for it.
-        """
-        if final in self.terminal:
-            return evidence - (self.terminal - {final})
-        return evidence
-
-    def ordered(self, statuses: set[str]) -> list[str]:
+    def ordered(self, statuses: Iterable[str]) -> list[str]:
         """``statuses`` in lifecycle order, unknown ones last and alphabetical."""
-        if len(statuses) < 2:
-            return list(statuses)
         return sorted(statuses, key=self._sort_key)
 
-    def supersedes(
-        self, current: str | None, current_at: datetime | None, new: str, new_at: datetime | None
-    ) -> bool:
-        """Whether ``new`` seen at ``new_at`` replaces ``current`` seen at ``current_at``."""
-        if current is None:
-            return True
-        if current in self.terminal:
+    def _allowed(self, seal: str | None, status: str) -> bool:
+        return seal is None or status == seal or status in self.after[seal]
+
+    def timeline(self, points: Iterable[Observation]) -> _Timeline:
+        """The episodes and current status ``points`` show, and the points worth keeping.
+
+        Timed observations are read in time order (lifecycle order on ties) up to a sealing
+        status; after it only what may follow it counts. An untimed one (a message without
+        any time) counts as an episode of a status no timed one shows.
+        """
+        distinct = set(points)
+        timed = sorted(
+            (p for p in distinct if p.at is not None),
+            key=lambda p: (p.at, self._sort_key(p.status)),
+        )
+        kept: list[Observation] = []
+        episodes: Counter[str] = Counter()
+        seal: str | None = None
+        for point in timed:
+            if not self._allowed(seal, point.status):
+                continue
+            if kept and kept[-1].status == point.status:
+                if seal is None:  # a sealed run never splits: one point says it all
+                    kept.append(point)
+                continue
+            kept.append(point)
+            episodes[point.status] += 1
+            if point.status in self.after:
+                seal = point.status
+        status, status_at = _entered(kept)
+        untimed = self.ordered({p.status for p in distinct if p.at is None})
+        for name in untimed:
+            if not self._allowed(seal, name):
+                continue
+            episodes[name] = max(episodes[name], 1)
+            if status is None or self._replaces(status, name):
+                status, status_at = name, None
+        untimed_points = [Observation(None, name) for name in untimed]
+        return _Timeline(tuple(kept + untimed_points), episodes, status, status_at)
+
+    def _replaces(self, current: str, untimed: str) -> bool:
+        """Whether a status seen without a time replaces ``current`` (lifecycle rank decides)."""
+        if current in self.after:
             return False
-        if new in self.terminal:
-            return True
-        if new_at is not None and current_at is not None and new_at != current_at:
-            return new_at > current_at
-        return self.rank(new) > self.rank(current)
+        return untimed in self.after or self.rank(untimed) > self.rank(current)
+
+
+def _entered(kept: list[Observation]) -> tuple[str | None, datetime | None]:
+    """The last run's status and its first observation's time: when it was entered."""
+    if not kept:
+        return None, None
+    status = kept[-1].status
+    first = kept[-1]
+    for point in reversed(kept):
+        if point.status != status:
+            break
+        first = point
+    return status, first.at
 
 
 #: Stand-ins for "nothing known yet": their ids are never used (the fold takes the
@@ -106,70 +165,135 @@ _NO_ENVELOPE = EnvelopeState(envelope_id="")
 _NO_RECIPIENT = RecipientState(recipient_id="")
 
 ENVELOPE_LIFECYCLE = _Lifecycle(
-    ("created", "sent", "delivered", "signed", "completed", "declined", "voided"),
-    ENVELOPE_TERMINAL,
+    (
+        "created",
+        "sent",
+        "delivered",
+        "signed",
+        "completed",
+        "declined",
+        "timedout",
+        "voided",
+        "deleted",
+    ),
+    {
+        **{status: frozenset({"deleted"}) for status in ENVELOPE_TERMINAL},
+        "timedout": frozenset({"voided", "deleted"}),
+        "deleted": frozenset(),
+    },
 )
 RECIPIENT_LIFECYCLE = _Lifecycle(
-    ("created", "sent", "delivered", "signed", "completed", "declined"), RECIPIENT_TERMINAL
+    ("created", "sent", "delivered", "signed", "completed", "declined"),
+    {status: frozenset() for status in RECIPIENT_TERMINAL},
 )
 
 
 def envelope_evidence(notification: Notification) -> set[str]:
     """Every envelope status the notification shows was reached."""
-    seen = {name for name in _ENVELOPE_TIME_FIELDS if getattr(notification.times, name)}
-    if notification.status is not None:
-        seen.add(notification.status.value)
+    return {p.status for p in envelope_observations(notification)}
+
+
+def envelope_observations(notification: Notification) -> list[Observation]:
+    """The envelope's current status at the message's time, and every per-status time."""
+    n = notification
+    seen = [
+        Observation(stamp, status)
+        for name, status in _ENVELOPE_TIME_FIELDS.items()
+        if (stamp := getattr(n.times, name)) is not None
+    ]
+    if n.status is not None:
+        seen.append(Observation(n.occurred_at, n.status.value))
+        if n.times.status_changed is not None:
+            seen.append(Observation(n.times.status_changed, n.status.value))
     return seen
 
 
 def recipient_evidence(recipient: Recipient) -> set[str]:
     """Every recipient status the notification shows this recipient reached."""
-    seen: set[str] = set()
-    for status, stamp in (
+    return {p.status for p in recipient_observations(recipient, None)}
+
+
+def recipient_observations(recipient: Recipient, at: datetime | None) -> list[Observation]:
+    """The recipient's status at ``at`` (the message's time), and its per-status times.
+
+    ``signed_at`` dates a ``signed`` or ``completed`` status only: it is when the
+    recipient signed, and says nothing of a recipient the message shows in another status.
+    """
+    status = None if recipient.status is None else recipient.status.value
+    stamps = [
         ("sent", recipient.sent_at),
         ("delivered", recipient.delivered_at),
         ("declined", recipient.declined_at),
-    ):
-        if stamp is not None:
-            seen.add(status)
-    if recipient.status is not None:
-        seen.add(recipient.status.value)
+    ]
+    if status in ("signed", "completed"):
+        stamps.append((status, recipient.signed_at))
+    seen = [Observation(stamp, name) for name, stamp in stamps if stamp is not None]
+    if status is not None:
+        seen.append(Observation(at, status))
     return seen
+
+
+def _stored_points(
+    points: tuple[Observation, ...], status: str | None, status_at: datetime | None
+) -> tuple[Observation, ...]:
+    """A state's observations; a state stored before timelines existed gives its status."""
+    if points or status is None:
+        return points
+    return (Observation(status_at, status),)
+
+
+def _new_episodes(
+    lifecycle: _Lifecycle, before: _Timeline, after: _Timeline, reached: frozenset[str]
+) -> list[str]:
+    """Each status once per episode ``after`` has beyond ``before`` (or ``reached``)."""
+    fired: list[str] = []
+    for status in lifecycle.ordered(after.episodes):
+        known = max(before.episodes[status], 1 if status in reached else 0)
+        fired.extend([status] * max(0, after.episodes[status] - known))
+    return fired
 
 
 def _fold_recipient(
     current: RecipientState | None, recipient: Recipient, at: datetime | None
 ) -> tuple[RecipientState, list[Transition]]:
     state = current or _NO_RECIPIENT  # a constant: building an empty state costs a frozen init
-    status, status_at = state.status, state.status_at
-    newer = recipient.status is not None and RECIPIENT_LIFECYCLE.supersedes(
-        None if status is None else status.value, status_at, recipient.status.value, at
-    )
-    if newer:
-        status, status_at = recipient.status, at
-    evidence = RECIPIENT_LIFECYCLE.consistent(
-        recipient_evidence(recipient), None if status is None else status.value
-    )
+    old_status = None if state.status is None else state.status.value
+    old_points = _stored_points(state.timeline, old_status, state.status_at)
+    before = RECIPIENT_LIFECYCLE.timeline(old_points)
+    after = RECIPIENT_LIFECYCLE.timeline(old_points + tuple(recipient_observations(recipient, at)))
     new = [
         Transition("recipient", s, recipient.recipient_id)
-        for s in RECIPIENT_LIFECYCLE.ordered(evidence - state.reached)
+        for s in _new_episodes(RECIPIENT_LIFECYCLE, before, after, state.reached)
     ]
+    newer = at is not None and (state.identity_at is None or at >= state.identity_at)
     folded = RecipientState(
         recipient_id=recipient.recipient_id if current is None else current.recipient_id,
         recipient_type=_pick(state.recipient_type, recipient.recipient_type, newer),
         email=_pick(state.email, recipient.email, newer),
         name=_pick(state.name, recipient.name, newer),
         routing_order=_pick(state.routing_order, recipient.routing_order, newer),
-        status=status,
-        status_at=status_at,
-        reached=state.reached | evidence,
+        status=None if after.status is None else RecipientStatus(after.status),
+        status_at=after.status_at,
+        reached=state.reached | frozenset(after.episodes),
+        removed_at=state.removed_at,
+        last_seen_at=_latest(state.last_seen_at, at),
+        identity_at=_latest(state.identity_at, at)
+        if _has_identity(recipient)
+        else state.identity_at,
+        timeline=after.points,
+        recipient_id_guid=_pick(state.recipient_id_guid, recipient.recipient_id_guid, newer),
     )
     return folded, new
 
 
+def _has_identity(recipient: Recipient) -> bool:
+    """Whether the message says who the recipient is (a SIM recipient event does not)."""
+    return recipient.email is not None or recipient.name is not None
+
+
 def _fold_recipients(
     state: EnvelopeState, notification: Notification
-) -> tuple[tuple[RecipientState, ...], list[Transition]]:
+) -> tuple[dict[str, RecipientState], list[Transition]]:
     by_id = {r.recipient_id: r for r in state.recipients}
     transitions: list[Transition] = []
     for recipient in notification.recipients:
@@ -178,7 +302,58 @@ def _fold_recipients(
         )
         by_id[recipient.recipient_id] = folded
         transitions.extend(new)
-    return tuple(by_id.values()), transitions
+    return by_id, transitions
+
+
+def _roster(
+    state: EnvelopeState, notification: Notification
+) -> tuple[frozenset[str] | None, datetime | None]:
+    """The newest full recipient list's ids and time, this message's if it is one."""
+    at = notification.occurred_at
+    if not notification.full_recipient_list or at is None:
+        return state.roster, state.roster_at
+    ids = frozenset(r.recipient_id for r in notification.recipients) | frozenset(
+        r.recipient_id_guid for r in notification.recipients if r.recipient_id_guid
+    )
+    if state.roster is None or state.roster_at is None or at > state.roster_at:
+        return ids, at
+    if at == state.roster_at:
+        return state.roster | ids, at
+    return state.roster, state.roster_at
+
+
+def _mark_removed(
+    by_id: dict[str, RecipientState],
+    was_removed: set[str],
+    roster: frozenset[str] | None,
+    roster_at: datetime | None,
+) -> tuple[tuple[RecipientState, ...], list[Transition]]:
+    """Mark removed each recipient the newest full list omits and no newer message names."""
+    recipients: list[RecipientState] = []
+    transitions: list[Transition] = []
+    for rid, known in by_id.items():
+        removed = (
+            roster is not None
+            and roster_at is not None
+            and rid not in roster
+            and known.recipient_id_guid not in roster
+            and _seen_before(known, roster_at)
+        )
+        removed_at = roster_at if removed else None
+        if removed and rid not in was_removed:
+            transitions.append(Transition("recipient", "removed", rid))
+        same = removed_at == known.removed_at
+        recipients.append(known if same else replace(known, removed_at=removed_at))
+    return tuple(recipients), transitions
+
+
+def _seen_before(r: RecipientState, moment: datetime) -> bool:
+    """Whether nothing shows ``r`` after ``moment``.
+
+    A state stored before ``last_seen_at`` existed knows only the recipient's ``status_at``.
+    """
+    seen = r.last_seen_at or r.status_at
+    return seen is None or seen < moment
 
 
 def _pick(old: _T | None, new: _T | None, newer: bool) -> _T | None:
@@ -199,32 +374,44 @@ def fold(state: EnvelopeState | None, notification: Notification) -> FoldResult:
     n = notification
     current = state or _NO_ENVELOPE
     at = n.occurred_at
-    recipients, recipient_transitions = _fold_recipients(current, n)
-    newer = n.status is not None and ENVELOPE_LIFECYCLE.supersedes(
-        None if current.status is None else current.status.value,
-        current.status_at,
-        n.status.value,
-        at,
-    )
-    status, status_at = (n.status, at) if newer else (current.status, current.status_at)
-    evidence = ENVELOPE_LIFECYCLE.consistent(
-        envelope_evidence(n), None if status is None else status.value
-    )
+    was_removed = {r.recipient_id for r in current.recipients if r.removed_at is not None}
+    by_id, recipient_transitions = _fold_recipients(current, n)
+    roster, roster_at = _roster(current, n)
+    recipients, removals = _mark_removed(by_id, was_removed, roster, roster_at)
+    old_status = None if current.status is None else current.status.value
+    old_points = _stored_points(current.timeline, old_status, current.status_at)
+    before = ENVELOPE_LIFECYCLE.timeline(old_points)
+    after = ENVELOPE_LIFECYCLE.timeline(old_points + tuple(envelope_observations(n)))
     transitions = [
-        Transition("envelope", s) for s in ENVELOPE_LIFECYCLE.ordered(evidence - current.reached)
+        Transition("envelope", s)
+        for s in _new_episodes(ENVELOPE_LIFECYCLE, before, after, current.reached)
     ]
+    newer = at is not None and (current.updated_at is None or at >= current.updated_at)
     new_state = EnvelopeState(
         envelope_id=n.envelope_id if state is None else current.envelope_id,
         account_id=current.account_id or n.account_id,
-        status=status,
-        status_at=status_at,
+        status=None if after.status is None else EnvelopeStatus(after.status),
+        status_at=after.status_at,
         updated_at=_latest(current.updated_at, at),
         subject=_pick(current.subject, n.subject, newer),
         void_reason=_pick(current.void_reason, n.void_reason, newer),
         decline_reason=_pick(current.decline_reason, n.decline_reason, newer),
-        reached=current.reached | evidence,
+        reached=current.reached | frozenset(after.episodes),
         recipients=recipients,
         event_count=current.event_count + 1,
+        timeline=after.points,
+        roster=roster,
+        roster_at=roster_at,
     )
-    stale = n.status is not None and not newer
-    return FoldResult(new_state, tuple(transitions + recipient_transitions), stale)
+    stale = n.status is not None and _stale(n, before, after)
+    return FoldResult(new_state, tuple(transitions + recipient_transitions + removals), stale)
+
+
+def _stale(n: Notification, before: _Timeline, after: _Timeline) -> bool:
+    """Whether the message's status is not the envelope's latest: an older message."""
+    assert n.status is not None
+    if after.status != n.status.value:
+        return True
+    latest = max((p.at for p in before.points if p.at is not None), default=None)
+    at = n.occurred_at
+    return latest is not None and at is not None and at < latest

@@ -293,7 +293,8 @@ def test_xml_notification_takes_account_from_header() -> None:
     state = receiver.store.get_envelope("x-env-1")
     assert state is not None
     assert (state.status, state.account_id) == ("completed", ACCOUNT)
-    assert state.status_at == datetime.fromisoformat("2026-01-05T09:00:00.123456+00:00")
+    assert state.updated_at == datetime.fromisoformat("2026-01-05T09:00:00.123456+00:00")
+    assert state.status_at == datetime.fromisoformat("2026-01-05T08:59:00+00:00")  # entered
 
 
 def test_callbacks_run_inside_the_call_context() -> None:

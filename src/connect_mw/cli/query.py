@@ -119,8 +119,8 @@ def describe(state: EnvelopeState) -> str:
         facts.append(("decline reason", state.decline_reason))
     text = "\n".join(f"{name:<15}{display(value)}" for name, value in facts)
     rows = [
-        (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order, r.status,
-         _when(r.status_at))
+        (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order,
+         f"{r.status} (removed)" if r.removed else r.status, _when(r.status_at))
         for r in state.recipients
     ]  # fmt: skip
     if rows:

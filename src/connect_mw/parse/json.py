@@ -12,7 +12,9 @@
   ``None``.
 * Without ``envelopeSummary`` a ``recipient-*`` event yields one ``Recipient`` with
   ``data.recipientId`` and the status the event names (sent, delivered, completed,
-  declined, autoresponded; otherwise ``None``).
+  declined, autoresponded; otherwise ``None``). Such a message does not carry the full
+  recipient list (``full_recipient_list`` is ``False``); a summary with a ``recipients``
+  object does.
 * Click events (``click-agreed``, ``click-declined``) concern clickwrap agreements, not
   envelopes: they are rejected with ``ParseError("not an envelope event: ...")``, as is any
   other event that carries no envelope id (``template-*``).
@@ -149,6 +151,7 @@ def _envelope_fields(
         "decline_reason": parts.decline_reason,
         "custom_fields": parts.custom_fields,
         "documents": parts.documents,
+        "full_recipient_list": parts.full_recipient_list,
     }
 
 

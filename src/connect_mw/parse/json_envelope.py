@@ -69,6 +69,8 @@ class EnvelopeParts:
     decline_reason: str | None
     custom_fields: tuple[CustomField, ...]
     documents: tuple[DocumentRef, ...]
+    #: Whether the object has a ``recipients`` object: then it lists every recipient.
+    full_recipient_list: bool = False
 
 
 def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
@@ -86,6 +88,7 @@ def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
         decline_reason=envelope_decline_reason(recipients),
         custom_fields=_custom_fields(envelope, path),
         documents=_documents(envelope, path),
+        full_recipient_list=get_object(envelope, "recipients", path) is not None,
     )
 
 

@@ -70,6 +70,7 @@ def rest_envelope_to_notification(
         custom_fields=parts.custom_fields,
         documents=parts.documents,
         raw_size=len(envelope_bytes(envelope)) if raw_size is None else raw_size,
+        full_recipient_list=parts.full_recipient_list,
     )
 
 

@@ -1,7 +1,8 @@
 """The XML legacy format: ``DocuSignEnvelopeInformation``.
 
 One message describes the whole envelope as it was when DocuSign sent it, with every
-recipient's status, and names no triggering event: the event is derived from the envelope
+recipient's status (``RecipientStatuses`` is the full recipient list), and names no
+triggering event: the event is derived from the envelope
 status (``envelope-completed`` for ``Completed``). Timestamps carry no offset and are read
 in the message's ``TimeZoneOffset`` (UTC when absent; see ``timestamps``). The body holds no
 account id: ``account_id`` stays ``None`` for the receiver to fill from the
@@ -83,6 +84,7 @@ def _notification(
         custom_fields=_custom_fields(envelope, _ENVELOPE),
         documents=_documents(root),
         raw_size=raw_size,
+        full_recipient_list=child(envelope, "RecipientStatuses", _ENVELOPE) is not None,
     )
 
 
@@ -104,7 +106,10 @@ def _time(parent: XmlElement, name: str, path: str, tz: timezone) -> datetime | 
 
 
 def _times(envelope: XmlElement, tz: timezone) -> EnvelopeTimes:
-    """The envelope's per-status times (``Voided`` if present; XML has no status-change time)."""
+    """The envelope's per-status times (``Voided`` if present; XML has no status-change time).
+
+    ``TimedOut`` (the WSDL's expiry time) becomes ``timed_out``.
+    """
     stamps = {
         field: _time(envelope, name, _ENVELOPE, tz)
         for field, name in (
@@ -116,6 +121,7 @@ def _times(envelope: XmlElement, tz: timezone) -> EnvelopeTimes:
             ("declined", "Declined"),
             ("voided", "Voided"),
             ("deleted", "Deleted"),
+            ("timed_out", "TimedOut"),
         )
     }
     return EnvelopeTimes(**stamps)

@@ -79,6 +79,7 @@ def with_summary(notification: Notification, envelope: Mapping[str, Any]) -> Not
         decline_reason=parts.decline_reason,
         custom_fields=parts.custom_fields,
         documents=parts.documents,
+        full_recipient_list=parts.full_recipient_list,
     )
 
 

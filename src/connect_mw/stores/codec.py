@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from ..model import (
     EnvelopeState,
     EnvelopeStatus,
+    Observation,
     PayloadFormat,
     RecipientState,
     RecipientStatus,
@@ -57,6 +58,15 @@ def load_transitions(text: str) -> tuple[Transition, ...]:
     return tuple(Transition(kind, status, rid) for kind, status, rid in json.loads(text))
 
 
+def _dump_timeline(timeline: tuple[Observation, ...]) -> list[list[str | None]]:
+    return [[dump_time(point.at), point.status] for point in timeline]
+
+
+def _load_timeline(items: list[list[str | None]] | None) -> tuple[Observation, ...]:
+    """Observations as ``[time, status]`` pairs; a state stored before timelines has none."""
+    return tuple(Observation(load_time(at), str(status)) for at, status in items or ())
+
+
 def _recipient_dict(r: RecipientState) -> dict[str, Any]:
     return {
         "id": r.recipient_id,
@@ -67,6 +77,11 @@ def _recipient_dict(r: RecipientState) -> dict[str, Any]:
         "status": None if r.status is None else r.status.value,
         "status_at": dump_time(r.status_at),
         "reached": sorted(r.reached),
+        "removed_at": dump_time(r.removed_at),
+        "last_seen_at": dump_time(r.last_seen_at),
+        "identity_at": dump_time(r.identity_at),
+        "timeline": _dump_timeline(r.timeline),
+        "guid": r.recipient_id_guid,
     }
 
 
@@ -80,6 +95,11 @@ def _recipient_from(d: dict[str, Any]) -> RecipientState:
         status=None if d["status"] is None else RecipientStatus(d["status"]),
         status_at=load_time(d["status_at"]),
         reached=frozenset(d["reached"]),
+        removed_at=load_time(d.get("removed_at")),
+        last_seen_at=load_time(d.get("last_seen_at")),
+        identity_at=load_time(d.get("identity_at")),
+        timeline=_load_timeline(d.get("timeline")),
+        recipient_id_guid=d.get("guid"),
     )
 
 
@@ -98,6 +118,9 @@ def dump_state(state: EnvelopeState) -> str:
             "reached": sorted(state.reached),
             "recipients": [_recipient_dict(r) for r in state.recipients],
             "event_count": state.event_count,
+            "timeline": _dump_timeline(state.timeline),
+            "roster": None if state.roster is None else sorted(state.roster),
+            "roster_at": dump_time(state.roster_at),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -105,8 +128,13 @@ def dump_state(state: EnvelopeState) -> str:
 
 
 def load_state(text: str) -> EnvelopeState:
-    """The inverse of :func:`dump_state`."""
+    """The inverse of :func:`dump_state`.
+
+    Also reads states written before timelines, removals and rosters were stored: those
+    fields are then empty, and the fold starts their timelines from ``status``.
+    """
     d = json.loads(text)
+    roster = d.get("roster")
     return EnvelopeState(
         envelope_id=d["envelope_id"],
         account_id=d["account_id"],
@@ -119,6 +147,9 @@ def load_state(text: str) -> EnvelopeState:
         reached=frozenset(d["reached"]),
         recipients=tuple(_recipient_from(r) for r in d["recipients"]),
         event_count=d["event_count"],
+        timeline=_load_timeline(d.get("timeline")),
+        roster=None if roster is None else frozenset(roster),
+        roster_at=load_time(d.get("roster_at")),
     )
 
 

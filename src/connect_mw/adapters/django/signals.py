@@ -1,8 +1,8 @@
 """Django signals mirroring the receiver's callbacks.
 
-Each transition signal is sent once per envelope (or recipient) the first time it reaches
-the status, like ``on_envelope_completed``; ``connect_event`` for every unique delivery, like
-``on_any``. Every signal is sent with the receiver as ``sender`` and the
+Each transition signal is sent once each time an envelope (or recipient) enters the
+status by DocuSign's timeline, like ``on_envelope_completed``; ``connect_event`` for every
+unique delivery, like ``on_any``. Every signal is sent with the receiver as ``sender`` and the
 :class:`~connect_mw.Delivery` as ``delivery``::
 
     from django.dispatch import receiver
@@ -40,6 +40,7 @@ recipient_delivered = Signal()
 recipient_completed = Signal()
 recipient_declined = Signal()
 recipient_autoresponded = Signal()
+recipient_removed = Signal()
 
 #: Transition name (as in ``Transition.name``) → the signal sent for it.
 TRANSITION_SIGNALS: dict[str, Signal] = {
@@ -55,6 +56,7 @@ TRANSITION_SIGNALS: dict[str, Signal] = {
     "recipient-completed": recipient_completed,
     "recipient-declined": recipient_declined,
     "recipient-autoresponded": recipient_autoresponded,
+    "recipient-removed": recipient_removed,
 }
 
 
