@@ -35,6 +35,7 @@ from ...stores.api import (
     load_state,
 )
 from . import orm
+from .insert import insert_event
 from .models import Envelope, Event, Marker
 
 _R = TypeVar("_R")
@@ -80,7 +81,7 @@ class DjangoStore(Store):
         alias = self._alias()
         try:
             with transaction.atomic(using=alias, durable=True):
-                if not orm.insert_event(alias, event):
+                if not insert_event(alias, event):
                     return Commit.DUPLICATE
                 if state is None:  # an event about no envelope: stored alone
                     return Commit.INSERTED
