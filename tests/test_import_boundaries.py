@@ -31,23 +31,49 @@ CORE_MODULES = [
     "connect_mw.receiver",
     "connect_mw.state",
     "connect_mw.stores",
+    "connect_mw.taskqueues",
+    "connect_mw.taskqueues.base",
+    "connect_mw.taskqueues.outbox",
+    "connect_mw.taskqueues.uri",
     "connect_mw.verify",
 ]
 SRC = Path(__file__).resolve().parent.parent / "src" / "connect_mw"
-OPTIONAL = ["flask", "django", "redis", "psycopg", "uvicorn", "pytest", "hypothesis", "httpx"]
+TASK_QUEUES = ["celery", "kombu", "amqp", "dramatiq", "pika", "rq"]
+OPTIONAL = [
+    *("flask", "django", "redis", "psycopg", "uvicorn", "pytest", "hypothesis", "httpx"),
+    *TASK_QUEUES,
+]
+#: Each task-queue backend module and the optional packages it may import: its own only.
+TASK_QUEUE_BACKENDS = {
+    # kombu.utils.json imports django.utils.functional whenever Django is installed.
+    "connect_mw.taskqueues.celery": {"celery", "kombu", "amqp", "django"},
+    "connect_mw.taskqueues.dramatiq": {"dramatiq"},
+    "connect_mw.taskqueues.rq": {"rq", "redis"},
+}
 
 
-def test_core_imports_need_no_optional_dependency() -> None:
+def _optional_loaded_by(modules: list[str]) -> set[str]:
+    """The optional packages a fresh interpreter has loaded after importing ``modules``."""
     script = (
         "import sys\n"
-        + "".join(f"import {module}\n" for module in CORE_MODULES)
+        + "".join(f"import {module}\n" for module in modules)
         + "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        + f"print(sorted(loaded & set({OPTIONAL!r})))"
+        + f"print(','.join(sorted(loaded & set({OPTIONAL!r}))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    return set(filter(None, result.stdout.strip().split(",")))
+
+
+def test_core_imports_need_no_optional_dependency() -> None:
+    assert _optional_loaded_by(CORE_MODULES) == set()
+
+
+@pytest.mark.parametrize("module", sorted(TASK_QUEUE_BACKENDS))
+def test_a_task_queue_backend_imports_only_its_own_task_queue(module: str) -> None:
+    pytest.importorskip(module.rsplit(".", 1)[1])
+    assert _optional_loaded_by([module]) <= TASK_QUEUE_BACKENDS[module]
 
 
 PURE_MODULES = ["model", "errors", "http", "state", "keys", "verify", "routing", "display"]

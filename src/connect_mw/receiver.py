@@ -118,7 +118,8 @@ class Receiver(Routes):
     ``router`` shares a :class:`~connect_mw.routing.Router` (a new one by default);
     ``enrich`` completes each notification before its callbacks run (see
     :class:`~connect_mw.processing.Processor`). ``processing`` builds the work queue from the
-    store (default: ``store.queue()``); it is the seam a task queue backend plugs into.
+    store (default: ``store.queue()``); it is the seam a task queue backend plugs into (the
+    receiver binds the queue to its processor: ``Queue.bind``).
     """
 
     def __init__(
@@ -189,6 +190,7 @@ class Receiver(Routes):
             lease_for=lease_for,
             enrich=enrich,
         )
+        self.queue.bind(self.processor)  # a task queue's backend runs its tasks with it
 
     def _add(self, table: str, name: str, func: Callable[..., object]) -> None:
         self.router._add(table, name, func)
@@ -206,6 +208,17 @@ class Receiver(Routes):
     def mode(self) -> Mode:
         """``deferred`` or ``inline`` (see :class:`~connect_mw.processing.Processor`)."""
         return self.processor.mode
+
+    def wants_worker(self, run_worker: bool | None = None) -> bool:
+        """Whether an adapter runs an in-process worker: ``run_worker`` when given.
+
+        Otherwise in deferred mode, unless other processes run the queue's events
+        (:attr:`Queue.in_process_workers <connect_mw.queues.Queue.in_process_workers>` is
+        ``False``: processing on a task queue).
+        """
+        if run_worker is not None:
+            return run_worker
+        return self.mode == "deferred" and self.queue.in_process_workers
 
     def worker(self, **options: Any) -> Worker:
         """A worker for this receiver's processor (``name``, ``concurrency``, ``poll_interval``)."""

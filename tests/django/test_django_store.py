@@ -89,6 +89,39 @@ def test_listings_do_not_load_raw_bodies() -> None:
         store.events(EventQuery(envelope_id="e1"))
     (select,) = queries.captured_queries
     assert '"raw"' not in select["sql"] and '"raw_size"' in select["sql"]
+    assert '"body"' not in select["sql"]
+
+
+def aliases() -> list[str]:
+    postgres = django_settings.postgres_alias()
+    return ["default"] if postgres is None else ["default", postgres]
+
+
+@pytest.mark.parametrize("alias", aliases())
+def test_the_debug_query_log_keeps_the_insert_but_not_the_body(alias: str) -> None:
+    store = empty_store(alias)
+    body = b"<PDFBytes>" + b"QUJD" * 300_000 + b"</PDFBytes>"
+    with CaptureQueriesContext(connections[alias]) as queries:  # DEBUG's query log
+        record_in(store, notification("e1", "completed"), body, "k1")
+    inserts = [q["sql"] for q in queries.captured_queries if "connect_mw_event" in q["sql"]]
+    assert any(sql.startswith("INSERT") and f"{len(body)} bytes" in sql for sql in inserts)
+    assert all(len(q["sql"]) < 10_000 for q in queries.captured_queries)
+    stored = store.get_event("k1")
+    assert stored is not None and stored.raw == body
+
+
+def test_large_bodies_on_sqlite_go_to_the_tables_last_column() -> None:
+    store = empty_store("default")
+    large, small = b"L" * 300_000, b"{}"
+    record_in(store, notification("e1", "sent"), large, "large")
+    record_in(store, notification("e2", "sent"), small, "small")
+    with connection.cursor() as cursor:
+        columns = [row[1] for row in cursor.execute("PRAGMA table_info(connect_mw_event)")]
+        cursor.execute("SELECT key, length(raw), length(body) FROM connect_mw_event ORDER BY key")
+        rows = cursor.fetchall()
+    assert columns[-1] == "body"  # only there does SQLite keep a zeroblob out of memory
+    assert rows == [("large", 0, len(large)), ("small", len(small), None)]
+    assert [store.get_event(key).raw for key in ("large", "small")] == [large, small]  # type: ignore[union-attr]
 
 
 def test_commit_refuses_to_run_inside_a_callers_transaction() -> None:

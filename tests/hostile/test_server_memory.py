@@ -25,15 +25,6 @@ pytestmark = pytest.mark.slow
 
 #: The body, the parsed documents and the store's write, plus the process's own small change.
 BOUND = 3.2
-DJANGO_STORE_COPIES = pytest.mark.xfail(
-    strict=True,
-    reason="the Django store binds the body as a query parameter (the driver copies it; "
-    "DEBUG's cursor renders it): docs/frameworks/django.md, Memory",
-)
-SERVERS = [
-    pytest.param(name, marks=DJANGO_STORE_COPIES) if name.startswith("django") else name
-    for name in NAMES
-]
 
 
 def xml_50mb() -> tuple[bytes, str]:
@@ -51,7 +42,7 @@ BODIES: dict[str, Callable[[], tuple[bytes, str]]] = {
 
 
 @pytest.mark.parametrize("kind", sorted(BODIES))
-@pytest.mark.parametrize("name", SERVERS)
+@pytest.mark.parametrize("name", NAMES)
 def test_peak_memory_stays_within_three_bodies(name: str, kind: str, tmp_path: Path) -> None:
     body, content_type = BODIES[kind]()
     with running(name, tmp_path) as server, httpx.Client(base_url=server.url, timeout=60) as client:

@@ -17,6 +17,9 @@ from datetime import timedelta
 import pytest
 
 from connect_mw import ConfigurationError, Delivery, MemoryStore, Receiver, RetryPolicy
+from connect_mw.adapters.asgi import ConnectASGIMiddleware
+from connect_mw.adapters.starlette import ConnectEndpoint
+from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
 from connect_mw.keys import default_key
 from connect_mw.parse import parse
 from connect_mw.queues import Queue, StoreQueue
@@ -89,11 +92,41 @@ def test_the_receiver_queue_is_the_store_queue_publishing_on_notify() -> None:
     assert receiver.store.get_event(key) is not None
 
 
-def test_an_unbound_backend_refuses_to_run() -> None:
+def test_a_backend_no_receiver_was_built_with_refuses_to_run() -> None:
     backend = ListProcessing()
-    Receiver(hmac_keys=[KEY], store=MemoryStore(), processing=backend)
     with pytest.raises(ConfigurationError, match="not bound"):
         backend.run("any")
+
+
+def test_the_receiver_binds_its_backend_without_a_bind_call() -> None:
+    backend = ListProcessing()
+    receiver = Receiver(hmac_keys=[KEY], store=MemoryStore(), processing=backend)
+    assert backend.processor is receiver.processor
+    calls = ran(receiver)
+    key = deliver(receiver, "env-1", 0)
+    assert backend.run(key) is Outcome.PROCESSED
+    assert calls == [key]
+
+
+def test_an_explicit_bind_of_the_same_receiver_still_works() -> None:
+    receiver, backend = make()  # make() calls backend.bind(receiver) as 0.x code did
+    assert backend.processor is receiver.processor
+    key = deliver(receiver, "env-1", 0)
+    assert backend.run(key) is Outcome.PROCESSED
+
+
+def test_the_adapters_start_no_worker_for_a_task_queue_unless_asked() -> None:
+    receiver, _ = make()
+    assert not receiver.queue.in_process_workers and not receiver.wants_worker()
+    assert ConnectASGIMiddleware(None, receiver=receiver).worker is None
+    assert ConnectWSGIMiddleware(None, receiver=receiver).worker_thread is None
+    assert ConnectEndpoint(receiver).worker_thread is None
+    assert ConnectWSGIMiddleware(None, receiver=receiver, run_worker=False).worker_thread is None
+    assert ConnectASGIMiddleware(None, receiver=receiver, run_worker=True).worker is not None
+    builtin = Receiver(hmac_keys=[KEY], store=MemoryStore())
+    assert builtin.queue.in_process_workers and builtin.wants_worker()
+    assert ConnectASGIMiddleware(None, receiver=builtin).worker is not None
+    assert ConnectASGIMiddleware(None, receiver=builtin, run_worker=False).worker is None
 
 
 def test_a_backend_serves_one_receiver_and_binds_only_it() -> None:

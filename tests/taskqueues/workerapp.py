@@ -82,7 +82,6 @@ def build(config: Config, *, receiver_path: str = "taskqueues.worker_main:receiv
         lease_for=timedelta(seconds=config.lease),
         retry=RetryPolicy(max_attempts=5, base_delay=timedelta(seconds=0.5), jitter=0),
     )
-    processing.bind(receiver)
     _register(receiver, config)
     return Built(receiver, processing, app)
 

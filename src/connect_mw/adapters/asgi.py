@@ -64,7 +64,7 @@ class ConnectASGIMiddleware:
         self.receiver = receiver if receiver is not None else Receiver(**options)
         self.shutdown_timeout = shutdown_timeout
         self.worker: Worker | None = None
-        if run_worker if run_worker is not None else self.receiver.mode == "deferred":
+        if self.receiver.wants_worker(run_worker):
             self.worker = self.receiver.worker(**(worker_options or {}))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

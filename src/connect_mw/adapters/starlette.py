@@ -51,7 +51,7 @@ class ConnectEndpoint:
             raise TypeError("pass either receiver= or Receiver options, not both")
         self.receiver = receiver if receiver is not None else Receiver(**options)
         self.worker_thread: WorkerThread | None = None
-        if run_worker if run_worker is not None else self.receiver.mode == "deferred":
+        if self.receiver.wants_worker(run_worker):
             self.worker_thread = WorkerThread(self.receiver.worker(**(worker_options or {})))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -55,7 +55,7 @@ class ConnectWSGIMiddleware:
         self.app = app
         self.receiver = receiver if receiver is not None else Receiver(**options)
         self.worker_thread: WorkerThread | None = None
-        if run_worker if run_worker is not None else self.receiver.mode == "deferred":
+        if self.receiver.wants_worker(run_worker):
             self.worker_thread = WorkerThread(self.receiver.worker(**(worker_options or {})))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

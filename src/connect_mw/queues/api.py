@@ -28,17 +28,26 @@ import abc
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
 
 from ..stores.api import ProcessingState, StoredEvent
+
+if TYPE_CHECKING:
+    from ..processing import Processor
 
 _R = TypeVar("_R")
 
 
 class Queue(abc.ABC):
     """Claims, leases, finishes and requeues stored events. Blocking, thread-safe methods."""
+
+    #: Whether the receiving process runs a worker on this queue unless told otherwise (the
+    #: adapters' ``run_worker=None``, :meth:`~connect_mw.Receiver.wants_worker`). ``False``
+    #: when other processes run its events: a task queue's
+    #: :class:`~connect_mw.taskqueues.BrokerQueue`.
+    in_process_workers: bool = True
 
     def __init__(self) -> None:
         #: Set by :meth:`notify`; in-process workers wait on it between polls.
@@ -56,7 +65,13 @@ class Queue(abc.ABC):
     ) -> list[StoredEvent]:
         """Claim up to ``limit`` claimable events for ``worker`` (see the module rules).
 
-        With ``key``, only that event, and only if it is claimable (inline processing).
+        With ``key``, only that event, and only if it is claimable (inline processing, a
+        task queue's task). Under contention a claim by key may return nothing even for an
+        event that is claimable: when, at that moment, another claimer or a commit holds
+        its envelope (the SQL queue skips a locked envelope rather than wait; the store
+        queue gives back a claim that lost a compare-and-set race). A caller that claims
+        by key must therefore not conclude that the event is done or someone else's:
+        something must ask again (a worker's next poll; a task re-checks its envelope).
         The events are returned as claimed, ``raw`` left ``None``.
         """
 
@@ -87,8 +102,21 @@ class Queue(abc.ABC):
         """
 
     def notify(self, key: str) -> None:
-        """Say that ``key`` was just recorded: wakes this process's waiting workers."""
+        """Say that ``key`` was just recorded: wakes this process's waiting workers.
+
+        Called on the request path, after the commit and before the answer, so it must
+        never block nor raise for a service being down: an implementation that talks to
+        another system hands the key to a thread (the task queues' outbox) and lets the
+        store, where the event is already pending, cover a notice that is lost.
+        """
         self.wakeup.set()
+
+    def bind(self, processor: Processor) -> None:
+        """Called once by the receiver with the processor that runs this queue's events.
+
+        Nothing by default; a queue whose events run elsewhere keeps it (a task queue's
+        :class:`~connect_mw.taskqueues.BrokerQueue` hands it to its backend's tasks).
+        """
 
     async def offload(self, call: Callable[[], _R]) -> _R:
         """Run one blocking call of this queue from async code (a worker thread by default)."""

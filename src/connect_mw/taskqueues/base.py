@@ -69,8 +69,12 @@ class Outcome(str, enum.Enum):
 class BrokerQueue(Queue):
     """A store's queue (``inner``) whose :meth:`notify` enqueues a task message.
 
-    Claims, finishes and requeues are the store queue's; nothing wakes in-process workers.
+    Claims, finishes and requeues are the store queue's; nothing wakes in-process workers,
+    and the adapters start none by default (:attr:`in_process_workers`): the task queue's
+    workers run the events.
     """
+
+    in_process_workers = False
 
     def __init__(self, inner: Queue, backend: TaskQueueProcessing) -> None:
         super().__init__()
@@ -124,7 +128,7 @@ class BrokerQueue(Queue):
         return await self.inner.offload(call)
 
     def bind(self, processor: Processor) -> None:
-        """Give the backend the processor that runs this queue's events."""
+        """Give the backend the processor that runs this queue's events (the receiver does)."""
         self.backend.bind_processor(processor)
 
     def outcome_lost(self, worker: str) -> bool:
@@ -137,11 +141,12 @@ class BrokerQueue(Queue):
 
 
 class TaskQueueProcessing(abc.ABC):
-    """A processing backend: ``Receiver(processing=backend)``, then ``backend.bind(receiver)``.
+    """A processing backend: ``Receiver(processing=backend)``.
 
-    Calling it with the receiver's store builds the receiver's :class:`BrokerQueue`;
-    :meth:`bind` hands it the receiver's processor, which the task runs. A backend serves
-    one receiver.
+    Calling it with the receiver's store builds the receiver's :class:`BrokerQueue`, which
+    the receiver then binds to its processor (``Queue.bind``): the task runs with it. A
+    backend serves one receiver. :meth:`bind` does the same by hand and stays available
+    (binding the same receiver again changes nothing).
 
     ``sweep_every`` (seconds, ``None`` for no sweeper thread) and ``sweep_after`` (how long
     an event must have been due before the sweeper enqueues it) tune the sweeper run in the
@@ -203,7 +208,7 @@ class TaskQueueProcessing(abc.ABC):
         if self._processor is None:
             raise ConfigurationError(
                 f"{type(self).__name__} {self.name!r} is not bound: build the receiver with "
-                "processing=backend, then call backend.bind(receiver)"
+                "processing=backend"
             )
         return self._processor
 

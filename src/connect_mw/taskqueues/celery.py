@@ -5,7 +5,6 @@
     app = Celery("myapp", broker="amqp://guest:guest@127.0.0.1:5672//")
     processing = CeleryProcessing(app)
     receiver = Receiver(hmac_keys=..., store="postgresql://...", processing=processing)
-    processing.bind(receiver)
 
 Run workers with ``celery -A myapp.connect worker``. The task (``connect_mw.process`` by
 default) acknowledges its message only after it returns (``acks_late``), i.e. after the

@@ -5,7 +5,6 @@
     broker = RabbitmqBroker(url="amqp://guest:guest@127.0.0.1:5672")
     processing = DramatiqProcessing(broker)
     receiver = Receiver(hmac_keys=..., store="postgresql://...", processing=processing)
-    processing.bind(receiver)
 
 Run workers with ``dramatiq myapp.connect:broker``. Dramatiq acknowledges a message after
 its actor returned, i.e. after the outcome is saved; the message of a worker that died

@@ -145,7 +145,7 @@ def resolve(receiver: str) -> RQProcessing:
         backend = getattr(getattr(target, "queue", None), "backend", None)
         if not isinstance(backend, RQProcessing):
             raise ConfigurationError(f"{receiver} is not a receiver built with RQProcessing")
-        backend.bind(target)  # type: ignore[arg-type]  # a Receiver: its queue said so
+        backend.bind(target)  # type: ignore[arg-type]  # bound already: checks it is this one
         _resolved[receiver] = backend
         return backend
 

@@ -95,7 +95,7 @@ class EventAdmin(ReadOnly, _EventAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         """Events without their raw bodies (which may be tens of megabytes each)."""
-        events: QuerySet[Event] = super().get_queryset(request).defer("raw")
+        events: QuerySet[Event] = super().get_queryset(request).defer("raw", "body")
         return events
 
     @admin.display(description="transitions")

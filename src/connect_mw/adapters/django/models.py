@@ -68,6 +68,10 @@ class Event(models.Model):
     )
     #: Counts updates of the processing fields; ``update_event`` compares and sets it.
     revision: models.IntegerField[int, int] = models.IntegerField(default=0)
+    #: A large body on SQLite, written in place of ``raw`` (then empty) through BLOB I/O
+    #: (:mod:`connect_mw.adapters.django.insert`). Keep it the table's LAST column: only there
+    #: does SQLite keep the ``zeroblob`` the insert reserves out of memory.
+    body: models.BinaryField[bytes | None, bytes | None] = models.BinaryField(null=True)
 
     class Meta:
         """Indexes for claims (per envelope, by due time) and listings."""

@@ -31,18 +31,6 @@ _M = TypeVar("_M", bound=models.Model)
 _RECIPIENT_FIELDS = ("position", "recipient_type", "email", "name", "routing_order", "status")
 
 
-def insert_event(alias: str, event: StoredEvent) -> bool:
-    """Insert ``event`` (in a savepoint); ``False`` when its key is already stored."""
-    try:
-        with transaction.atomic(using=alias):
-            event_row(event).save(using=alias, force_insert=True)
-    except IntegrityError:
-        if Event.objects.using(alias).filter(key=event.key).exists():
-            return False
-        raise  # another constraint failed: not a duplicate
-    return True
-
-
 def event_row(event: StoredEvent) -> Event:
     """The row of a newly committed event, every field as the core gave it."""
     lease = event.lease
@@ -169,7 +157,9 @@ def progress_columns(progress: Progress) -> dict[str, object]:
 
 def select_events(alias: str, query: EventQuery) -> QuerySet[Event]:
     """The rows ``query`` selects, in DocuSign order ``(order_at, seq)``, bodies deferred."""
-    events: QuerySet[Event] = Event.objects.using(alias).defer("raw").order_by("order_at", "seq")
+    events: QuerySet[Event] = (
+        Event.objects.using(alias).defer("raw", "body").order_by("order_at", "seq")
+    )
     if query.envelope_id is not None:
         events = events.filter(envelope_id=query.envelope_id)
     if query.processing is not None:
@@ -216,6 +206,11 @@ def _after_envelope(at: datetime | None, envelope_id: str) -> Q:
     return Q(updated_at__lt=at) | Q(updated_at__isnull=True) | later_id
 
 
+def _body(row: Event) -> bytes:
+    """The row's body: in ``body`` when it was written through BLOB I/O, else in ``raw``."""
+    return bytes(row.raw if row.body is None else row.body)
+
+
 def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
     """A row as the store returns it (``raw`` only ``with_raw``: listings defer it)."""
     lease = None
@@ -237,7 +232,7 @@ def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         lease=lease,
-        raw=bytes(row.raw) if with_raw else None,
+        raw=_body(row) if with_raw else None,
         sequence=row.seq,
         revision=row.revision,
     )

@@ -39,6 +39,7 @@ from ...stores.api import (
     search_in_pages,
 )
 from . import orm
+from .insert import insert_event
 from .models import Envelope, Event, Marker
 
 _R = TypeVar("_R")
@@ -84,7 +85,7 @@ class DjangoStore(Store):
         alias = self._alias()
         try:
             with transaction.atomic(using=alias, durable=True):
-                if not orm.insert_event(alias, event):
+                if not insert_event(alias, event):
                     return Commit.DUPLICATE
                 if state is None:  # an event about no envelope: stored alone
                     return Commit.INSERTED
