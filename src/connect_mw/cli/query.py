@@ -18,6 +18,7 @@ from typing import Any
 from ..model import EnvelopeState
 from ..stores import StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
+from .since import StatusTimes, recipient_order, status_times
 
 _STATUS_EPILOG = """\
 examples:
@@ -102,11 +103,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def describe(state: EnvelopeState) -> str:
-    """The ``status`` text: facts, then the recipients table."""
+def describe(state: EnvelopeState, since: StatusTimes | None = None) -> str:
+    """The ``status`` text: facts, then the recipients (routing order, then id).
+
+    "since" is DocuSign's own time for each status (``since``, read from the stored
+    messages), or the time of the message that reported it when DocuSign gave none.
+    """
+    since = since or StatusTimes()
+    envelope_since = since.envelope or state.status_at
     facts = [
         ("envelope", state.envelope_id),
-        ("status", f"{state.status or 'unknown'} (since {_when(state.status_at)} UTC)"),
+        ("status", f"{state.status or 'unknown'} (since {_when(envelope_since)} UTC)"),
         ("subject", state.subject or "-"),
         ("account", state.account_id or "-"),
         ("reached", ", ".join(sorted(state.reached)) or "-"),
@@ -119,8 +126,8 @@ def describe(state: EnvelopeState) -> str:
     text = "\n".join(f"{name:<15}{value}" for name, value in facts)
     rows = [
         (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order, r.status,
-         _when(r.status_at))
-        for r in state.recipients
+         _when(since.recipients.get(r.recipient_id) or r.status_at))
+        for r in sorted(state.recipients, key=recipient_order)
     ]  # fmt: skip
     if rows:
         headers = ("recipient", "type", "name", "email", "order", "status", "since (utc)")
@@ -132,10 +139,13 @@ def run_status(args: argparse.Namespace) -> int:
     """Print one envelope; exit 1 when the store knows nothing of it."""
     with store_from(args) as store:
         state = store.get_envelope(args.envelope_id)
-    if state is None:
-        print(f"connect-mw: no envelope {args.envelope_id} in the store", file=sys.stderr)
-        return 1
-    print(json.dumps(jsonable(state)) if args.json else describe(state))
+        if state is None:
+            print(f"connect-mw: no envelope {args.envelope_id} in the store", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(jsonable(state)))
+        else:
+            print(describe(state, status_times(store, state)))
     return 0
 
 

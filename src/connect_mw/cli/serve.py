@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,9 @@ from ..errors import ConfigurationError
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
-from .common import Subparsers, add_encryption_argument, encryptor_from
+from .app import add_app_argument, app_receiver, callbacks_line, describe_store, runs_callbacks
+from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
+from .failures import check_listen
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -48,16 +49,6 @@ DASHBOARD_PATH = "/dashboard"
 
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-def _account_keys(pairs: Sequence[str]) -> dict[str, list[str]]:
-    keys: dict[str, list[str]] = {}
-    for pair in pairs:
-        account, sep, key = pair.partition("=")
-        if not sep or not account.strip() or not key:
-            raise ConfigurationError(f"--account-key takes ACCOUNT=KEY, got {pair!r}")
-        keys.setdefault(account.strip(), []).append(key)
-    return keys
 
 
 def add_parser(commands: Subparsers) -> None:
@@ -124,9 +115,10 @@ def add_parser(commands: Subparsers) -> None:
     serve.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not process events in this process (run `connect-mw worker` instead)",
+        help="with --app: do not run its callbacks here (run `connect-mw worker` instead)",
     )
     add_encryption_argument(serve)
+    add_app_argument(serve)
     _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
 
@@ -160,11 +152,18 @@ def _user_password(value: str | None, option: str) -> tuple[str, str] | None:
 
 
 def build_receiver(args: argparse.Namespace) -> Receiver:
-    """The receiver ``serve`` runs, from parsed arguments."""
+    """The receiver ``serve`` runs, from parsed arguments (``--app``'s, when given)."""
+    if args.app:
+        return app_receiver(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
+    if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
+        raise ConfigurationError(
+            "no authentication configured: give --hmac-key KEY (or --account-key, "
+            "--basic-auth, CONNECT_MW_HMAC_KEYS), or --allow-unauthenticated for development"
+        )
     return Receiver(
         hmac_keys=args.hmac_key,
-        account_keys=_account_keys(args.account_key),
+        account_keys=account_keys(args.account_key),
         store=args.store,
         path=args.path,
         max_body_size=args.max_body_size,
@@ -217,17 +216,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
+    check_listen(args.host, args.port)
     receiver = build_receiver(args)
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    run_worker = runs_callbacks(receiver, args)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
         args.port,
         receiver.path,
-        args.store,
+        describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", callbacks_line(receiver, args, run_worker))
     uvicorn.run(
-        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
+        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
