@@ -119,9 +119,7 @@ def test_app_refuses_settings_that_belong_to_the_receiver(
         ("m:r", [], "inline", False),  # run inline in the request instead
     ],
 )
-def test_who_runs_the_callbacks(
-    app: str | None, options: list[str], mode: str, runs: bool
-) -> None:
+def test_who_runs_the_callbacks(app: str | None, options: list[str], mode: str, runs: bool) -> None:
     receiver = Receiver(hmac_keys=KEY, store="memory://", mode=mode)  # type: ignore[arg-type]
     receiver.on_any(lambda delivery: None)
     args = build_parser().parse_args(["serve", *options])

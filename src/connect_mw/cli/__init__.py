@@ -58,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``connect-mw`` command (exit statuses: :mod:`.failures`)."""
+    try:
+        try:
+            status = _run(argv)
+        finally:  # on SystemExit too (``--help``): a closed pipe shows here, not at exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return OUTPUT_CLOSED
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     level = getattr(args, "serve_log_level", None) or args.log_level
     logging.basicConfig(
@@ -65,8 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     redact_logs()
     try:
-        status = int(args.run(args))
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return int(args.run(args))
     except ListenError as exc:
         return fail(str(exc), CANNOT_LISTEN)
     except ConfigurationError as exc:
@@ -76,12 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hint is None:
             raise
         return fail(hint, CONFIGURATION)
-    except BrokenPipeError:
-        silence_stdout()
-        return OUTPUT_CLOSED
     except KeyboardInterrupt:
         return INTERRUPTED
-    return status
 
 
 def redact_logs() -> None:

@@ -28,7 +28,13 @@ from ..stores.encrypted import EncryptedStore
 from ..verify import BasicCredentials, HmacKeys
 from .common import account_keys, load_receiver
 
-__all__ = ["add_app_argument", "apply_overrides", "describe_store", "runs_callbacks"]
+__all__ = [
+    "add_app_argument",
+    "apply_overrides",
+    "check_http_flags",
+    "describe_store",
+    "runs_callbacks",
+]
 
 log = logging.getLogger("connect_mw")
 DEFAULT_LEASE_SECONDS = 300.0
@@ -60,16 +66,21 @@ def _refuse_receiver_settings(args: argparse.Namespace) -> None:
             )
 
 
+def check_http_flags(args: argparse.Namespace) -> None:
+    """Refuse a ``--path`` or ``--max-body-size`` the receiver would refuse, by flag name."""
+    if not args.path.startswith("/"):
+        raise ConfigurationError(f"--path must start with '/': {args.path!r}")
+    if args.max_body_size <= 0:
+        raise ConfigurationError("--max-body-size must be positive")
+
+
 def apply_overrides(receiver: Receiver, args: argparse.Namespace) -> Receiver:
     """``receiver`` with the HTTP settings the command line gives in place of its own."""
     _refuse_receiver_settings(args)
+    check_http_flags(args)
     if args.path != DEFAULT_PATH:
-        if not args.path.startswith("/"):
-            raise ConfigurationError(f"--path must start with '/': {args.path!r}")
         receiver.path = args.path.rstrip("/") or "/"
     if args.max_body_size != DEFAULT_MAX_BODY_SIZE:
-        if args.max_body_size <= 0:
-            raise ConfigurationError("--max-body-size must be positive")
         receiver.max_body_size = args.max_body_size
     auth = receiver.authenticator
     if args.hmac_key or args.account_key:

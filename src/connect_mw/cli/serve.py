@@ -18,7 +18,14 @@ from ..errors import ConfigurationError
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
-from .app import add_app_argument, app_receiver, callbacks_line, describe_store, runs_callbacks
+from .app import (
+    add_app_argument,
+    app_receiver,
+    callbacks_line,
+    check_http_flags,
+    describe_store,
+    runs_callbacks,
+)
 from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
 from .failures import check_listen
 
@@ -155,6 +162,7 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
     """The receiver ``serve`` runs, from parsed arguments (``--app``'s, when given)."""
     if args.app:
         return app_receiver(args)
+    check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
     if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
         raise ConfigurationError(
