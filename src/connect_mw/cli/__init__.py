@@ -24,12 +24,14 @@ from . import events, query, reconcile, serve, simulate, subscriptions, worker
 from .failures import (
     CANNOT_LISTEN,
     CONFIGURATION,
+    FAILED,
     INTERRUPTED,
     OUTPUT_CLOSED,
     ListenError,
     fail,
     missing_extra,
     silence_stdout,
+    store_failure,
 )
 from .serve import build_receiver
 
@@ -89,6 +91,11 @@ def _run(argv: Sequence[str] | None) -> int:
         return fail(hint, CONFIGURATION)
     except KeyboardInterrupt:
         return INTERRUPTED
+    except Exception as exc:
+        line = store_failure(exc)
+        if line is None:
+            raise
+        return fail(line, FAILED)
 
 
 def redact_logs() -> None:

@@ -1,9 +1,10 @@
 """How the command line fails: one line on stderr and a documented exit status, no traceback.
 
-Exit statuses (``docs/cli.md`` lists them): 0 success; 1 not found, some items failed, or the
-store / DocuSign failed at run time; 2 bad arguments or configuration, a missing optional
-dependency, a store that does not exist; 3 ``serve`` cannot listen on its address; 130
-interrupted (Ctrl-C); 141 the reader of the output went away (``connect-mw … | head``).
+Exit statuses (``docs/cli.md`` lists them): 0 success; 1 not found, some items failed, or
+the store (its server down, say) or DocuSign failed at run time; 2 bad arguments or
+configuration, a missing optional dependency, a store that does not exist; 3 ``serve``
+cannot listen on its address; 130 interrupted (Ctrl-C); 141 the reader of the output went
+away (``connect-mw … | head``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import re
 import socket
 import sys
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StoreUnavailable
 from ..redaction import redact
 
 __all__ = [
     "CANNOT_LISTEN",
     "CONFIGURATION",
+    "FAILED",
     "INTERRUPTED",
     "OUTPUT_CLOSED",
     "ListenError",
@@ -28,8 +30,10 @@ __all__ = [
     "fail",
     "missing_extra",
     "silence_stdout",
+    "store_failure",
 ]
 
+FAILED = 1
 CONFIGURATION = 2
 CANNOT_LISTEN = 3
 INTERRUPTED = 130
@@ -53,6 +57,8 @@ _EXTRAS = {
     "dramatiq": "dramatiq",
     "rq": "rq",
 }
+# The modules whose exceptions mean the store failed (a server down, a file locked).
+_DRIVERS = frozenset({"psycopg", "psycopg_pool", "redis", "sqlite3"})
 # Python parameter names that library messages use -> the flag a command-line user types.
 _FLAGS = {
     "hmac_keys": "--hmac-key",
@@ -91,6 +97,16 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     if extra is None:
         return None
     return f"this needs {root}, which is not installed: pip install 'connect-mw[{extra}]'"
+
+
+def store_failure(exc: Exception) -> str | None:
+    """The one line for a store (or its driver) failing at run time; ``None`` for others."""
+    if isinstance(exc, StoreUnavailable):
+        return f"the store is unavailable: {exc.reason}"
+    module = type(exc).__module__.partition(".")[0]
+    if module not in _DRIVERS:
+        return None
+    return f"the store failed: {type(exc).__name__}: {exc}".rstrip(": ")
 
 
 def check_listen(host: str, port: int) -> None:
