@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 __all__ = ["MASK", "RedactingFilter", "redact", "redact_uri"]
@@ -104,20 +105,32 @@ def _mask_parameter(match: re.Match[str]) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A log filter that redacts the formatted message (and any traceback) of each record.
+    """A log filter that redacts each record's message, arguments and traceback.
 
     Install it on a handler: it then covers records from every library (a driver that logs
     its connection string, a server that logs its arguments), not only ``connect_mw``'s.
+    The arguments stay arguments (formatters such as uvicorn's unpack them); one whose text
+    holds a credential is replaced by its redacted text.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Replace the record's message by its redacted rendering; keep every record."""
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        """Redact the record in place; keep every record."""
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_argument(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: _redact_argument(arg) for key, arg in record.args.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+def _redact_argument(argument: object) -> object:
+    if argument is None or isinstance(argument, (int, float)):
+        return argument
+    text = str(argument)
+    cleaned = redact(text)
+    return argument if cleaned == text else cleaned

@@ -68,11 +68,14 @@ class Serving:
 
 
 @contextmanager
-def serving(args: Sequence[str], cwd: Path, env: dict[str, str]) -> Iterator[Serving]:
+def serving(
+    args: Sequence[str], cwd: Path, env: dict[str, str], *, dashboard: bool = False
+) -> Iterator[Serving]:
     """Run ``connect-mw serve ARGS --port P`` in ``cwd`` until it answers; stop it after."""
     port = free_port()
+    options = [] if dashboard else ["--no-dashboard"]
     process = subprocess.Popen(
-        connect_mw("serve", "--port", str(port), "--no-dashboard", *args),
+        connect_mw("serve", "--port", str(port), *options, *args),
         cwd=cwd,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
