@@ -64,7 +64,9 @@ def open_store(store: str | Store | None = None) -> Store:
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
         if not path:
-            raise ConfigurationError(f"{redact_uri(uri)!r}: give a file, e.g. sqlite:///connect-mw.sqlite3")
+            raise ConfigurationError(
+                f"{redact_uri(uri)!r}: give a file, e.g. sqlite:///connect-mw.sqlite3"
+            )
         return SQLiteStore(path)
     if parts.scheme in ("postgresql", "postgres"):
         from .postgres import PostgresStore  # noqa: PLC0415 (optional driver)
