@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..model import EnvelopeState
-from ..stores import StoredEvent
+from ..stores import Store, StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
 from .since import StatusTimes, recipient_order, status_times
 
@@ -135,33 +135,29 @@ def describe(state: EnvelopeState, since: StatusTimes | None = None) -> str:
     return text
 
 
-def run_status(args: argparse.Namespace) -> int:
-    """Print one envelope; exit 1 when the store knows nothing of it."""
-    with store_from(args) as store:
-        state = store.get_envelope(args.envelope_id)
-        if state is None:
-            print(f"connect-mw: no envelope {args.envelope_id} in the store", file=sys.stderr)
-            return 1
-        if args.json:
-            print(json.dumps(jsonable(state)))
-        else:
-            print(describe(state, status_times(store, state)))
-    return 0
+class NotFound(LookupError):
+    """The store knows nothing of what was asked (the message says what)."""
 
 
-def run_envelopes(args: argparse.Namespace) -> int:
-    """Print the most recently updated envelopes."""
-    with store_from(args) as store:
-        states = store.list_envelopes(status=args.envelope_status, limit=max(1, args.limit))
-    if args.json:
-        for state in states:
-            print(json.dumps(jsonable(state)))
-        return 0
+def status_output(store: Store, envelope_id: str, *, as_json: bool) -> str:
+    """What ``status`` prints for one envelope; :class:`NotFound` when it is not stored."""
+    state = store.get_envelope(envelope_id)
+    if state is None:
+        raise NotFound(f"no envelope {envelope_id} in the store")
+    if as_json:
+        return json.dumps(jsonable(state))
+    return describe(state, status_times(store, state))
+
+
+def envelopes_output(store: Store, status: str | None, limit: int, *, as_json: bool) -> str:
+    """What ``envelopes`` prints: a table, or one JSON object per line."""
+    states = store.list_envelopes(status=status, limit=max(1, limit))
+    if as_json:
+        return "\n".join(json.dumps(jsonable(state)) for state in states)
     rows = [
         (s.envelope_id, s.status, _when(s.updated_at), s.event_count, s.subject) for s in states
     ]
-    print(table(("envelope", "status", "updated (utc)", "events", "subject"), rows))
-    return 0
+    return table(("envelope", "status", "updated (utc)", "events", "subject"), rows)
 
 
 def _transitions(event: StoredEvent) -> str:
@@ -169,17 +165,13 @@ def _transitions(event: StoredEvent) -> str:
     return " ".join(names) or "-"
 
 
-def run_events(args: argparse.Namespace) -> int:
-    """Print one envelope's events; exit 1 when there are none."""
-    with store_from(args) as store:
-        events = store.list_events(args.envelope_id)
+def events_output(store: Store, envelope_id: str, *, as_json: bool) -> str:
+    """What ``events`` prints for one envelope; :class:`NotFound` when it has none."""
+    events = store.list_events(envelope_id)
     if not events:
-        print(f"connect-mw: no events for envelope {args.envelope_id}", file=sys.stderr)
-        return 1
-    if args.json:
-        for event in events:
-            print(json.dumps(jsonable(event)))
-        return 0
+        raise NotFound(f"no events for envelope {envelope_id}")
+    if as_json:
+        return "\n".join(json.dumps(jsonable(event)) for event in events)
     rows = [
         (_when(e.occurred_at), e.event, e.status, e.format, e.processing, e.attempts,
          _transitions(e), e.key)
@@ -187,5 +179,38 @@ def run_events(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     headers = ("occurred (utc)", "event", "status", "format", "processing", "attempts",
                "transitions", "key")  # fmt: skip
-    print(table(headers, rows))
+    return table(headers, rows)
+
+
+def _print(text: str) -> None:
+    if text:
+        print(text)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print one envelope; exit 1 when the store knows nothing of it."""
+    try:
+        with store_from(args) as store:
+            _print(status_output(store, args.envelope_id, as_json=args.json))
+    except NotFound as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_envelopes(args: argparse.Namespace) -> int:
+    """Print the most recently updated envelopes."""
+    with store_from(args) as store:
+        _print(envelopes_output(store, args.envelope_status, args.limit, as_json=args.json))
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    """Print one envelope's events; exit 1 when there are none."""
+    try:
+        with store_from(args) as store:
+            _print(events_output(store, args.envelope_id, as_json=args.json))
+    except NotFound as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 1
     return 0
