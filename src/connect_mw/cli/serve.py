@@ -36,7 +36,8 @@ log = logging.getLogger("connect_mw")
 
 _SERVE_EPILOG = """\
 examples:
-  connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"
+  connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"   # records; `connect-mw worker` runs callbacks
+  connect-mw serve --app myapp.hooks:receiver        # your receiver: its callbacks run here
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
   CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
@@ -49,7 +50,7 @@ localhost it needs no token; bound elsewhere it is served only with --dashboard-
 environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
-CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password)
+CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP
 """
 DASHBOARD_PATH = "/dashboard"
 
