@@ -1,7 +1,7 @@
 """A plain ASGI app with connect-mw in front of it.
 
-Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/asgi_app.py --port 8000
-  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.asgi_app:app --port 8000
+Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.asgi_app:app --port 8000
+  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/asgi_app.py --port 8000
 (run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; every other path is

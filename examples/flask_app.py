@@ -1,7 +1,7 @@
 """A Flask app with the connect-mw extension, configured from ``app.config``.
 
-Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/flask_app.py --port 8000
-  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/flask --app examples/flask_app run --port 8000
+Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/flask --app examples/flask_app run --port 8000
+  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/flask_app.py --port 8000
 (run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; ``GET /`` and
