@@ -1,11 +1,11 @@
 """``serve --app MODULE:RECEIVER``: serve your receiver, and who runs the callbacks.
 
 With ``--app``, ``serve`` runs the :class:`~connect_mw.Receiver` your module builds (its
-callbacks, store, retry policy and options). The HTTP settings given on the command line
-or in their ``CONNECT_MW_*`` variables (``--hmac-key``, ``--account-key``, ``--basic-auth``,
-``--path``, ``--max-body-size``) replace the receiver's; the store belongs to the receiver,
-so ``--store``, ``--encryption-keys``, ``--lease-seconds`` and ``--allow-unauthenticated``
-are refused beside ``--app`` rather than silently ignored.
+callbacks, store, retry policy and options). The settings given on the command line or in
+their ``CONNECT_MW_*`` variables (``--hmac-key``, ``--account-key``, ``--basic-auth``,
+``--path``, ``--max-body-size``, ``--lease-seconds``) replace the receiver's; the store
+belongs to the receiver, so ``--store``, ``--encryption-keys`` and
+``--allow-unauthenticated`` are refused beside ``--app`` rather than silently ignored.
 
 Callbacks run in ``serve`` only when it has some to run: with ``--app`` and a receiver in
 deferred mode whose router is not empty (and no ``--no-worker``). Otherwise ``serve`` only
@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -55,7 +56,6 @@ def _refuse_receiver_settings(args: argparse.Namespace) -> None:
     refused = [
         ("--store", args.store != os.environ.get("CONNECT_MW_STORE", DEFAULT_STORE_URI)),
         ("--encryption-keys", bool(args.encryption_keys)),
-        ("--lease-seconds", args.lease_seconds != DEFAULT_LEASE_SECONDS),
         ("--allow-unauthenticated", args.allow_unauthenticated),
     ]
     for flag, given in refused:
@@ -92,6 +92,9 @@ def apply_overrides(receiver: Receiver, args: argparse.Namespace) -> Receiver:
             raise ConfigurationError("--basic-auth takes USER:PASSWORD")
         auth = dataclasses.replace(auth, basic=BasicCredentials(user, password))
     receiver.authenticator = auth
+    if args.lease_seconds != DEFAULT_LEASE_SECONDS:
+        lease_for = timedelta(seconds=args.lease_seconds)
+        receiver.processor = dataclasses.replace(receiver.processor, lease_for=lease_for)
     return receiver
 
 
