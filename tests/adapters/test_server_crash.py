@@ -23,7 +23,6 @@ from connect_mw import ProcessingState, SQLiteStore
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
