@@ -70,7 +70,7 @@ def require_database(uri: str) -> None:
     if path is not None and not path.exists():
         raise ConfigurationError(
             f"no database at {path.resolve()}: check --store (or CONNECT_MW_STORE); "
-            "`connect-mw serve` creates it when it starts"
+            "the receiver creates it when it stores its first event"
         )
 
 
