@@ -1,6 +1,8 @@
 """A plain ASGI app with connect-mw in front of it.
 
 Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.asgi_app:app --port 8000
+  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/asgi_app.py --port 8000
+(run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; every other path is
 served by ``hello`` below. Completed envelopes are appended to ``completed.log``.
@@ -8,6 +10,7 @@ served by ``hello`` below. Completed envelopes are appended to ``completed.log``
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -38,3 +41,16 @@ async def hello(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 app = ConnectASGIMiddleware(hello, receiver=receiver)
+
+
+def listen_port() -> int:
+    """``--port N`` from the command line, else the ``PORT`` variable, else 8000."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    return int(parser.parse_args().port)
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=listen_port())

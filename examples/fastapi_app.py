@@ -1,6 +1,8 @@
 """A FastAPI app with connect-mw added as middleware.
 
 Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.fastapi_app:app --port 8000
+  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/fastapi_app.py --port 8000
+(run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; ``GET /`` and
 ``POST /echo`` are the app's own routes (``/echo`` reads its body: the middleware leaves it
@@ -10,6 +12,7 @@ To mount a route instead: ``app.router.routes.append(connect_route(receiver))``.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -45,3 +48,16 @@ async def hello() -> str:
 @app.post("/echo")
 async def echo(request: Request) -> Response:
     return Response(b"echo:" + await request.body(), media_type="application/octet-stream")
+
+
+def listen_port() -> int:
+    """``--port N`` from the command line, else the ``PORT`` variable, else 8000."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    return int(parser.parse_args().port)
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=listen_port())

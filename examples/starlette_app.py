@@ -1,6 +1,8 @@
 """A Starlette app with connect-mw in its middleware list.
 
 Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/uvicorn examples.starlette_app:app --port 8000
+  or  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/starlette_app.py --port 8000
+(run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; ``GET /`` and
 ``POST /echo`` are the app's own routes (``/echo`` reads its body: the middleware leaves it
@@ -10,6 +12,7 @@ To mount a route instead of the middleware: ``routes=[connect_route(receiver), .
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -48,3 +51,16 @@ app = Starlette(
     routes=[Route("/", hello), Route("/echo", echo, methods=["POST"])],
     middleware=[Middleware(ConnectASGIMiddleware, receiver=receiver)],
 )
+
+
+def listen_port() -> int:
+    """``--port N`` from the command line, else the ``PORT`` variable, else 8000."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    return int(parser.parse_args().port)
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=listen_port())

@@ -1,6 +1,7 @@
 """A plain WSGI app with connect-mw in front of it, served by the standard library.
 
-Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/wsgi_app.py
+Run:  CONNECT_MW_HMAC_KEYS=your-key .venv/bin/python examples/wsgi_app.py --port 8000
+(run directly, ``--port N`` or the ``PORT`` variable choose the port: 8000 by default).
 
 POST signed notifications to http://127.0.0.1:8000/docusign/connect; every other path is
 served by ``hello`` below. Completed envelopes are appended to ``completed.log``.
@@ -8,6 +9,7 @@ served by ``hello`` below. Completed envelopes are appended to ``completed.log``
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,7 +40,16 @@ def hello(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 app = ConnectWSGIMiddleware(hello, receiver=receiver)
 
+
+def listen_port() -> int:
+    """``--port N`` from the command line, else the ``PORT`` variable, else 8000."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    return int(parser.parse_args().port)
+
+
 if __name__ == "__main__":
-    with make_server("127.0.0.1", 8000, app) as server:
-        print("listening on http://127.0.0.1:8000/docusign/connect")
+    port = listen_port()
+    with make_server("127.0.0.1", port, app) as server:
+        print(f"listening on http://127.0.0.1:{port}/docusign/connect", flush=True)
         server.serve_forever()

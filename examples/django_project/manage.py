@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The example project's manage.py. Run it, from the repository root::
 
-python3 -m venv .venv && .venv/bin/pip install -e '.[django]' && export CONNECT_MW_HMAC_KEYS='your-connect-hmac-key' && .venv/bin/python examples/django_project/manage.py migrate && .venv/bin/python examples/django_project/manage.py runserver 127.0.0.1:8001
+python3 -m venv .venv && .venv/bin/pip install -e '.[django,rest]' && export CONNECT_MW_HMAC_KEYS='your-connect-hmac-key' && .venv/bin/python examples/django_project/manage.py migrate && .venv/bin/python examples/django_project/manage.py runserver 127.0.0.1:8001
 """  # noqa: E501
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ from connect_mw import ProcessingState, SQLiteStore
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,7 +33,12 @@ def free_port() -> int:
 
 
 def start_server(port: int, db: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CONNECT_MW_HMAC_KEYS": KEY}
+    env = {
+        **os.environ,
+        "CONNECT_MW_HMAC_KEYS": KEY,
+        "CONNECT_MW_STORE": f"sqlite:///{db}",  # read by the example's receiver
+        "COMPLETED_LOG": str(db.parent / "completed.log"),
+    }
     command = [
         sys.executable,
         "-m",
@@ -39,14 +46,14 @@ def start_server(port: int, db: Path) -> subprocess.Popen[bytes]:
         "serve",
         "--port",
         str(port),
-        "--store",
-        f"sqlite:///{db}",
+        "--app",
+        "examples.asgi_app:receiver",  # callbacks to run: serve's in-process worker runs them
         "--log-level",
         "warning",
         "--lease-seconds",
         "1",  # a killed server's claims expire fast
     ]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     wait_until(lambda: answers(port), timeout=20, what="the server to listen")
     return server
 

@@ -53,7 +53,8 @@ SERVERS: dict[str, Spec] = {
     "serve_uvicorn": Spec(
         (
             *(PYTHON, "-m", "connect_mw", "serve", "--port", "{port}", "--no-dashboard"),
-            *("--store", "sqlite:///{db}", *UVICORN_LOG),
+            # a receiver with callbacks (its store: $CONNECT_MW_STORE), so serve runs them
+            *("--app", "examples.asgi_app:receiver", *UVICORN_LOG),
         ),
         "events.sqlite3",
         "connect_events",

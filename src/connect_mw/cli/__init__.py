@@ -18,8 +18,21 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
+from ..redaction import RedactingFilter
 from ..rest.cli import add_rest_commands
 from . import events, query, reconcile, serve, simulate, subscriptions, worker
+from .failures import (
+    CANNOT_LISTEN,
+    CONFIGURATION,
+    FAILED,
+    INTERRUPTED,
+    OUTPUT_CLOSED,
+    ListenError,
+    fail,
+    missing_extra,
+    silence_stdout,
+    store_failure,
+)
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -46,14 +59,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``connect-mw`` command."""
+    """Entry point of the ``connect-mw`` command (exit statuses: :mod:`.failures`)."""
+    try:
+        try:
+            status = _run(argv)
+        finally:  # on SystemExit too (``--help``): a closed pipe shows here, not at exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return OUTPUT_CLOSED
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     level = getattr(args, "serve_log_level", None) or args.log_level
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    redact_logs()
     try:
         return int(args.run(args))
+    except ListenError as exc:
+        return fail(str(exc), CANNOT_LISTEN)
     except ConfigurationError as exc:
-        print(f"connect-mw: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), CONFIGURATION)
+    except ModuleNotFoundError as exc:
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        return fail(hint, CONFIGURATION)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception as exc:
+        line = store_failure(exc)
+        if line is None:
+            raise
+        return fail(line, FAILED)
+
+
+def redact_logs() -> None:
+    """Redact credentials in every record the root handlers and the servers' loggers write.
+
+    On the handlers for records that propagate; on uvicorn's loggers too, whose own
+    handlers (its access log shows ``?token=…``) are set up later, when it starts.
+    """
+    guard = RedactingFilter()
+    targets: list[logging.Filterer] = list(logging.getLogger().handlers)
+    targets += [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    for target in targets:
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(guard)

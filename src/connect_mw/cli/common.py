@@ -6,7 +6,10 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..encryption import Encryptor
 from ..errors import ConfigurationError
@@ -39,6 +42,38 @@ def load_receiver(spec: str) -> Receiver:
     return receiver
 
 
+def account_keys(pairs: Sequence[str]) -> dict[str, list[str]]:
+    """``--account-key ACCOUNT=KEY`` values as the receiver's ``account_keys``."""
+    keys: dict[str, list[str]] = {}
+    for pair in pairs:
+        account, sep, key = pair.partition("=")
+        if not sep or not account.strip() or not key:
+            # the pair holds a key: name the account only
+            raise ConfigurationError(
+                f"--account-key takes ACCOUNT=KEY, got {account.strip() or 'no account'}=…"
+            )
+        keys.setdefault(account.strip(), []).append(key)
+    return keys
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The absolute path of a ``sqlite:///`` URI's file (``None`` for other stores)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "sqlite" or not parts.path:
+        return None
+    return Path(unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path))
+
+
+def require_database(uri: str) -> None:
+    """Raise :class:`ConfigurationError` when ``uri`` names a SQLite file that does not exist."""
+    path = sqlite_file(uri)
+    if path is not None and not path.exists():
+        raise ConfigurationError(
+            f"no database at {path.resolve()}: check --store (or CONNECT_MW_STORE); "
+            "the receiver creates it when it stores its first event"
+        )
+
+
 def add_encryption_argument(parser: argparse.ArgumentParser) -> None:
     """``--encryption-keys ID:KEY,…`` (default: ``CONNECT_MW_ENCRYPTION_KEYS``)."""
     parser.add_argument(
@@ -67,10 +102,16 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     add_encryption_argument(parser)
 
 
-def store_from(args: argparse.Namespace) -> Store:
-    """The store named by ``--app`` or ``--store`` (opened with the encryptor, if any)."""
+def store_from(args: argparse.Namespace, *, must_exist: bool = True) -> Store:
+    """The store named by ``--app`` or ``--store`` (opened with the encryptor, if any).
+
+    With ``must_exist``, a SQLite file that is not there is an error rather than a new,
+    empty database (a mistyped path would otherwise answer "not found" for everything).
+    """
     if args.app:
         return load_receiver(args.app).store
+    if must_exist:
+        require_database(args.store)
     store = open_store(args.store)
     encryptor = encryptor_from(args)
     return EncryptedStore(store, encryptor) if encryptor else store

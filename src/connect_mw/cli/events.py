@@ -8,6 +8,7 @@ import json
 from ..replay import Replayed, replay
 from ..stores import ProcessingState, Store, StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
+from .failures import CONFIGURATION, fail
 
 
 def add_parsers(commands: Subparsers) -> None:
@@ -78,8 +79,7 @@ def run_dead_letters(args: argparse.Namespace) -> int:
                 print(_describe_dead(event, as_json=args.json))
             return 0
         if not args.all and not args.keys:
-            print("give KEYs or --all")
-            return 2
+            return fail("dead-letters retry: give KEYs or --all", CONFIGURATION)
         return _requeue(store, [e.key for e in dead] if args.all else args.keys)
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from ..display import display
 from ..model import EnvelopeState
-from ..stores import StoredEvent
+from ..stores import Store, StoredEvent
 from .common import Subparsers, add_store_arguments, store_from
+from .since import StatusTimes, recipient_order, status_times
 
 _STATUS_EPILOG = """\
 examples:
@@ -103,11 +104,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def describe(state: EnvelopeState) -> str:
-    """The ``status`` text: facts, then the recipients table."""
+def describe(state: EnvelopeState, since: StatusTimes | None = None) -> str:
+    """The ``status`` text: facts, then the recipients (routing order, then id).
+
+    "since" is DocuSign's own time for each status (``since``, read from the stored
+    messages), or the time of the message that reported it when DocuSign gave none.
+    """
+    since = since or StatusTimes()
+    envelope_since = since.envelope or state.status_at
     facts = [
         ("envelope", state.envelope_id),
-        ("status", f"{state.status or 'unknown'} (since {_when(state.status_at)} UTC)"),
+        ("status", f"{state.status or 'unknown'} (since {_when(envelope_since)} UTC)"),
         ("subject", state.subject or "-"),
         ("account", state.account_id or "-"),
         ("reached", ", ".join(sorted(state.reached)) or "-"),
@@ -120,8 +127,9 @@ def describe(state: EnvelopeState) -> str:
     text = "\n".join(f"{name:<15}{display(value)}" for name, value in facts)
     rows = [
         (r.recipient_id, r.recipient_type, r.name, r.email, r.routing_order,
-         f"{r.status} (removed)" if r.removed else r.status, _when(r.status_at))
-        for r in state.recipients
+         f"{r.status} (removed)" if r.removed else r.status,
+         _when(since.recipients.get(r.recipient_id) or r.status_at))
+        for r in sorted(state.recipients, key=recipient_order)
     ]  # fmt: skip
     if rows:
         headers = ("recipient", "type", "name", "email", "order", "status", "since (utc)")
@@ -129,30 +137,29 @@ def describe(state: EnvelopeState) -> str:
     return text
 
 
-def run_status(args: argparse.Namespace) -> int:
-    """Print one envelope; exit 1 when the store knows nothing of it."""
-    with store_from(args) as store:
-        state = store.get_envelope(args.envelope_id)
+class NotFound(LookupError):
+    """The store knows nothing of what was asked (the message says what)."""
+
+
+def status_output(store: Store, envelope_id: str, *, as_json: bool) -> str:
+    """What ``status`` prints for one envelope; :class:`NotFound` when it is not stored."""
+    state = store.get_envelope(envelope_id)
     if state is None:
-        print(f"connect-mw: no envelope {display(args.envelope_id)} in the store", file=sys.stderr)
-        return 1
-    print(json.dumps(jsonable(state)) if args.json else describe(state))
-    return 0
+        raise NotFound(f"no envelope {display(envelope_id)} in the store")
+    if as_json:
+        return json.dumps(jsonable(state))
+    return describe(state, status_times(store, state))
 
 
-def run_envelopes(args: argparse.Namespace) -> int:
-    """Print the most recently updated envelopes."""
-    with store_from(args) as store:
-        states = store.list_envelopes(status=args.envelope_status, limit=max(1, args.limit))
-    if args.json:
-        for state in states:
-            print(json.dumps(jsonable(state)))
-        return 0
+def envelopes_output(store: Store, status: str | None, limit: int, *, as_json: bool) -> str:
+    """What ``envelopes`` prints: a table, or one JSON object per line."""
+    states = store.list_envelopes(status=status, limit=max(1, limit))
+    if as_json:
+        return "\n".join(json.dumps(jsonable(state)) for state in states)
     rows = [
         (s.envelope_id, s.status, _when(s.updated_at), s.event_count, s.subject) for s in states
     ]
-    print(table(("envelope", "status", "updated (utc)", "events", "subject"), rows))
-    return 0
+    return table(("envelope", "status", "updated (utc)", "events", "subject"), rows)
 
 
 def _transitions(event: StoredEvent) -> str:
@@ -160,17 +167,13 @@ def _transitions(event: StoredEvent) -> str:
     return " ".join(names) or "-"
 
 
-def run_events(args: argparse.Namespace) -> int:
-    """Print one envelope's events; exit 1 when there are none."""
-    with store_from(args) as store:
-        events = store.list_events(args.envelope_id)
+def events_output(store: Store, envelope_id: str, *, as_json: bool) -> str:
+    """What ``events`` prints for one envelope; :class:`NotFound` when it has none."""
+    events = store.list_events(envelope_id)
     if not events:
-        print(f"connect-mw: no events for envelope {display(args.envelope_id)}", file=sys.stderr)
-        return 1
-    if args.json:
-        for event in events:
-            print(json.dumps(jsonable(event)))
-        return 0
+        raise NotFound(f"no events for envelope {display(envelope_id)}")
+    if as_json:
+        return "\n".join(json.dumps(jsonable(event)) for event in events)
     rows = [
         (_when(e.occurred_at), e.event, e.status, e.format, e.processing, e.attempts,
          _transitions(e), e.key)
@@ -178,5 +181,38 @@ def run_events(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     headers = ("occurred (utc)", "event", "status", "format", "processing", "attempts",
                "transitions", "key")  # fmt: skip
-    print(table(headers, rows))
+    return table(headers, rows)
+
+
+def _print(text: str) -> None:
+    if text:
+        print(text)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print one envelope; exit 1 when the store knows nothing of it."""
+    try:
+        with store_from(args) as store:
+            _print(status_output(store, args.envelope_id, as_json=args.json))
+    except NotFound as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_envelopes(args: argparse.Namespace) -> int:
+    """Print the most recently updated envelopes."""
+    with store_from(args) as store:
+        _print(envelopes_output(store, args.envelope_status, args.limit, as_json=args.json))
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    """Print one envelope's events; exit 1 when there are none."""
+    try:
+        with store_from(args) as store:
+            _print(events_output(store, args.envelope_id, as_json=args.json))
+    except NotFound as exc:
+        print(f"connect-mw: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -92,7 +92,7 @@ def recording_receiver(args: argparse.Namespace) -> Receiver:
     """The receiver that records: ``--app``'s, or one over ``--store`` that serves nothing."""
     if args.app:
         return load_receiver(args.app)
-    return Receiver(store=store_from(args), bearer_validator=_refuse_http)
+    return Receiver(store=store_from(args, must_exist=False), bearer_validator=_refuse_http)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,16 @@ from ..errors import ConfigurationError
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
-from .common import Subparsers, add_encryption_argument, encryptor_from
+from .app import (
+    add_app_argument,
+    app_receiver,
+    callbacks_line,
+    check_http_flags,
+    describe_store,
+    runs_callbacks,
+)
+from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
+from .failures import check_listen
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -28,7 +36,8 @@ log = logging.getLogger("connect_mw")
 
 _SERVE_EPILOG = """\
 examples:
-  connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"
+  connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"   # records; `connect-mw worker` runs callbacks
+  connect-mw serve --app myapp.hooks:receiver        # your receiver: its callbacks run here
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
   CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
@@ -41,23 +50,13 @@ localhost it needs no token; bound elsewhere it is served only with --dashboard-
 environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
-CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password)
+CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP
 """
 DASHBOARD_PATH = "/dashboard"
 
 
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-def _account_keys(pairs: Sequence[str]) -> dict[str, list[str]]:
-    keys: dict[str, list[str]] = {}
-    for pair in pairs:
-        account, sep, key = pair.partition("=")
-        if not sep or not account.strip() or not key:
-            raise ConfigurationError(f"--account-key takes ACCOUNT=KEY, got {pair!r}")
-        keys.setdefault(account.strip(), []).append(key)
-    return keys
 
 
 def add_parser(commands: Subparsers) -> None:
@@ -124,9 +123,10 @@ def add_parser(commands: Subparsers) -> None:
     serve.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not process events in this process (run `connect-mw worker` instead)",
+        help="with --app: do not run its callbacks here (run `connect-mw worker` instead)",
     )
     add_encryption_argument(serve)
+    add_app_argument(serve)
     _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
 
@@ -160,11 +160,19 @@ def _user_password(value: str | None, option: str) -> tuple[str, str] | None:
 
 
 def build_receiver(args: argparse.Namespace) -> Receiver:
-    """The receiver ``serve`` runs, from parsed arguments."""
+    """The receiver ``serve`` runs, from parsed arguments (``--app``'s, when given)."""
+    if args.app:
+        return app_receiver(args)
+    check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
+    if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
+        raise ConfigurationError(
+            "no authentication configured: give --hmac-key KEY (or --account-key, "
+            "--basic-auth, CONNECT_MW_HMAC_KEYS), or --allow-unauthenticated for development"
+        )
     return Receiver(
         hmac_keys=args.hmac_key,
-        account_keys=_account_keys(args.account_key),
+        account_keys=account_keys(args.account_key),
         store=args.store,
         path=args.path,
         max_body_size=args.max_body_size,
@@ -217,17 +225,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
+    check_listen(args.host, args.port)
     receiver = build_receiver(args)
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    run_worker = runs_callbacks(receiver, args)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
         args.port,
         receiver.path,
-        args.store,
+        describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", callbacks_line(receiver, args, run_worker))
     uvicorn.run(
-        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
+        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

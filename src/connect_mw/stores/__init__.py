@@ -13,6 +13,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigurationError
+from ..redaction import redact_uri
 from .api import (
     DEFAULT_RETENTION,
     Commit,
@@ -63,7 +64,9 @@ def open_store(store: str | Store | None = None) -> Store:
     if parts.scheme == "sqlite":
         path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
         if not path:
-            raise ConfigurationError(f"{uri!r}: give a file, e.g. sqlite:///connect-mw.sqlite3")
+            raise ConfigurationError(
+                f"{redact_uri(uri)!r}: give a file, e.g. sqlite:///connect-mw.sqlite3"
+            )
         return SQLiteStore(path)
     if parts.scheme in ("postgresql", "postgres"):
         from .postgres import PostgresStore  # noqa: PLC0415 (optional driver)
@@ -74,6 +77,6 @@ def open_store(store: str | Store | None = None) -> Store:
 
         return RedisStore.from_uri(uri)
     raise ConfigurationError(
-        f"unknown store URI {uri!r}: use memory://, sqlite:///path, "
+        f"unknown store URI {redact_uri(uri)!r}: use memory://, sqlite:///path, "
         "postgresql://…, redis://… (or pass a Store)"
     )

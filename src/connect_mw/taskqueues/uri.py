@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigurationError
+from ..redaction import redact_uri
 from .base import TaskQueueProcessing
 
 SCHEMES = ("celery", "dramatiq", "rq")
@@ -21,7 +22,7 @@ def split_uri(uri: str) -> tuple[str, str, str | None]:
     kind, plus, broker = uri.partition("+")
     if not plus or kind not in SCHEMES or "://" not in broker:
         raise ConfigurationError(
-            f"not a task queue URI: {uri!r} (expected celery+amqp://, celery+redis://, "
+            f"not a task queue URI: {redact_uri(uri)!r} (expected celery+amqp://, celery+redis://, "
             "dramatiq+amqp://, dramatiq+redis:// or rq+redis://)"
         )
     parts = urlsplit(broker)

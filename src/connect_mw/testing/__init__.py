@@ -1,4 +1,4 @@
-"""Test helpers for users of connect-mw (needs pytest, which is not a core dependency).
+"""Test helpers for users of connect-mw (only the contract suites need pytest).
 
 * :class:`StoreContract` — the behaviour every store must have (storage, recording through
   the core, and the work queue over it: :class:`QueueContract`); subclass it in your test
