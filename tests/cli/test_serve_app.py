@@ -12,7 +12,8 @@ import pytest
 
 from connect_mw import ProcessingState, Receiver, SQLiteStore
 from connect_mw.cli import build_parser, build_receiver, main
-from connect_mw.cli.app import runs_callbacks
+from connect_mw.cli.app import callbacks_line, runs_callbacks
+from connect_mw.queues import StoreQueue
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 from support.serving import connect_mw, serving, write_hooks
@@ -127,3 +128,19 @@ def test_who_runs_the_callbacks(app: str | None, options: list[str], mode: str, 
     assert runs_callbacks(receiver, args) is runs
     empty = Receiver(hmac_keys=KEY, store="memory://")
     assert not runs_callbacks(empty, args)
+
+
+class _ElsewhereQueue(StoreQueue):
+    """A queue whose events other processes run, as a task-queue backend's are."""
+
+    in_process_workers = False
+
+
+def test_serve_app_leaves_a_task_queue_receivers_callbacks_to_its_task_queue() -> None:
+    receiver = Receiver(hmac_keys=KEY, store="memory://", processing=_ElsewhereQueue)
+    receiver.on_any(lambda delivery: None)
+    args = build_parser().parse_args(["serve"])
+    args.app = "m:r"
+    assert not runs_callbacks(receiver, args)
+    line = callbacks_line(receiver, args, False)
+    assert line == "callbacks of m:r run on its task queue's workers"
