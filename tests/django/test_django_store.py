@@ -99,8 +99,8 @@ def test_commit_refuses_to_run_inside_a_callers_transaction() -> None:
 
 
 def test_update_event_and_purge_are_one_statement_even_with_delete_receivers() -> None:
-    # A pre_delete receiver (an audit app) turns QuerySet.delete() into a read, then a
-    # delete by primary key: the revision check would no longer be atomic.
+    # A pre_delete receiver (an audit app) would turn QuerySet.delete() into a read, then a
+    # delete by primary key: retention makes tombstones with one UPDATE instead.
     store = empty_store("default")
     store.commit(stored_event("k1"), state_of(), 0)
     heard: list[Any] = []
@@ -114,9 +114,12 @@ def test_update_event_and_purge_are_one_statement_even_with_delete_receivers() -
             assert store.update_event("k1", 0, None)
     finally:
         pre_delete.disconnect(audit, sender=Event)
-    (delete,) = [q["sql"] for q in queries.captured_queries]
-    assert delete.startswith("DELETE") and '"revision" = 0' in delete
-    assert store.get_event("k1") is None
+    (update,) = [q["sql"] for q in queries.captured_queries]
+    assert update.startswith("UPDATE") and '"revision" = 0' in update
+    assert heard == []
+    tombstone = store.get_event("k1")
+    assert tombstone is not None and tombstone.processing.value == "purged"
+    assert tombstone.raw is None
 
 
 def test_offload_runs_in_djangos_thread_for_sync_code() -> None:

@@ -87,7 +87,7 @@ class EncryptedStore(Store):
 
     def open_event(self, event: StoredEvent) -> StoredEvent:
         """A stored event with its body (when read) and error opened."""
-        raw = None if event.raw is None else self.encryptor.open(event.raw)
+        raw = None if not event.raw else self.encryptor.open(event.raw)
         return dataclasses.replace(event, raw=raw, error=self.open_text(event.error))
 
     # The six primitives -----------------------------------------------------------

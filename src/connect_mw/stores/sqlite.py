@@ -60,6 +60,7 @@ from .api import (
     EnvelopeQuery,
     EnvelopeState,
     EventQuery,
+    ProcessingState,
     Progress,
     Snapshot,
     Store,
@@ -154,6 +155,12 @@ _UPDATE_ENVELOPE = (
 _UPDATE_EVENT = (
     "UPDATE connect_events SET processing = ?, error = ?, attempts = ?, next_attempt_at = ?, "
     "lease_worker = ?, lease_until = ?, revision = ? WHERE key = ? AND revision = ?"
+)
+#: A tombstone (retention): the body goes, the key stays (see :meth:`Store.update_event`).
+_TOMBSTONE = (
+    "UPDATE connect_events SET raw = X'', body = NULL, processing = 'purged', "
+    "next_attempt_at = NULL, lease_worker = NULL, lease_until = NULL, revision = revision + 1 "
+    "WHERE {where}"
 )
 #: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
 WAL_LIMIT = 64 * 2**20
@@ -308,7 +315,8 @@ class SQLiteStore(Store):
             ).fetchone()
         if row is None:
             return None
-        return dataclasses.replace(_DIALECT.event_from_row(row[:-2]), raw=_body(row))
+        event = _DIALECT.event_from_row(row[:-2])
+        return dataclasses.replace(event, raw=None if _purged(event) else _body(row))
 
     def events(self, query: EventQuery) -> list[StoredEvent]:
         """See :meth:`Store.events`."""
@@ -325,12 +333,11 @@ class SQLiteStore(Store):
         return [load_state(row[0]) for row in rows]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one conditional ``UPDATE`` (or ``DELETE``)."""
+        """See :meth:`Store.update_event`: one conditional ``UPDATE``."""
         with self._transaction() as conn:
             if progress is None:
-                cursor = conn.execute(
-                    "DELETE FROM connect_events WHERE key = ? AND revision = ?", (key, revision)
-                )
+                where = "key = ? AND revision = ?"
+                cursor = conn.execute(_TOMBSTONE.format(where=where), (key, revision))
             else:
                 cursor = conn.execute(_UPDATE_EVENT, (*_progress_values(progress), key, revision))
             return cursor.rowcount > 0
@@ -338,15 +345,10 @@ class SQLiteStore(Store):
     # Beyond the six ---------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one ``DELETE``."""
+        """See :meth:`Store.purge`: one ``UPDATE`` to tombstones."""
+        where = "received_at < ? AND processing IN ('processed', 'dead')"
         with self._transaction() as conn:
-            return int(
-                conn.execute(
-                    "DELETE FROM connect_events WHERE received_at < ? "
-                    "AND processing IN ('processed', 'dead')",
-                    (dump_time(before),),
-                ).rowcount
-            )
+            return int(conn.execute(_TOMBSTONE.format(where=where), (dump_time(before),)).rowcount)
 
     def queue(self) -> SQLQueue:
         """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""
@@ -474,6 +476,10 @@ def _progress_values(progress: Progress) -> tuple[object, ...]:
         None if lease is None else dump_time(lease.until),
         progress.revision,
     )
+
+
+def _purged(event: StoredEvent) -> bool:
+    return event.processing is ProcessingState.PURGED
 
 
 def _body(row: tuple[object, ...]) -> bytes:

@@ -21,10 +21,11 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import router, transaction
+from django.db.models import F, QuerySet
 
 from ...model import EnvelopeState
 from ...stores.api import (
-    FINAL,
+    PURGEABLE,
     Commit,
     EnvelopeQuery,
     EventQuery,
@@ -106,18 +107,18 @@ class DjangoStore(Store):
         return [load_state(text) for text in orm.select_envelopes(self._alias(), query)]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one ``UPDATE`` (or ``DELETE``) ``WHERE revision``."""
+        """See :meth:`Store.update_event`: one ``UPDATE … WHERE revision``."""
         event = Event.objects.using(self._alias()).filter(key=key, revision=revision)
         if progress is None:
-            return orm.delete_rows(event) > 0
+            return _tombstone(event) > 0
         updated: int = event.update(**orm.progress_columns(progress))
         return updated > 0
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one bulk ``DELETE``."""
-        final = [state.value for state in FINAL]
+        """See :meth:`Store.purge`: one bulk ``UPDATE`` to tombstones."""
+        final = [state.value for state in PURGEABLE]
         old = Event.objects.using(self._alias()).filter(received_at__lt=before)
-        return orm.delete_rows(old.filter(processing__in=final))
+        return _tombstone(old.filter(processing__in=final))
 
     def read_marker(self, name: str) -> str | None:
         """See :meth:`Store.read_marker`."""
@@ -128,3 +129,9 @@ class DjangoStore(Store):
     def write_marker(self, name: str, value: str) -> None:
         """See :meth:`Store.write_marker`: one upsert."""
         orm.upsert(self._alias(), [Marker(name=name, value=value)], ("name",), ("value",))
+
+
+def _tombstone(rows: QuerySet[Event]) -> int:
+    """Make ``rows`` tombstones in one ``UPDATE``: body dropped, key kept."""
+    updated: int = rows.update(**orm.TOMBSTONE_COLUMNS, revision=F("revision") + 1)
+    return updated
