@@ -20,6 +20,7 @@ from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..stores import DEFAULT_STORE_URI, Store
 from .common import Subparsers, add_encryption_argument, encryptor_from
+from .retention import add_retention_arguments, purge_every_from, retention_from
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -41,7 +42,8 @@ localhost it needs no token; bound elsewhere it is served only with --dashboard-
 environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
-CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password)
+CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password),
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off)
 """
 DASHBOARD_PATH = "/dashboard"
 
@@ -127,6 +129,7 @@ def add_parser(commands: Subparsers) -> None:
         help="do not process events in this process (run `connect-mw worker` instead)",
     )
     add_encryption_argument(serve)
+    add_retention_arguments(serve, with_days=True)
     _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
 
@@ -172,6 +175,8 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         allow_unauthenticated=args.allow_unauthenticated,
         lease_for=timedelta(seconds=args.lease_seconds),
         encryptor=encryptor_from(args),
+        retention=retention_from(args),
+        purge_every=purge_every_from(args),
     )
 
 
