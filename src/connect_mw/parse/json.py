@@ -149,6 +149,7 @@ def _envelope_fields(
         "decline_reason": parts.decline_reason,
         "custom_fields": parts.custom_fields,
         "documents": parts.documents,
+        "extras": parts.extras,
     }
 
 
