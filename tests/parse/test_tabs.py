@@ -139,6 +139,14 @@ def test_tabs_beyond_the_bound_are_skipped_with_a_warning(
     assert caplog.text.count("are skipped") == 1
 
 
+def test_a_thousand_malformed_tabs_log_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    bad = [{"tabLabel": "L", "pageNumber": "x", "value": {"o": 1}} for _ in range(1000)]
+    with caplog.at_level(logging.WARNING, logger="connect_mw"):
+        n = parse_summary(summary(signer("1", {"textTabs": bad})))
+    assert len(n.tabs) == 1000 and n.form_data == {}
+    assert len(caplog.records) == 1 and "later ones in this message not logged" in caplog.text
+
+
 XML_TABS = """<?xml version="1.0" encoding="utf-8"?>
 <DocuSignEnvelopeInformation xmlns="http://www.docusign.net/API/3.0"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">

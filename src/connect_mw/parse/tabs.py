@@ -9,8 +9,8 @@ millions of tiny tabs costs no more than its size already did to decode.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..errors import ParseError
 from ..model import Tab
@@ -23,26 +23,56 @@ log = logging.getLogger("connect_mw")
 #: Tabs read per message, every recipient together (DocuSign allows far fewer per envelope).
 MAX_TABS = 10_000
 _JSON_SUFFIX = "Tabs"
+_T = TypeVar("_T")
 
 
 class TabBudget:
-    """Counts the tabs one message may still contribute; warns once when it runs out."""
+    """What one message's tabs may still cost: tabs left to read, and one warning per kind.
+
+    A hostile body can hold thousands of malformed tabs; each kind of warning (too many
+    tabs, a field left empty) is logged once per message, not once per tab.
+    """
 
     __slots__ = ("left", "warned")
 
     def __init__(self, limit: int = MAX_TABS) -> None:
         self.left = limit
-        self.warned = False
+        self.warned: set[str] = set()
 
     def take(self) -> bool:
         """Whether one more tab may be read."""
         if self.left > 0:
             self.left -= 1
             return True
-        if not self.warned:
-            self.warned = True
-            log.warning("tabs: more than %d in one message; the rest are skipped", MAX_TABS)
+        self.warn("limit", "tabs: more than %d in one message; the rest are skipped", MAX_TABS)
         return False
+
+    def warn(self, kind: str, message: str, *args: object) -> None:
+        """Log ``message`` unless a warning of ``kind`` was logged for this message."""
+        if kind not in self.warned:
+            self.warned.add(kind)
+            log.warning(message, *args)
+
+    def read(self, parse: Callable[[str, str], _T], value: object, where: str) -> _T | None:
+        """``parse(text, where)`` on a scalar, or ``None`` (warned once) when it does not fit."""
+        text = _scalar(value)
+        if text is None:
+            if value is not None:
+                self.left_empty(f"{where} is not a scalar")
+            return None
+        try:
+            return parse(text, where)
+        except ParseError as exc:
+            self.left_empty(exc.reason)
+            return None
+
+    def text(self, value: object, where: str) -> str | None:
+        """Stripped text, ``None`` when empty or unfit (see :meth:`read`)."""
+        return self.read(clean_text, value, where)
+
+    def left_empty(self, reason: str) -> None:
+        """Say (once per message) that a tab field was left empty, and why."""
+        self.warn("empty", "tabs: %s; left empty (later ones in this message not logged)", reason)
 
 
 def _scalar(value: object) -> str | None:
@@ -54,24 +84,6 @@ def _scalar(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _lenient(read: Any, value: object, where: str) -> Any:
-    """``read(text, where)`` on a scalar, or ``None`` (logged) when it does not fit."""
-    text = _scalar(value)
-    if text is None:
-        if value is not None:
-            log.warning("tabs: %s is not a scalar; left empty", where)
-        return None
-    try:
-        return read(text, where)
-    except ParseError as exc:
-        log.warning("tabs: %s; left empty", exc.reason)
-        return None
-
-
-def _text(value: object, where: str) -> str | None:
-    return _lenient(clean_text, value, where)  # type: ignore[no-any-return]
-
-
 # JSON --------------------------------------------------------------------------------
 
 
@@ -81,7 +93,7 @@ def json_tabs(
     """Every tab of a recipient's ``tabs`` object, list by list (``<kind>Tabs`` keys)."""
     if not isinstance(tabs, dict):
         if tabs is not None:
-            log.warning("tabs: %s is not an object; skipped", path)
+            budget.warn("shape", "tabs: %s is not an object; skipped", path)
         return ()
     found: list[Tab] = []
     for key, items in tabs.items():
@@ -101,11 +113,11 @@ def _json_tab(
     item: dict[str, Any], path: str, kind: str, recipient_id: str | None, budget: TabBudget
 ) -> Tab:
     def text(key: str) -> str | None:
-        return _text(item.get(key), f"JSON: {path}.{key}")
+        return budget.text(item.get(key), f"JSON: {path}.{key}")
 
     tab_type = (text("tabType") or kind).lower()
     value = text("value")
-    selected = _lenient(boolean, item.get("selected"), f"JSON: {path}.selected")
+    selected = budget.read(boolean, item.get("selected"), f"JSON: {path}.selected")
     label = text("tabLabel")
     if tab_type == "list" and value is None:
         value = text("listSelectedValue")
@@ -119,11 +131,11 @@ def _json_tab(
         tab_type=tab_type,
         label=label,
         value=value,
-        document_id=_lenient(identifier, item.get("documentId"), f"JSON: {path}.documentId"),
-        page=_lenient(count, item.get("pageNumber"), f"JSON: {path}.pageNumber"),
+        document_id=budget.read(identifier, item.get("documentId"), f"JSON: {path}.documentId"),
+        page=budget.read(count, item.get("pageNumber"), f"JSON: {path}.pageNumber"),
         name=text("name"),
         original_value=text("originalValue"),
-        tab_id=_lenient(identifier, item.get("tabId"), f"JSON: {path}.tabId"),
+        tab_id=budget.read(identifier, item.get("tabId"), f"JSON: {path}.tabId"),
         status=text("status"),
         selected=selected,
         recipient_id=recipient_id,
@@ -134,11 +146,13 @@ def _json_tab(
 def _chosen_radio(radios: list[Any], path: str, budget: TabBudget) -> str | None:
     """The value of a radio group's selected radio (each radio counts against the budget)."""
     for index, radio in enumerate(radios):
-        if not isinstance(radio, dict) or not budget.take():
+        if not isinstance(radio, dict):
             continue
+        if not budget.take():
+            return None
         where = f"JSON: {path}.radios[{index}]"
-        if _lenient(boolean, radio.get("selected"), f"{where}.selected"):
-            return _text(radio.get("value"), f"{where}.value")
+        if budget.read(boolean, radio.get("selected"), f"{where}.selected"):
+            return budget.text(radio.get("value"), f"{where}.value")
     return None
 
 
@@ -154,16 +168,16 @@ def xml_tabs(
         for index, element in enumerate(children(container, "TabStatus"), start=1):
             if not budget.take():
                 return tuple(found)
-            view = XmlView(element)
-            found.append(
-                _xml_tab(view, f"XML: {path}/TabStatuses/TabStatus[{index}]", recipient_id)
-            )
+            where = f"XML: {path}/TabStatuses/TabStatus[{index}]"
+            found.append(_xml_tab(XmlView(element), where, recipient_id, budget))
     return tuple(found)
 
 
-def _xml_tab(view: Mapping[str, Any], path: str, recipient_id: str | None) -> Tab:
+def _xml_tab(
+    view: Mapping[str, Any], path: str, recipient_id: str | None, budget: TabBudget
+) -> Tab:
     def text(name: str) -> str | None:
-        return _text(view.get(name), f"{path}/{name}")
+        return budget.text(view.get(name), f"{path}/{name}")
 
     value = text("TabValue")
     if value is None:
@@ -172,11 +186,11 @@ def _xml_tab(view: Mapping[str, Any], path: str, recipient_id: str | None) -> Ta
         tab_type=(text("TabType") or "unknown").lower(),
         label=text("TabLabel"),
         value=value,
-        document_id=_lenient(identifier, view.get("DocumentID"), f"{path}/DocumentID"),
-        page=_lenient(count, view.get("PageNumber"), f"{path}/PageNumber"),
+        document_id=budget.read(identifier, view.get("DocumentID"), f"{path}/DocumentID"),
+        page=budget.read(count, view.get("PageNumber"), f"{path}/PageNumber"),
         name=text("TabName"),
         original_value=text("OriginalValue"),
-        tab_id=_lenient(identifier, view.get("TabId"), f"{path}/TabId"),
+        tab_id=budget.read(identifier, view.get("TabId"), f"{path}/TabId"),
         status=text("Status"),
         recipient_id=recipient_id,
         raw=view,
