@@ -98,6 +98,8 @@ _INSERT_EVENT = (
     f"ins AS (INSERT INTO {{events}} ({_INSERTED}) VALUES ({_VALUES}) "
     "ON CONFLICT (key) DO NOTHING RETURNING seq)"
 )
+#: Events one purge statement turns into tombstones.
+PURGE_BATCH = 1000
 _TOMBSTONE = (
     "UPDATE {events} SET raw = '', processing = 'purged', next_attempt_at = NULL, "
     "lease_worker = NULL, lease_until = NULL, revision = revision + 1 WHERE "
@@ -129,7 +131,8 @@ _QUERIES = {
     "WHERE key = %s AND revision = %s",
     # A tombstone (retention): the body goes, the key stays (see Store.update_event).
     "tombstone_event": _TOMBSTONE + "key = %s AND revision = %s",
-    "purge": _TOMBSTONE + "received_at < %s AND processing IN ('processed', 'dead')",
+    "purge": _TOMBSTONE + "seq IN (SELECT seq FROM {events} WHERE received_at < %s "
+    "AND processing IN ('processed', 'dead') LIMIT %s FOR UPDATE SKIP LOCKED)",
     "read_marker": "SELECT value FROM {markers} WHERE name = %s",
     "write_marker": "INSERT INTO {markers} (name, value) VALUES (%s, %s) "
     "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
@@ -370,9 +373,17 @@ class PostgresStore(Store):
     # Beyond the six --------------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one ``UPDATE`` to tombstones."""
-        with self._connection() as conn:
-            return conn.execute(self._q["purge"], (before,)).rowcount
+        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per statement.
+
+        Rows another transaction holds are skipped (``SKIP LOCKED``): the next purge takes them.
+        """
+        purged = 0
+        while True:
+            with self._connection() as conn:
+                done = int(conn.execute(self._q["purge"], (before, PURGE_BATCH)).rowcount)
+            purged += done
+            if done < PURGE_BATCH:
+                return purged
 
     def queue(self) -> SQLQueue:
         """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""

@@ -162,6 +162,12 @@ _TOMBSTONE = (
     "next_attempt_at = NULL, lease_worker = NULL, lease_until = NULL, revision = revision + 1 "
     "WHERE {where}"
 )
+#: Events one purge transaction turns into tombstones.
+PURGE_BATCH = 1000
+_PURGE_BATCH_WHERE = (
+    "seq IN (SELECT seq FROM connect_events WHERE received_at < ? "
+    "AND processing IN ('processed', 'dead') LIMIT ?)"
+)
 #: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
 WAL_LIMIT = 64 * 2**20
 #: Bytes committed (an estimate) after which the background checkpoint runs: SQLite's own
@@ -345,10 +351,19 @@ class SQLiteStore(Store):
     # Beyond the six ---------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one ``UPDATE`` to tombstones."""
-        where = "received_at < ? AND processing IN ('processed', 'dead')"
-        with self._transaction() as conn:
-            return int(conn.execute(_TOMBSTONE.format(where=where), (dump_time(before),)).rowcount)
+        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per transaction.
+
+        Short transactions keep the write lock free for commits in between, however much
+        there is to purge (the first purge of a store kept for months).
+        """
+        statement = _TOMBSTONE.format(where=_PURGE_BATCH_WHERE)
+        purged = 0
+        while True:
+            with self._transaction() as conn:
+                done = int(conn.execute(statement, (dump_time(before), PURGE_BATCH)).rowcount)
+            purged += done
+            if done < PURGE_BATCH:
+                return purged
 
     def queue(self) -> SQLQueue:
         """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""

@@ -39,6 +39,8 @@ from . import orm
 from .models import Envelope, Event, Marker
 
 _R = TypeVar("_R")
+#: Events one purge ``UPDATE`` turns into tombstones.
+PURGE_BATCH = 1000
 
 
 class _Conflict(Exception):
@@ -115,10 +117,16 @@ class DjangoStore(Store):
         return updated > 0
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one bulk ``UPDATE`` to tombstones."""
+        """See :meth:`Store.purge`: bulk ``UPDATE`` to tombstones, :data:`PURGE_BATCH` at a time."""
         final = [state.value for state in PURGEABLE]
-        old = Event.objects.using(self._alias()).filter(received_at__lt=before)
-        return _tombstone(old.filter(processing__in=final))
+        events = Event.objects.using(self._alias())
+        doomed = events.filter(received_at__lt=before, processing__in=final)
+        purged = 0
+        while True:
+            batch = list(doomed.values_list("pk", flat=True)[:PURGE_BATCH])
+            purged += _tombstone(doomed.filter(pk__in=batch)) if batch else 0
+            if len(batch) < PURGE_BATCH:
+                return purged
 
     def read_marker(self, name: str) -> str | None:
         """See :meth:`Store.read_marker`."""
