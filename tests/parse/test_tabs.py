@@ -82,8 +82,8 @@ def test_a_shared_field_answers_with_the_recipient_who_filled_it() -> None:
     second = signer("2", {"textTabs": [{"tabLabel": "Company", "value": "ACME GmbH"}]})
     n = parse_summary(summary(first, second))
     assert n.form_value("Company") == "ACME GmbH"
-    assert n.recipients[0].tab("Company") is not None
-    assert n.recipients[0].tab("Company").value is None  # type: ignore[union-attr]
+    own = n.recipients[0].tab("Company")
+    assert own is not None and own.value is None
     assert n.form_value("Missing", "-") == "-"
 
 
