@@ -126,7 +126,7 @@ class EncryptedStore(Store):
     # Delegated ------------------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge` (the inner store's, with its bulk delete if it has one)."""
+        """See :meth:`Store.purge` (the inner store's, with its bulk statement if it has one)."""
         return self.inner.purge(before)
 
     def queue(self) -> Queue:
