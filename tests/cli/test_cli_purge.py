@@ -95,3 +95,17 @@ def test_serve_refuses_a_retention_of_zero_days(tmp_path: Path) -> None:
     argv = ["serve", "--hmac-key", KEY, "--store", store, "--retention-days", "0"]
     with pytest.raises(ConfigurationError, match="--retention-days"):
         build_receiver(build_parser().parse_args(argv))
+
+
+def test_worker_purge_every_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.sqlite3"
+    (tmp_path / "purge_hooks.py").write_text(
+        "from connect_mw import Receiver\n"
+        f"receiver = Receiver(hmac_keys='k', store='sqlite:///{path}')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "-1"]) == 2
+    assert "--purge-every must be >= 0" in capsys.readouterr().err
+    assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "0"]) == 0
