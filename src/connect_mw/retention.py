@@ -3,18 +3,20 @@
 A :class:`RetentionSchedule` runs :meth:`~connect_mw.stores.api.Store.purge_expired` every
 ``every`` seconds from a worker's loop (``connect-mw worker``, the worker ``serve`` runs, a
 ``Receiver.processing()`` worker). Written once as effects (:mod:`connect_mw.effects`), so
-the same step runs in a thread or on an event loop. A failed purge is logged and tried again
-at the next turn: retention never stops a worker. ``connect-mw purge`` runs one by hand (or
-from cron, when callbacks run on a task queue instead of a worker).
+the same step runs in a thread or on an event loop. A :class:`RetentionThread` runs it where
+no worker runs (``serve`` without one). A failed purge is logged and tried again at the next
+turn: retention never stops a worker. ``connect-mw purge`` runs one by hand (or from cron,
+when callbacks run on a task queue instead of a worker).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
-from .effects import Blocking, Steps
+from .effects import Blocking, Steps, drive
 from .stores.api import Store
 
 log = logging.getLogger("connect_mw")
@@ -66,3 +68,35 @@ class RetentionSchedule:
                 self.store.retention,
             )
         return purged
+
+
+class RetentionThread:
+    """Runs a :class:`RetentionSchedule` in a daemon thread, for a process with no worker.
+
+    One purge at :meth:`start`, then one every ``every`` seconds until :meth:`stop`.
+    """
+
+    def __init__(self, store: Store, every: float) -> None:
+        self.schedule = RetentionSchedule(store, every)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Start purging; ``False`` (and no thread) when the schedule is off."""
+        if not self.schedule.enabled:
+            return False
+        self._thread = threading.Thread(target=self._run, name="connect-mw-retention", daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        while True:
+            drive(self.schedule.steps())
+            if self._stop.wait(self.schedule.every):
+                return
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the purge in flight, if any (waiting at most ``timeout`` seconds)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

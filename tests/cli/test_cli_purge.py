@@ -12,6 +12,7 @@ from connect_mw.cli import build_parser, build_receiver, main
 from connect_mw.errors import ConfigurationError
 from connect_mw.stores import ProcessingState
 from support.deliveries import KEY, signed_request, sim_body
+from support.polling import wait_until
 
 
 def processed_store(path: Path) -> str:
@@ -109,3 +110,27 @@ def test_worker_purge_every_is_checked(
     assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "-1"]) == 2
     assert "--purge-every must be >= 0" in capsys.readouterr().err
     assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "0"]) == 0
+
+
+def test_serve_without_a_worker_still_purges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uvicorn = pytest.importorskip("uvicorn")
+    path = tmp_path / "events.sqlite3"
+    key = processed_store(path)
+    seen: list[ProcessingState] = []
+
+    def serving(app: object, **options: object) -> None:  # uvicorn.run, until purged
+        with SQLiteStore(path) as store:
+
+            def purged() -> bool:
+                event = store.get_event(key)
+                return event is not None and event.processing is ProcessingState.PURGED
+
+            wait_until(purged, what="serve's retention thread")
+            seen.append(ProcessingState.PURGED)
+
+    monkeypatch.setattr(uvicorn, "run", serving)
+    argv = ["serve", "--hmac-key", KEY, "--store", f"sqlite:///{path}", "--no-worker"]
+    assert main([*argv, "--no-dashboard", "--retention-days", "1e-6", "--purge-every", "0.05"]) == 0
+    assert seen == [ProcessingState.PURGED]

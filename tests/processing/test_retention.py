@@ -10,9 +10,10 @@ import pytest
 from connect_mw import MemoryStore, Receiver
 from connect_mw.effects import drive
 from connect_mw.errors import ConfigurationError
-from connect_mw.retention import RetentionSchedule
+from connect_mw.retention import RetentionSchedule, RetentionThread
 from connect_mw.stores import ProcessingState
 from support.deliveries import KEY, signed_request, sim_body
+from support.polling import wait_until
 
 
 class Clock:
@@ -102,3 +103,17 @@ def test_a_worker_with_purging_off_keeps_every_body() -> None:
     (event,) = receiver.store.list_events()
     assert event.processing is ProcessingState.PROCESSED
     assert receiver.worker(purge_every=1).retention.every == 1
+
+
+def test_a_retention_thread_purges_where_no_worker_runs() -> None:
+    receiver = processed_receiver(purge_every=3600, retention=timedelta(0))
+    purging = RetentionThread(receiver.store, receiver.purge_every)
+    assert purging.start()
+    try:
+        wait_until(
+            lambda: receiver.store.list_events()[0].processing is ProcessingState.PURGED,
+            what="the first purge",
+        )
+    finally:
+        purging.stop()
+    assert not RetentionThread(receiver.store, 0).start()

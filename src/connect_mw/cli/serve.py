@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
+from ..retention import RetentionThread
 from ..stores import DEFAULT_STORE_URI, Store
 from .common import Subparsers, add_encryption_argument, encryptor_from
 from .retention import add_retention_arguments, purge_every_from, retention_from
@@ -231,11 +232,20 @@ def run(args: argparse.Namespace) -> int:
         receiver.path,
         args.store,
     )
-    uvicorn.run(
-        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=not args.no_worker),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        lifespan="on",
-    )
+    run_worker = not args.no_worker
+    # Without a worker (whose loop purges) serve still purges, in a thread of its own.
+    purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
+    if purging is not None:
+        purging.start()
+    try:
+        uvicorn.run(
+            ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            lifespan="on",
+        )
+    finally:
+        if purging is not None:
+            purging.stop()
     return 0
