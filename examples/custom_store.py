@@ -34,6 +34,7 @@ from connect_mw.stores.api import (
     event_from_dict,
     event_to_dict,
     load_state,
+    tombstone,
 )
 
 
@@ -112,13 +113,13 @@ class JsonFileStore(Store):
         return query.select([load_state(row["state"]) for row in rows])
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """Compare-and-set the processing fields, or delete the event."""
+        """Compare-and-set the processing fields, or make the event a tombstone."""
         with self._data(write=True) as data:
             row = data["events"].get(key)
             if row is None or row["revision"] != revision:
                 return False
-            if progress is None:
-                del data["events"][key]
+            if progress is None:  # retention: drop the body, keep the key (a tombstone)
+                data["events"][key] = event_to_dict(tombstone(event_from_dict(row)))
                 return True
             lease = progress.lease
             row.update(

@@ -9,9 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
+
+#: An empty read-only mapping: the default of every raw-mapping field.
+NO_RAW: Mapping[str, Any] = MappingProxyType({})
+
+
+def no_raw() -> Mapping[str, Any]:
+    """:data:`NO_RAW` (a dataclass default factory)."""
+    return NO_RAW
 
 
 class _OpenStrEnum(str, enum.Enum):
@@ -153,8 +163,54 @@ class DocumentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Tab:
+    """One tab (form field) of a recipient, with the value the recipient gave it.
+
+    ``tab_type`` is DocuSign's tab type lower-cased (``text``, ``signhere``, ``checkbox``,
+    ``list``, ``radiogroup``, ``formula``, ``payment``…: JSON's ``tabType`` or the
+    ``<kind>Tabs`` list it came from, XML's ``TabType``). ``label`` is the ``tabLabel`` (a
+    radio group's ``groupName``), the name senders give a field and the key of
+    :meth:`Notification.form_value`. ``value`` is what the recipient typed or chose (a
+    list's selected value, a radio group's selected radio); ``selected`` is a checkbox's or
+    radio group's state when the message says. ``raw`` is the tab as the message carried it
+    (a JSON object, or a read-only view of the XML ``TabStatus``) for anything else.
+    """
+
+    tab_type: str
+    label: str | None = None
+    value: str | None = None
+    document_id: str | None = None
+    page: int | None = None
+    name: str | None = None
+    original_value: str | None = None
+    tab_id: str | None = None
+    status: str | None = None
+    selected: bool | None = None
+    recipient_id: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+
+
+def find_tab(tabs: tuple[Tab, ...], label: str) -> Tab | None:
+    """The first tab labelled ``label`` with a value, else the first so labelled, else by name.
+
+    Labels compare exactly; a tab's ``name`` is tried only when no tab has the label.
+    """
+    labelled = [tab for tab in tabs if tab.label == label]
+    for tab in labelled:
+        if tab.value is not None:
+            return tab
+    if labelled:
+        return labelled[0]
+    return next((tab for tab in tabs if tab.name == label), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Recipient:
-    """One recipient of the envelope as the notification describes it."""
+    """One recipient of the envelope as the notification describes it.
+
+    ``tabs`` are its form fields with their values (when the subscription includes
+    ``tabs``); :meth:`tab` finds one by label.
+    """
 
     recipient_id: str
     recipient_type: str | None = None
@@ -171,6 +227,11 @@ class Recipient:
     decline_reason: str | None = None
     auto_responded_reason: str | None = None
     custom_fields: tuple[CustomField, ...] = ()
+    tabs: tuple[Tab, ...] = ()
+
+    def tab(self, label: str) -> Tab | None:
+        """The recipient's tab labelled ``label`` (see :func:`find_tab`), or ``None``."""
+        return find_tab(self.tabs, label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +260,11 @@ class Notification:
     (``envelope-completed`` for status ``Completed``). ``status`` is ``None`` only when the
     message itself says nothing about the envelope status (a minimal SIM recipient event).
     ``generated_at`` is when DocuSign generated the message.
+
+    Form data: :attr:`tabs` (every recipient's), :meth:`form_value` (the value given in one
+    field), :attr:`form_data` (label to value). ``extras`` holds, as the message carried
+    them, the envelope sections the model does not type (JSON ``envelopeAttachments``,
+    ``attachments``, ``powerForm``, ``folders``, ``paymentTabs`` when present).
     """
 
     event: str
@@ -225,6 +291,34 @@ class Notification:
     #: ``RecipientStatuses``, a JSON ``recipients`` object), which then decides which
     #: recipients exist; a SIM recipient event without summary names only one.
     full_recipient_list: bool = False
+    extras: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+
+    @property
+    def tabs(self) -> tuple[Tab, ...]:
+        """Every recipient's tabs, recipient by recipient."""
+        return tuple(tab for recipient in self.recipients for tab in recipient.tabs)
+
+    def tab(self, label: str) -> Tab | None:
+        """The tab labelled ``label`` of any recipient (see :func:`find_tab`), or ``None``."""
+        return find_tab(self.tabs, label)
+
+    def form_value(self, label: str, default: str | None = None) -> str | None:
+        """The value given in the field labelled ``label``, or ``default``.
+
+        Looks through every recipient's tabs in recipient order; the first tab with that
+        label and a value wins (a field shared by several recipients has one value).
+        """
+        tab = self.tab(label)
+        return default if tab is None or tab.value is None else tab.value
+
+    @property
+    def form_data(self) -> dict[str, str]:
+        """Label to value for every labelled tab that has a value (first one wins)."""
+        data: dict[str, str] = {}
+        for tab in self.tabs:
+            if tab.label is not None and tab.value is not None:
+                data.setdefault(tab.label, tab.value)
+        return data
 
     @property
     def occurred_at(self) -> datetime | None:

@@ -31,6 +31,7 @@ from .errors import ParseError
 from .metrics import Metrics
 from .model import EnvelopeState, Notification, PayloadFormat
 from .parse import parse
+from .parse.raw_body import LazyBody
 from .parse.rest import parse_rest_envelope
 from .queues.api import Queue
 from .routing import Callback, Delivery, Router
@@ -142,7 +143,16 @@ def calls_for_event(
 ) -> Calls:
     """The callbacks a claimed event (recorded from ``notification``) triggers."""
     current = state or EnvelopeState(envelope_id=event.envelope_id, account_id=event.account_id)
-    return router.calls_for(notification, event.key, current, event.transitions, event.attempts)
+    raw = event.raw or b""
+    return router.calls_for(
+        notification,
+        event.key,
+        current,
+        event.transitions,
+        event.attempts,
+        raw=raw,
+        body=LazyBody(raw),
+    )
 
 
 #: Completes a notification before its callbacks run (e.g. fetches a minimal message's

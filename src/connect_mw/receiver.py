@@ -47,6 +47,7 @@ from .processing import DEFAULT_LEASE, Enrich, Mode, Processor, RetryPolicy
 from .queues.api import Queue
 from .recording import RecordOutcome, record_here
 from .replay import Replayed, replay
+from .retention import DEFAULT_PURGE_EVERY
 from .routing import CallContext, Router, Routes
 from .stores import Commit, Store, open_store
 from .stores.encrypted import EncryptedStore
@@ -120,6 +121,11 @@ class Receiver(Routes):
     :class:`~connect_mw.processing.Processor`). ``processing`` builds the work queue from the
     store (default: ``store.queue()``); it is the seam a task queue backend plugs into (the
     receiver binds the queue to its processor: ``Queue.bind``).
+
+    Retention: final events older than ``retention`` (default: the store's, 30 days) lose
+    their raw body and keep their key (a tombstone, so a re-posted old message is still a
+    duplicate). Every worker of this receiver purges every ``purge_every`` seconds (default
+    hourly; ``0`` turns it off: run ``connect-mw purge`` yourself). See ``docs/security.md``.
     """
 
     def __init__(
@@ -145,6 +151,8 @@ class Receiver(Routes):
         router: Router | None = None,
         enrich: Enrich | None = None,
         processing: Callable[[Store], Queue] | None = None,
+        retention: timedelta | None = None,
+        purge_every: float = DEFAULT_PURGE_EVERY,
     ) -> None:
         if mode not in ("deferred", "inline"):
             raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
@@ -177,6 +185,11 @@ class Receiver(Routes):
         self.key_func = key_func
         self.metrics = metrics or Metrics()
         opened = open_store(store)
+        if retention is not None:
+            opened.retention = retention
+        if purge_every < 0:
+            raise ConfigurationError("purge_every must be >= 0 seconds (0 turns it off)")
+        self.purge_every = purge_every
         self.store: Store = opened if encryptor is None else EncryptedStore(opened, encryptor)
         self.queue: Queue = self.store.queue() if processing is None else processing(self.store)
         self.router = router or Router()
@@ -221,7 +234,11 @@ class Receiver(Routes):
         return self.mode == "deferred" and self.queue.in_process_workers
 
     def worker(self, **options: Any) -> Worker:
-        """A worker for this receiver's processor (``name``, ``concurrency``, ``poll_interval``)."""
+        """A worker for this receiver's processor (``name``, ``concurrency``, ``poll_interval``).
+
+        It purges on the receiver's schedule (``purge_every``) unless given its own.
+        """
+        options.setdefault("purge_every", self.purge_every)
         return Worker(self.processor, **options)
 
     @asynccontextmanager

@@ -36,6 +36,7 @@ class Replayed(str, enum.Enum):
     STILL_UNPARSED = "still-unparsed"  # the body still cannot be parsed: left dead
     BUSY = "busy"  # a worker holds it under a live lease
     UNKNOWN = "unknown"  # no such key
+    PURGED = "purged"  # retention dropped its body: only the key is left (a tombstone)
 
     @property
     def ok(self) -> bool:
@@ -48,6 +49,8 @@ def steps(store: Store, queue: Queue, key: str, key_func: KeyFunc | None = None)
     event: StoredEvent | None = yield Blocking(partial(store.get_event, key), store.offload)
     if event is None:
         return Replayed.UNKNOWN
+    if event.processing is ProcessingState.PURGED:
+        return Replayed.PURGED
     if event.format is not PayloadFormat.UNPARSED:
         requeued: bool = yield Blocking(partial(queue.requeue, key), queue.offload)
         return Replayed.REQUEUED if requeued else Replayed.BUSY

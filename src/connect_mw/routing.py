@@ -20,12 +20,12 @@ Two kinds, both may be plain functions or ``async def``:
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from .model import EnvelopeState, Notification, Transition
+from .model import EnvelopeState, Notification, Transition, no_raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,12 @@ class Delivery:
     ``key`` is the idempotency key of the stored event and ``attempt`` counts invocations
     for it (1 on the first), so a callback can make an external side effect idempotent.
     ``transition`` is set for transition callbacks, ``None`` for event callbacks.
+
+    ``raw`` is the message's body exactly as DocuSign sent it; ``body`` is that body decoded
+    as a read-only mapping, on first use, for any field the model does not cover (JSON: the
+    object; XML: a dict-like view of the elements, see
+    :class:`~connect_mw.parse.raw_body.LazyBody`). Both are empty for a delivery built
+    without its body.
     """
 
     notification: Notification
@@ -42,6 +48,8 @@ class Delivery:
     state: EnvelopeState
     transition: Transition | None = None
     attempt: int = 1
+    raw: bytes = field(default=b"", repr=False, compare=False)
+    body: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
 
     @property
     def envelope_id(self) -> str:
@@ -203,16 +211,21 @@ class Router(Routes):
         state: EnvelopeState,
         transitions: tuple[Transition, ...],
         attempt: int = 1,
+        *,
+        raw: bytes = b"",
+        body: Mapping[str, Any] | None = None,
     ) -> list[tuple[Callback, Delivery]]:
         """Every (callback, delivery) pair one stored delivery triggers, in call order.
 
         Transition callbacks in lifecycle order, then event callbacks, then ``on_any``.
+        ``raw`` is the stored body and ``body`` its decoded mapping, handed to every delivery.
         """
+        body = no_raw() if body is None else body
         calls: list[tuple[Callback, Delivery]] = []
         for transition in transitions:
-            delivery = Delivery(notification, key, state, transition, attempt)
+            delivery = Delivery(notification, key, state, transition, attempt, raw, body)
             calls.extend((cb, delivery) for cb in self._callbacks("transition", transition.name))
-        plain = Delivery(notification, key, state, None, attempt)
+        plain = Delivery(notification, key, state, None, attempt, raw, body)
         calls.extend((cb, plain) for cb in self._callbacks("event", notification.event.lower()))
         calls.extend((cb, plain) for cb in self._callbacks("any", ""))
         return calls

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from .effects import Blocking, Gather, Steps, Wait, adrive, drive
 from .processing import Processor
+from .retention import RetentionSchedule
 from .stores.api import StoredEvent
 
 log = logging.getLogger("connect_mw")
@@ -53,7 +54,8 @@ class Worker:
     :meth:`wake`, or a new event recorded in this process, cuts the wait short).
     ``around_batch`` is entered around each batch, in the thread or task that claims it
     (the Django integration closes stale database connections there, as Django does
-    around a request).
+    around a request). ``purge_every`` seconds (``0``: never) the loop also purges the
+    store's expired events (:mod:`connect_mw.retention`).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class Worker:
         concurrency: int = 4,
         poll_interval: float = 1.0,
         around_batch: Callable[[], AbstractContextManager[object]] = nullcontext,
+        purge_every: float = 0,
     ) -> None:
         if concurrency < 1 or poll_interval <= 0:
             raise ValueError("concurrency must be >= 1 and poll_interval > 0")
@@ -73,6 +76,7 @@ class Worker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.around_batch = around_batch
+        self.retention = RetentionSchedule(processor.store, purge_every)
 
     def wake(self) -> None:
         """Look for work now instead of at the end of the poll interval (thread-safe)."""
@@ -96,6 +100,7 @@ class Worker:
         """Process batches until ``stop`` is set; the batch in flight is finished first."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
         while not stop.is_set():
+            yield from self.retention.steps()
             try:
                 busy = yield from self.batch()
             except Exception:

@@ -48,6 +48,8 @@ def test_every_key_is_typed() -> None:
             "MODE": "inline",
             "LEASE_FOR": 60,
             "MAX_ATTEMPTS": 3,
+            "RETENTION_DAYS": 7,
+            "PURGE_EVERY": 0,
         }
     )
     assert config.hmac_keys == ("one-key",)
@@ -57,6 +59,9 @@ def test_every_key_is_typed() -> None:
     options = config.receiver_options()
     assert options["lease_for"] == timedelta(seconds=60)
     assert options["retry"].max_attempts == 3
+    assert options["retention"] == timedelta(days=7) and options["purge_every"] == 0
+    defaults = parse_settings({}).receiver_options()
+    assert defaults["retention"] is None and defaults["purge_every"] == 3600  # the store's
     assert not config.runs_worker  # inline mode: no worker unless RUN_WORKER is True
     assert parse_settings({"MODE": "inline", "RUN_WORKER": True}).runs_worker
     assert not parse_settings({"RUN_WORKER": False}).runs_worker
@@ -69,6 +74,8 @@ def test_every_key_is_typed() -> None:
         ({"HMAC_KEYS": 42}, "CONNECT_MW['HMAC_KEYS']: expected a non-empty string"),
         ({"MAX_BODY_SIZE": "64MB"}, "CONNECT_MW['MAX_BODY_SIZE']: expected a positive int"),
         ({"READ_TIMEOUT": 0}, "CONNECT_MW['READ_TIMEOUT']: expected a positive float"),
+        ({"PURGE_EVERY": -1}, "CONNECT_MW['PURGE_EVERY']: expected a number >= 0"),
+        ({"RETENTION_DAYS": 0}, "CONNECT_MW['RETENTION_DAYS']: expected a positive float"),
         ({"ALLOW_UNAUTHENTICATED": "yes"}, "expected True or False, got str"),
         ({"PATH": "docusign"}, "expected a path starting with '/'"),
         ({"MODE": "later"}, "expected 'deferred' or 'inline'"),

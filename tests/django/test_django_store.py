@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 from django.db.models.signals import pre_delete  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from connect_mw.adapters.django import store as django_store_module  # noqa: E402
 from connect_mw.adapters.django.models import Envelope, Event, Marker, Recipient  # noqa: E402
 from connect_mw.adapters.django.store import DjangoStore  # noqa: E402
 from connect_mw.effects import drive  # noqa: E402
 from connect_mw.model import Notification, RecipientState, RecipientStatus  # noqa: E402
 from connect_mw.recording import RecordOutcome, record  # noqa: E402
-from connect_mw.stores.api import Commit, EventQuery, Store, dump_state  # noqa: E402
+from connect_mw.stores.api import (  # noqa: E402
+    Commit,
+    EventQuery,
+    ProcessingState,
+    Progress,
+    Store,
+    dump_state,
+    utcnow,
+)
 from connect_mw.testing import StoreContract, notification, recipient  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME  # noqa: E402
 from connect_mw.testing.store_contract import state_of, stored_event  # noqa: E402
@@ -132,8 +142,8 @@ def test_commit_refuses_to_run_inside_a_callers_transaction() -> None:
 
 
 def test_update_event_and_purge_are_one_statement_even_with_delete_receivers() -> None:
-    # A pre_delete receiver (an audit app) turns QuerySet.delete() into a read, then a
-    # delete by primary key: the revision check would no longer be atomic.
+    # A pre_delete receiver (an audit app) would turn QuerySet.delete() into a read, then a
+    # delete by primary key: retention makes tombstones with one UPDATE instead.
     store = empty_store("default")
     store.commit(stored_event("k1"), state_of(), 0)
     heard: list[Any] = []
@@ -147,9 +157,12 @@ def test_update_event_and_purge_are_one_statement_even_with_delete_receivers() -
             assert store.update_event("k1", 0, None)
     finally:
         pre_delete.disconnect(audit, sender=Event)
-    (delete,) = [q["sql"] for q in queries.captured_queries]
-    assert delete.startswith("DELETE") and '"revision" = 0' in delete
-    assert store.get_event("k1") is None
+    (update,) = [q["sql"] for q in queries.captured_queries]
+    assert update.startswith("UPDATE") and '"revision" = 0' in update
+    assert heard == []
+    tombstone = store.get_event("k1")
+    assert tombstone is not None and tombstone.processing.value == "purged"
+    assert tombstone.raw is None
 
 
 def test_offload_runs_in_djangos_thread_for_sync_code() -> None:
@@ -181,3 +194,16 @@ def test_envelopes_stored_before_the_version_column_start_at_version_one() -> No
 
 def test_committed_migrations_match_the_models() -> None:
     call_command("makemigrations", "connect_mw", "--check", "--dry-run", verbosity=0)
+
+
+def test_purge_runs_batch_after_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(django_store_module, "PURGE_BATCH", 2)
+    store = empty_store("default")
+    for i in range(5):
+        store.commit(stored_event(f"k{i}", f"e{i}"), state_of(f"e{i}"), 0)
+        event = store.get_event(f"k{i}")
+        assert event is not None
+        done = Progress(ProcessingState.PROCESSED, 1, utcnow(), None, None, event.revision + 1)
+        assert store.update_event(f"k{i}", event.revision, done)
+    assert store.purge(utcnow() + timedelta(minutes=1)) == 5
+    assert {e.processing for e in store.list_events()} == {ProcessingState.PURGED}

@@ -232,9 +232,37 @@ def json_cases() -> Iterator[Case]:
     yield json_case(
         "click_event", json.dumps({"event": "click-agreed", "data": {"agreementId": "a"}}).encode()
     )
+    yield from tab_cases()
     yield json_case("invalid_utf8", b'{"event": "envelope-sent\xff"}')
     yield json_case("empty_body", b"")
     yield json_case("whitespace_body", b" \r\n\t ")
+
+
+def _tabbed_summary(tabs: object) -> dict[str, object]:
+    signer = {"recipientId": "1", "email": "a@example.com", "tabs": tabs}
+    envelope_id = "e8b18544-c605-4499-abcf-52209a7f4438"
+    return {"status": "completed", "envelopeId": envelope_id, "recipients": {"signers": [signer]}}
+
+
+def tab_cases() -> Iterator[Case]:
+    """Tabs are secondary and bounded: many, or of any shape, is still a stored message."""
+    many = {"textTabs": [{}] * 200_000, "radioGroupTabs": [{"radios": [{}] * 50_000}]}
+    yield json_case(
+        "two_hundred_thousand_tabs",
+        sim("data.envelopeSummary", _tabbed_summary(many)),
+        200,
+        stored=True,
+    )
+    odd = {"textTabs": [1, "x", None, {"value": {"deep": [1]}, "pageNumber": "-1"}], "xTabs": 5}
+    yield json_case(
+        "tabs_of_every_shape", sim("data.envelopeSummary", _tabbed_summary(odd)), 200, stored=True
+    )
+    tab_statuses = "<TabStatus><TabValue>v</TabValue></TabStatus>" * 50_000
+    recipient = (
+        "<RecipientStatuses><RecipientStatus><Type>Signer</Type><Status>Sent</Status>"
+        f"<TabStatuses>{tab_statuses}</TabStatuses></RecipientStatus></RecipientStatuses>"
+    )
+    yield xml("fifty_thousand_tab_statuses", envelope_xml(recipient), 200, stored=True)
 
 
 def http_cases() -> Iterator[Case]:

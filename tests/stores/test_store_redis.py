@@ -138,8 +138,8 @@ def test_expired_event_leaves_no_visible_trace(
     assert store.list_events("e1") == []
     assert store.purge(utcnow() + timedelta(days=1)) == 0  # index entries only
     assert client.zcard(prefix + "all") == 1
-    assert deliver(store, notification("e1"), "k1").inserted  # after retention: new
-    assert [e.key for e in store.list_events("e1")] == ["k1"]
+    assert not deliver(store, notification("e1"), "k1").inserted  # a tombstone: duplicate
+    assert store.list_events("e1") == []
 
 
 def test_a_page_skips_expired_entries_and_still_fills_its_limit(
@@ -153,15 +153,18 @@ def test_a_page_skips_expired_entries_and_still_fills_its_limit(
     assert first is not None
     page = store.events(EventQuery(after=first.position, limit=2))
     assert [e.key for e in page] == ["k3", "k4"]
-    assert deliver(store, notification("e1", at=BASE_TIME + timedelta(hours=1)), "k1").inserted
-    assert [e.key for e in store.list_events()] == ["k0", "k3", "k4", "k5", "k1"]
+    assert not deliver(store, notification("e1", at=BASE_TIME + timedelta(hours=1)), "k1").inserted
+    assert deliver(store, notification("e1", at=BASE_TIME + timedelta(hours=1)), "k9").inserted
+    assert [e.key for e in store.list_events()] == ["k0", "k3", "k4", "k5", "k9"]
 
 
 def test_purge_cleans_every_index(store: RedisStore, client: redis.Redis, prefix: str) -> None:
     deliver(store, notification("e1"), "k1")
     finish_one(store, "k1", PROCESSED)
     assert store.purge(utcnow() + timedelta(minutes=1)) == 1
-    assert keys_under(client, prefix) == ["env:e1", "seq", "updated", "updated:sent"]
+    kept = ["env:e1", "keys", "keys:all", "seq", "updated", "updated:sent"]
+    assert keys_under(client, prefix) == kept
+    assert client.smembers(prefix + "keys") == {b"k1"}
 
 
 def test_deleting_an_event_cleans_every_index(
@@ -172,7 +175,7 @@ def test_deleting_an_event_cleans_every_index(
     event = store.get_event("k1")
     assert event is not None
     assert store.update_event("k1", event.revision, None)
-    assert keys_under(client, prefix) == ["env:e1", "seq", "updated", "updated:sent"]
+    assert keys_under(client, prefix) == ["env:e1", "keys", "seq", "updated", "updated:sent"]
 
 
 def test_short_retention_expires_final_events(prefix: str) -> None:
@@ -181,6 +184,19 @@ def test_short_retention_expires_final_events(prefix: str) -> None:
         finish_one(store, "k1", PROCESSED)
         assert store.get_event("k1") is None
         assert store.get_envelope("e1") is not None
+        assert not deliver(store, notification("e1"), "k1").inserted  # the key stays
+
+
+def test_purge_remembers_keys_of_events_stored_before_the_key_set(
+    store: RedisStore, client: redis.Redis, prefix: str
+) -> None:
+    deliver(store, notification("e1"), "k1")
+    deliver(store, notification("e2"), "k2")
+    client.delete(prefix + "keys")  # as the previous release left them
+    client.delete(prefix + "ev:k1")  # and k1 expired since
+    store.purge(utcnow())
+    assert client.smembers(prefix + "keys") == {b"k1", b"k2"}
+    assert not deliver(store, notification("e1"), "k1").inserted
 
 
 # Encoding --------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Commands: ``serve`` (a standalone receiver with its dashboard), ``worker`` (process pending
 events with your callbacks; ``--reconcile-every`` reconciles beside it), ``replay`` and
-``dead-letters`` (operate on stored events), ``status``, ``envelopes`` and ``events`` (query
-the store), ``event-notification`` and ``connect-config`` (print subscription JSON),
+``dead-letters`` (operate on stored events), ``purge`` (retention by hand), ``status``,
+``envelopes`` and ``events`` (query the store), ``event-notification`` and
+``connect-config`` (print subscription JSON),
 ``simulate`` (send Connect traffic), and, talking to DocuSign's REST API, ``reconcile``
 (record what Connect did not deliver), ``failures`` and ``republish`` (the Connect failure
 log, and deliveries again) and ``documents`` (download an envelope's PDFs). The REST
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from ..errors import ConfigurationError
 from ..redaction import RedactingFilter
 from ..rest.cli import add_rest_commands
-from . import events, query, reconcile, serve, simulate, subscriptions, worker
+from . import events, query, reconcile, retention, serve, simulate, subscriptions, worker
 from .failures import (
     CANNOT_LISTEN,
     CONFIGURATION,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     subscriptions.add_parsers(commands)
     simulate.add_parser(commands)
     reconcile.add_parser(commands)
+    retention.add_parser(commands)
     add_rest_commands(commands)
     return parser
 

@@ -3,7 +3,8 @@
 With ``--app``, ``serve`` runs the :class:`~connect_mw.Receiver` your module builds (its
 callbacks, store, retry policy and options). The settings given on the command line or in
 their ``CONNECT_MW_*`` variables (``--hmac-key``, ``--account-key``, ``--basic-auth``,
-``--path``, ``--max-body-size``, ``--lease-seconds``) replace the receiver's; the store
+``--path``, ``--max-body-size``, ``--lease-seconds``, ``--retention-days``,
+``--purge-every``) replace the receiver's; the store
 belongs to the receiver, so ``--store``, ``--encryption-keys`` and
 ``--allow-unauthenticated`` are refused beside ``--app`` rather than silently ignored.
 
@@ -25,10 +26,12 @@ from pathlib import Path
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..redaction import redact_uri
+from ..retention import DEFAULT_PURGE_EVERY
 from ..stores import DEFAULT_STORE_URI, SQLiteStore, Store
 from ..stores.encrypted import EncryptedStore
 from ..verify import BasicCredentials, HmacKeys
 from .common import account_keys, load_receiver
+from .retention import DEFAULT_RETENTION_DAYS, purge_every_from, retention_from
 
 __all__ = [
     "add_app_argument",
@@ -96,7 +99,16 @@ def apply_overrides(receiver: Receiver, args: argparse.Namespace) -> Receiver:
     if args.lease_seconds != DEFAULT_LEASE_SECONDS:
         lease_for = timedelta(seconds=args.lease_seconds)
         receiver.processor = dataclasses.replace(receiver.processor, lease_for=lease_for)
+    _override_retention(receiver, args)
     return receiver
+
+
+def _override_retention(receiver: Receiver, args: argparse.Namespace) -> None:
+    """``--retention-days`` / ``--purge-every`` in place of the receiver's, when given."""
+    if args.purge_every != DEFAULT_PURGE_EVERY:
+        receiver.purge_every = purge_every_from(args)
+    if args.retention_days != DEFAULT_RETENTION_DAYS:
+        receiver.store.retention = retention_from(args)
 
 
 def app_receiver(args: argparse.Namespace) -> Receiver:

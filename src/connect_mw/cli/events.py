@@ -45,6 +45,7 @@ _REFUSED = {
     Replayed.UNKNOWN: "unknown",
     Replayed.BUSY: "being processed right now",
     Replayed.STILL_UNPARSED: "its body still cannot be parsed",
+    Replayed.PURGED: "its body was purged by retention (only the key is kept)",
 }
 
 

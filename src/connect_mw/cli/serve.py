@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
+from ..retention import RetentionThread
 from ..stores import DEFAULT_STORE_URI, Store
 from .app import (
     add_app_argument,
@@ -28,6 +29,7 @@ from .app import (
 )
 from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
 from .failures import check_listen
+from .retention import add_retention_arguments, purge_every_from, retention_from
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -50,7 +52,8 @@ localhost it needs no token; bound elsewhere it is served only with --dashboard-
 environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
-CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP
+CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off)
 """
 DASHBOARD_PATH = "/dashboard"
 
@@ -127,6 +130,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     add_encryption_argument(serve)
     add_app_argument(serve)
+    add_retention_arguments(serve, with_days=True)
     _add_dashboard_arguments(serve)
     serve.set_defaults(run=run)
 
@@ -180,6 +184,8 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         allow_unauthenticated=args.allow_unauthenticated,
         lease_for=timedelta(seconds=args.lease_seconds),
         encryptor=encryptor_from(args),
+        retention=retention_from(args),
+        purge_every=purge_every_from(args),
     )
 
 
@@ -237,11 +243,19 @@ def run(args: argparse.Namespace) -> int:
         describe_store(receiver.store, None if args.app else args.store),
     )
     log.info("%s", callbacks_line(receiver, args, run_worker))
-    uvicorn.run(
-        ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        lifespan="on",
-    )
+    # Without a worker (whose loop purges) serve still purges, in a thread of its own.
+    purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
+    if purging is not None:
+        purging.start()
+    try:
+        uvicorn.run(
+            ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            lifespan="on",
+        )
+    finally:
+        if purging is not None:
+            purging.stop()
     return 0

@@ -27,6 +27,7 @@ from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
 from .common import Subparsers, load_receiver
 from .reconcile import moment
+from .retention import purge_every_from
 
 if TYPE_CHECKING:
     from ..rest.job import ReconcileJob
@@ -68,6 +69,12 @@ def add_parser(commands: Subparsers) -> None:
         metavar="ISO-8601",
         help="where the first reconciliation starts while the store has no watermark",
     )
+    parser.add_argument(
+        "--purge-every",
+        type=float,
+        metavar="SECONDS",
+        help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
+    )
     add_docusign_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -93,7 +100,10 @@ def reconcile_job(args: argparse.Namespace, receiver: Receiver) -> ReconcileJob 
 def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM/SIGINT (or one batch with ``--once``)."""
     receiver = load_receiver(args.app)
-    worker = receiver.worker(concurrency=args.concurrency, poll_interval=args.poll_interval)
+    options = {} if args.purge_every is None else {"purge_every": purge_every_from(args)}
+    worker = receiver.worker(
+        concurrency=args.concurrency, poll_interval=args.poll_interval, **options
+    )
     job = reconcile_job(args, receiver)
     if args.once:
         failed = job is not None and not _reconcile_once(job)

@@ -152,6 +152,7 @@ def _envelope_fields(
         "custom_fields": parts.custom_fields,
         "documents": parts.documents,
         "full_recipient_list": parts.full_recipient_list,
+        "extras": parts.extras,
     }
 
 

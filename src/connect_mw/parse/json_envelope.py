@@ -10,10 +10,14 @@ share of a ``Notification``. Recipients come from every recipient list DocuSign 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from ..errors import ParseError
 from ..model import (
+    NO_RAW,
     CustomField,
     DocumentRef,
     EnvelopeStatus,
@@ -21,6 +25,7 @@ from ..model import (
     Recipient,
     RecipientStatus,
     Sender,
+    no_raw,
 )
 from .conventions import (
     JSON_RECIPIENT_LISTS,
@@ -41,6 +46,7 @@ from .json_access import (
     where,
 )
 from .json_load import JSONObject
+from .tabs import TabBudget, json_tabs
 from .values import check_text, clean_text, status_name
 
 _TIME_KEYS = {
@@ -53,6 +59,8 @@ _TIME_KEYS = {
     "deleted": "deletedDateTime",
     "status_changed": "statusChangedDateTime",
 }
+#: Envelope sections the model keeps only as the message carried them (``extras``).
+EXTRA_SECTIONS = ("envelopeAttachments", "attachments", "powerForm", "folders", "paymentTabs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,7 @@ class EnvelopeParts:
     documents: tuple[DocumentRef, ...]
     #: Whether the object has a ``recipients`` object: then it lists every recipient.
     full_recipient_list: bool = False
+    extras: Mapping[str, Any] = field(default_factory=no_raw)
 
 
 def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
@@ -89,7 +98,14 @@ def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
         custom_fields=_custom_fields(envelope, path),
         documents=_documents(envelope, path),
         full_recipient_list=get_object(envelope, "recipients", path) is not None,
+        extras=_extras(envelope),
     )
+
+
+def _extras(envelope: JSONObject) -> Mapping[str, Any]:
+    """The :data:`EXTRA_SECTIONS` the envelope carries, as they are (read-only)."""
+    found = {key: envelope[key] for key in EXTRA_SECTIONS if envelope.get(key) is not None}
+    return MappingProxyType(found) if found else NO_RAW
 
 
 def _sender(envelope: JSONObject, path: str) -> Sender | None:
@@ -143,16 +159,17 @@ def _recipients(envelope: JSONObject, path: str) -> tuple[Recipient, ...]:
     if raw is None:
         return ()
     found: list[Recipient] = []
+    budget = TabBudget()
     for key, recipient_type in JSON_RECIPIENT_LISTS.items():
         if raw.get(key) is None:
             continue
         list_path = join(recipients_path, key)
         for index, item in enumerate(get_objects(raw, key, recipients_path)):
-            found.append(_recipient(item, f"{list_path}[{index}]", recipient_type))
+            found.append(_recipient(item, f"{list_path}[{index}]", recipient_type, budget))
     return tuple(found)
 
 
-def _recipient(item: JSONObject, path: str, recipient_type: str) -> Recipient:
+def _recipient(item: JSONObject, path: str, recipient_type: str, budget: TabBudget) -> Recipient:
     """One recipient object; in-person signers fall back to ``signerName``/``signerEmail``."""
     status = status_name(get_string(item, "status", path), where(path, "status"))
     email = get_text(item, "email", path) or get_text(item, "signerEmail", path)
@@ -160,8 +177,10 @@ def _recipient(item: JSONObject, path: str, recipient_type: str) -> Recipient:
     order = get_count(item, "routingOrder", path)
     guid = get_id(item, "recipientIdGuid", path)
     recipient_id = get_id(item, "recipientId", path) or guid
+    recipient_id = recipient_id or fallback_recipient_id(recipient_type, order, email, name)
+    tabs = json_tabs(item.get("tabs"), join(path, "tabs"), recipient_id, budget)
     return Recipient(
-        recipient_id=recipient_id or fallback_recipient_id(recipient_type, order, email, name),
+        recipient_id=recipient_id,
         recipient_type=recipient_type,
         status=RecipientStatus(status) if status is not None else None,
         email=email,
@@ -176,6 +195,7 @@ def _recipient(item: JSONObject, path: str, recipient_type: str) -> Recipient:
         decline_reason=get_text(item, "declinedReason", path),
         auto_responded_reason=get_text(item, "autoRespondedReason", path),
         custom_fields=_recipient_custom_fields(item, path),
+        tabs=tabs,
     )
 
 

@@ -69,6 +69,7 @@ def rest_envelope_to_notification(
         decline_reason=parts.decline_reason,
         custom_fields=parts.custom_fields,
         documents=parts.documents,
+        extras=parts.extras,
         raw_size=len(envelope_bytes(envelope)) if raw_size is None else raw_size,
         full_recipient_list=parts.full_recipient_list,
     )

@@ -32,6 +32,7 @@ from .conventions import (
     fallback_recipient_id,
     recipient_type,
 )
+from .tabs import TabBudget, xml_tabs
 from .timestamps import parse_timestamp, parse_utc_offset
 from .values import boolean, count, identifier, required_identifier, status_name
 from .xml_load import load
@@ -177,13 +178,14 @@ def _recipients(envelope: XmlElement, tz: timezone) -> tuple[Recipient, ...]:
     container = child(envelope, "RecipientStatuses", _ENVELOPE)
     if container is None:
         return ()
+    budget = TabBudget()
     return tuple(
-        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz)
+        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz, budget)
         for index, element in enumerate(children(container, "RecipientStatus"), start=1)
     )
 
 
-def _recipient(element: XmlElement, path: str, tz: timezone) -> Recipient:
+def _recipient(element: XmlElement, path: str, tz: timezone, budget: TabBudget) -> Recipient:
     """One ``RecipientStatus``; its ``RecipientId`` GUID is both ``recipient_id`` and guid.
 
     Without a ``RecipientId`` the recipient gets a fallback id from type, routing order and
@@ -195,8 +197,9 @@ def _recipient(element: XmlElement, path: str, tz: timezone) -> Recipient:
     email = child_text(element, "Email", path)
     name = child_text(element, "UserName", path)
     order = count(child_text(element, "RoutingOrder", path), f"XML: {path}/RoutingOrder")
+    recipient_id = guid or fallback_recipient_id(kind, order, email, name)
     return Recipient(
-        recipient_id=guid or fallback_recipient_id(kind, order, email, name),
+        recipient_id=recipient_id,
         recipient_type=kind,
         status=RecipientStatus(status) if status is not None else None,
         email=email,
@@ -213,6 +216,7 @@ def _recipient(element: XmlElement, path: str, tz: timezone) -> Recipient:
         decline_reason=child_text(element, "DeclineReason", path),
         auto_responded_reason=child_text(element, "AutoRespondedReason", path),
         custom_fields=_custom_fields(element, path),
+        tabs=xml_tabs(element, path, recipient_id, budget),
     )
 
 

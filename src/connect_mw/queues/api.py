@@ -98,7 +98,8 @@ class Queue(abc.ABC):
     def requeue(self, key: str, *, now: datetime | None = None) -> bool:
         """Make ``key`` pending again, due now, ``attempts`` reset (replay, dead letters).
 
-        ``False`` when the key is unknown or the event is under a live lease.
+        ``False`` when the key is unknown, the event is under a live lease, or it is a
+        tombstone (retention dropped its body: nothing is left to process).
         """
 
     def notify(self, key: str) -> None:

@@ -72,7 +72,8 @@ WHERE key = {key} AND lease_worker = {worker}"""
 _REQUEUE = """UPDATE {events}
 SET processing = 'pending', attempts = 0, next_attempt_at = {now}, lease_worker = NULL,
     lease_until = NULL, revision = revision + 1
-WHERE key = {key} AND (lease_until IS NULL OR lease_until < {now})"""
+WHERE key = {key} AND (lease_until IS NULL OR lease_until < {now})
+    AND processing <> 'purged'"""
 #: Candidates read per claim beyond ``limit``: PostgreSQL skips envelopes other claimers hold.
 _SPARE = 8
 

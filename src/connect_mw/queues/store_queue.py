@@ -156,7 +156,7 @@ class StoreQueue(Queue):
         """See :meth:`Queue.requeue`."""
         now = now or utcnow()
         event = self.store.get_event(key)
-        if event is None or event.leased_at(now):
+        if event is None or event.leased_at(now) or event.processing is ProcessingState.PURGED:
             return False
         progress = Progress(ProcessingState.PENDING, 0, now, None, event.error, event.revision + 1)
         return self.store.update_event(key, event.revision, progress)

@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "EARLIEST",
     "FINAL",
+    "PURGEABLE",
     "UNFINISHED",
     "Backlog",
     "Commit",
@@ -74,6 +75,7 @@ __all__ = [
     "load_state",
     "load_time",
     "search_in_pages",
+    "tombstone",
     "utcnow",
 ]
 
@@ -97,12 +99,15 @@ class ProcessingState(str, enum.Enum):
 
     ``pending`` waits for its first attempt, ``failed`` for a retry at ``next_attempt_at``;
     ``processed`` and ``dead`` are final (``dead``: attempts exhausted, see ``error``).
+    ``purged`` is a tombstone: retention dropped the raw body of a final event and kept its
+    key, so a re-posted copy of the message is still a duplicate (:meth:`Store.purge`).
     """
 
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
     DEAD = "dead"
+    PURGED = "purged"
 
     @property
     def is_final(self) -> bool:
@@ -116,7 +121,9 @@ class ProcessingState(str, enum.Enum):
 #: Events still to be processed: a claim considers only these.
 UNFINISHED = frozenset({ProcessingState.PENDING, ProcessingState.FAILED})
 #: Events whose processing is over.
-FINAL = frozenset({ProcessingState.PROCESSED, ProcessingState.DEAD})
+FINAL = frozenset({ProcessingState.PROCESSED, ProcessingState.DEAD, ProcessingState.PURGED})
+#: Final events that still hold their raw body: what :meth:`Store.purge` turns into tombstones.
+PURGEABLE = frozenset({ProcessingState.PROCESSED, ProcessingState.DEAD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +266,18 @@ class EventQuery:
         return found if self.limit is None else found[: self.limit]
 
 
+def tombstone(event: StoredEvent) -> StoredEvent:
+    """What retention leaves of ``event``: its key and metadata, ``purged``, no body or lease."""
+    return dataclasses.replace(
+        event,
+        processing=ProcessingState.PURGED,
+        next_attempt_at=None,
+        lease=None,
+        raw=None,
+        revision=event.revision + 1,
+    )
+
+
 def _due(event: StoredEvent, moment: datetime) -> bool:
     return event.next_attempt_at is not None and event.next_attempt_at <= moment
 
@@ -353,9 +372,16 @@ class Store(abc.ABC):
 
         If event ``key`` exists and its stored ``revision`` equals ``revision``, replace its
         processing fields (``processing``, ``attempts``, ``next_attempt_at``, ``lease``,
-        ``error``, ``revision``) with ``progress``'s — or delete the event when
-        ``progress`` is ``None`` (retention) — and return ``True``; otherwise change
+        ``error``, ``revision``) with ``progress``'s — or, when ``progress`` is ``None``
+        (retention), make the event a tombstone — and return ``True``; otherwise change
         nothing and return ``False``.
+
+        A tombstone keeps the event's key forever, so a later :meth:`commit` of that key
+        still answers ``DUPLICATE``; its raw body is dropped. A store either keeps the
+        event with ``processing`` ``purged``, ``revision + 1``, no lease and an empty
+        ``raw`` (the bundled SQL and memory stores), or keeps only the key in a set the
+        duplicate check reads and forgets the rest (Redis): ``get_event`` then answers
+        ``None``. Listings never return a tombstone as ``processed`` or ``dead`` again.
         """
 
     # Built on the six ------------------------------------------------------------
@@ -390,16 +416,18 @@ class Store(abc.ABC):
         )
 
     def purge(self, before: datetime) -> int:
-        """Delete final (processed/dead) events received before ``before``; return how many.
+        """Tombstone final (processed/dead) events received before ``before``; how many.
 
-        Envelope states are kept; unfinished events are kept whatever their age. A store
-        may override this with one bulk delete.
+        Each loses its raw body and keeps its key (see :meth:`update_event` with
+        ``None``), so a re-posted old message is still a duplicate. Envelope states are
+        kept; unfinished events are kept whatever their age; tombstones are not counted
+        again. A store may override this with one bulk statement doing the same.
         """
-        doomed = self.events(EventQuery(processing=FINAL, received_before=before))
+        doomed = self.events(EventQuery(processing=PURGEABLE, received_before=before))
         return sum(self.update_event(e.key, e.revision, None) for e in doomed)
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Delete final events older than :attr:`retention`."""
+        """Tombstone final events older than :attr:`retention` (see :meth:`purge`)."""
         return self.purge((now or utcnow()) - self.retention)
 
     def queue(self) -> Queue:

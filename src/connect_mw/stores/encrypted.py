@@ -88,7 +88,7 @@ class EncryptedStore(Store):
 
     def open_event(self, event: StoredEvent) -> StoredEvent:
         """A stored event with its body (when read) and error opened."""
-        raw = None if event.raw is None else self.encryptor.open(event.raw)
+        raw = None if not event.raw else self.encryptor.open(event.raw)
         return dataclasses.replace(event, raw=raw, error=self.open_text(event.error))
 
     # The six primitives -----------------------------------------------------------
@@ -127,7 +127,7 @@ class EncryptedStore(Store):
     # Delegated ------------------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge` (the inner store's, with its bulk delete if it has one)."""
+        """See :meth:`Store.purge` (the inner store's, with its bulk statement if it has one)."""
         return self.inner.purge(before)
 
     def envelope_counts(self) -> dict[str | None, int]:

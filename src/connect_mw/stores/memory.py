@@ -17,6 +17,7 @@ from .api import (
     Snapshot,
     Store,
     StoredEvent,
+    tombstone,
 )
 
 _R = TypeVar("_R")
@@ -80,7 +81,7 @@ class MemoryStore(Store):
             if event is None or event.revision != revision:
                 return False
             if progress is None:
-                del self._events[key]
+                self._events[key] = tombstone(event)
             else:
                 self._events[key] = event.with_progress(progress)
             return True

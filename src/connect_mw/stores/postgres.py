@@ -37,6 +37,7 @@ from .api import (
     EnvelopeSearch,
     EnvelopeState,
     EventQuery,
+    ProcessingState,
     Progress,
     Snapshot,
     Store,
@@ -100,6 +101,12 @@ _INSERT_EVENT = (
     f"ins AS (INSERT INTO {{events}} ({_INSERTED}) VALUES ({_VALUES}) "
     "ON CONFLICT (key) DO NOTHING RETURNING seq)"
 )
+#: Events one purge statement turns into tombstones.
+PURGE_BATCH = 1000
+_TOMBSTONE = (
+    "UPDATE {events} SET raw = '', processing = 'purged', next_attempt_at = NULL, "
+    "lease_worker = NULL, lease_until = NULL, revision = revision + 1 WHERE "
+)
 _COMMIT_RESULT = "SELECT (SELECT seq FROM ins), EXISTS (SELECT 1 FROM env)"
 _QUERIES = {
     "has_schema": "SELECT 1 FROM pg_namespace WHERE nspname = %s",
@@ -125,8 +132,10 @@ _QUERIES = {
     "update_event": "UPDATE {events} SET processing = %s, error = %s, attempts = %s, "
     "next_attempt_at = %s, lease_worker = %s, lease_until = %s, revision = %s "
     "WHERE key = %s AND revision = %s",
-    "delete_event": "DELETE FROM {events} WHERE key = %s AND revision = %s",
-    "purge": "DELETE FROM {events} WHERE received_at < %s AND processing IN ('processed', 'dead')",
+    # A tombstone (retention): the body goes, the key stays (see Store.update_event).
+    "tombstone_event": _TOMBSTONE + "key = %s AND revision = %s",
+    "purge": _TOMBSTONE + "seq IN (SELECT seq FROM {events} WHERE received_at < %s "
+    "AND processing IN ('processed', 'dead') LIMIT %s FOR UPDATE SKIP LOCKED)",
     "read_marker": "SELECT value FROM {markers} WHERE name = %s",
     "write_marker": "INSERT INTO {markers} (name, value) VALUES (%s, %s) "
     "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
@@ -329,7 +338,9 @@ class PostgresStore(Store):
             row = conn.execute(self._q["get_event"], (key,)).fetchone()
         if row is None:
             return None
-        return dataclasses.replace(self._dialect.event_from_row(row[:-1]), raw=bytes(row[-1]))
+        event = self._dialect.event_from_row(row[:-1])
+        purged = event.processing is ProcessingState.PURGED
+        return dataclasses.replace(event, raw=None if purged else bytes(row[-1]))
 
     def events(self, query: EventQuery) -> list[StoredEvent]:
         """See :meth:`Store.events`."""
@@ -348,7 +359,7 @@ class PostgresStore(Store):
         return [load_state(row[0]) for row in rows]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one conditional ``UPDATE`` (or ``DELETE``).
+        """See :meth:`Store.update_event`: one conditional ``UPDATE``.
 
         An error text PostgreSQL cannot hold is stored escaped (see :class:`Dialect`).
         """
@@ -356,7 +367,7 @@ class PostgresStore(Store):
             return False
         with self._connection() as conn:
             if progress is None:
-                cursor = conn.execute(self._q["delete_event"], (key, revision))
+                cursor = conn.execute(self._q["tombstone_event"], (key, revision))
             else:
                 values = _progress_params(progress, self._dialect)
                 cursor = conn.execute(self._q["update_event"], (*values.values(), key, revision))
@@ -365,9 +376,17 @@ class PostgresStore(Store):
     # Beyond the six --------------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one ``DELETE``."""
-        with self._connection() as conn:
-            return conn.execute(self._q["purge"], (before,)).rowcount
+        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per statement.
+
+        Rows another transaction holds are skipped (``SKIP LOCKED``): the next purge takes them.
+        """
+        purged = 0
+        while True:
+            with self._connection() as conn:
+                done = int(conn.execute(self._q["purge"], (before, PURGE_BATCH)).rowcount)
+            purged += done
+            if done < PURGE_BATCH:
+                return purged
 
     # Overview queries -------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ a changed envelope version (conflict), else writes the event hash, its indexes a
 state together. ``update_event`` is a compare-and-set script on the event's ``rev`` field.
 The work queue (:class:`~connect_mw.queues.redis.RedisQueue`) claims with one script over
 ``due``, which scores each envelope by when its first unfinished event becomes claimable.
-Final events expire ``retention`` after receipt. Key layout, durability, upgrades and limits
-(no Redis Cluster): ``docs/stores-redis.md``.
+Final events expire ``retention`` after receipt; the ``keys`` set keeps every key ever
+committed (the tombstones that keep a re-posted old message a duplicate). Key layout,
+durability, upgrades and limits (no Redis Cluster): ``docs/stores-redis.md``.
 """
 
 from __future__ import annotations
@@ -114,12 +115,14 @@ _SCRIPTS = {
 local key, env = ARGV[2], ARGV[3]
 local alone = ARGV[5] == '' -- an event about no envelope: no state to check or write
 if redis.call('EXISTS', ek(key)) == 1 then return 'duplicate' end
+if redis.call('SISMEMBER', P .. 'keys', key) == 1 then return 'duplicate' end -- a tombstone
 local envk = P .. 'env:' .. env
 local cur = redis.call('HMGET', envk, 'ver', 'status', 'um')
 local version = tonumber(cur[1] or '0')
 if not alone and version ~= tonumber(ARGV[4]) then return 'conflict' end
 local m = ARGV[8] .. string.format('%016d', redis.call('INCR', P .. 'seq')) .. key
 redis.call('HSET', ek(key), 'm', m, unpack(ARGV, 12))
+redis.call('SADD', P .. 'keys', key)
 redis.call('ZADD', P .. 'e:' .. env, 0, m)
 redis.call('ZADD', P .. 'all', 0, m)
 place(ek(key), m, env, false, ARGV[10], ARGV[11], ARGV[9])
@@ -171,6 +174,11 @@ for _, item in ipairs(items) do
   redis.call('ZREM', P .. 'fin', item)
 end
 return {deleted, #items}
+""",
+    # ARGV: P (index member)… — tombstones for events recorded before the ``keys`` set
+    "remember": """
+for i = 2, #ARGV do redis.call('SADD', P .. 'keys', key_of(ARGV[i])) end
+return 1
 """,
     # ARGV: P (envelope member)… — moves envelopes from the previous release's indexes
     "upgrade": """
@@ -331,7 +339,11 @@ class RedisStore(Store):
     # Optional overrides --------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`; expired events' index entries go too (uncounted)."""
+        """See :meth:`Store.purge`; expired events' index entries go too (uncounted).
+
+        The event hashes go; their keys stay in the ``keys`` set (the tombstones).
+        """
+        self._remember_keys()
         deleted = 0
         while True:
             count, seen = self._scripts["purge"](micros(before), _BATCH)
@@ -416,6 +428,17 @@ class RedisStore(Store):
             if len(found) < page:
                 return
             start = b"(" + found[-1]
+
+    def _remember_keys(self) -> None:
+        """Put the keys of events stored before the ``keys`` set existed into it, once ever.
+
+        ``keys:all`` marks the set complete: every commit since adds its key in its script.
+        """
+        if self._client.exists(self.prefix + "keys:all"):
+            return
+        for chunk in _chunks(self._members("all", b"-", _BATCH), _BATCH):
+            self._scripts["remember"](*chunk)
+        self._client.set(self.prefix + "keys:all", "1")
 
     def _upgrade_envelope_indexes(self) -> None:
         """Move envelopes from the previous release's score indexes to the lexicographic ones.

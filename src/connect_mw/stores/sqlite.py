@@ -62,6 +62,7 @@ from .api import (
     EnvelopeSearch,
     EnvelopeState,
     EventQuery,
+    ProcessingState,
     Progress,
     Snapshot,
     Store,
@@ -157,6 +158,18 @@ _UPDATE_ENVELOPE = (
 _UPDATE_EVENT = (
     "UPDATE connect_events SET processing = ?, error = ?, attempts = ?, next_attempt_at = ?, "
     "lease_worker = ?, lease_until = ?, revision = ? WHERE key = ? AND revision = ?"
+)
+#: A tombstone (retention): the body goes, the key stays (see :meth:`Store.update_event`).
+_TOMBSTONE = (
+    "UPDATE connect_events SET raw = X'', body = NULL, processing = 'purged', "
+    "next_attempt_at = NULL, lease_worker = NULL, lease_until = NULL, revision = revision + 1 "
+    "WHERE {where}"
+)
+#: Events one purge transaction turns into tombstones.
+PURGE_BATCH = 1000
+_PURGE_BATCH_WHERE = (
+    "seq IN (SELECT seq FROM connect_events WHERE received_at < ? "
+    "AND processing IN ('processed', 'dead') LIMIT ?)"
 )
 #: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
 WAL_LIMIT = 64 * 2**20
@@ -311,7 +324,8 @@ class SQLiteStore(Store):
             ).fetchone()
         if row is None:
             return None
-        return dataclasses.replace(_DIALECT.event_from_row(row[:-2]), raw=_body(row))
+        event = _DIALECT.event_from_row(row[:-2])
+        return dataclasses.replace(event, raw=None if _purged(event) else _body(row))
 
     def events(self, query: EventQuery) -> list[StoredEvent]:
         """See :meth:`Store.events`."""
@@ -328,12 +342,11 @@ class SQLiteStore(Store):
         return [load_state(row[0]) for row in rows]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one conditional ``UPDATE`` (or ``DELETE``)."""
+        """See :meth:`Store.update_event`: one conditional ``UPDATE``."""
         with self._transaction() as conn:
             if progress is None:
-                cursor = conn.execute(
-                    "DELETE FROM connect_events WHERE key = ? AND revision = ?", (key, revision)
-                )
+                where = "key = ? AND revision = ?"
+                cursor = conn.execute(_TOMBSTONE.format(where=where), (key, revision))
             else:
                 cursor = conn.execute(_UPDATE_EVENT, (*_progress_values(progress), key, revision))
             return cursor.rowcount > 0
@@ -341,15 +354,19 @@ class SQLiteStore(Store):
     # Beyond the six ---------------------------------------------------------------
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one ``DELETE``."""
-        with self._transaction() as conn:
-            return int(
-                conn.execute(
-                    "DELETE FROM connect_events WHERE received_at < ? "
-                    "AND processing IN ('processed', 'dead')",
-                    (dump_time(before),),
-                ).rowcount
-            )
+        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per transaction.
+
+        Short transactions keep the write lock free for commits in between, however much
+        there is to purge (the first purge of a store kept for months).
+        """
+        statement = _TOMBSTONE.format(where=_PURGE_BATCH_WHERE)
+        purged = 0
+        while True:
+            with self._transaction() as conn:
+                done = int(conn.execute(statement, (dump_time(before), PURGE_BATCH)).rowcount)
+            purged += done
+            if done < PURGE_BATCH:
+                return purged
 
     # Overview queries -------------------------------------------------------------------
 
@@ -503,6 +520,10 @@ def _progress_values(progress: Progress) -> tuple[object, ...]:
         None if lease is None else dump_time(lease.until),
         progress.revision,
     )
+
+
+def _purged(event: StoredEvent) -> bool:
+    return event.processing is ProcessingState.PURGED
 
 
 def _body(row: tuple[object, ...]) -> bytes:

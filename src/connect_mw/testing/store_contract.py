@@ -31,6 +31,7 @@ from ..model import EnvelopeState, EnvelopeStatus, Notification, PayloadFormat, 
 from ..parse import parse
 from ..recording import RecordOutcome, record
 from ..stores.api import (
+    PURGEABLE,
     Commit,
     EnvelopeQuery,
     EventQuery,
@@ -330,13 +331,13 @@ class StoreContract(QueueContract, OverviewContract):
         stored = store.get_event("k1")
         assert stored is not None and stored.progress == progress
 
-    def test_update_event_without_progress_deletes_it(self, store: Store) -> None:
+    def test_update_event_without_progress_leaves_a_tombstone(self, store: Store) -> None:
         store.commit(stored_event(), state_of(), 0)
         event = store.get_event("k1")
         assert event is not None
         assert not store.update_event("k1", event.revision + 1, None)
         assert store.update_event("k1", event.revision, None)
-        assert store.get_event("k1") is None
+        self.assert_tombstone(store, "k1")
         assert store.load("e1") is not None
 
     def test_concurrent_updates_of_one_revision_succeed_once(self, store: Store) -> None:
@@ -351,18 +352,78 @@ class StoreContract(QueueContract, OverviewContract):
 
         assert in_threads(8, take).count(True) == 1
 
-    def test_purge_deletes_old_final_events_only(self, store: Store) -> None:
+    @staticmethod
+    def finish(store: Store, key: str, state: ProcessingState = ProcessingState.PROCESSED) -> None:
+        """Mark stored event ``key`` final (processed by default)."""
+        event = store.get_event(key)
+        assert event is not None
+        final = Progress(state, 1, utcnow(), None, "why", event.revision + 1)
+        assert store.update_event(key, event.revision, final)
+
+    @staticmethod
+    def assert_tombstone(store: Store, key: str) -> None:
+        """``key`` is a tombstone: no body, never listed as final again, still a duplicate."""
+        gone = store.get_event(key)
+        assert gone is None or (gone.processing is ProcessingState.PURGED and not gone.raw)
+        listed = store.events(EventQuery(processing=PURGEABLE))
+        assert key not in [event.key for event in listed]
+        again = stored_event(key, "e9")
+        assert store.commit(again, state_of("e9"), 0) is Commit.DUPLICATE
+        assert store.load("e9") is None
+
+    def test_purge_tombstones_old_final_events_only(self, store: Store) -> None:
         store.commit(stored_event("done", "e1"), state_of("e1"), 0)
         store.commit(stored_event("pending", "e2"), state_of("e2"), 0)
-        done = store.get_event("done")
-        assert done is not None
-        final = Progress(ProcessingState.PROCESSED, 1, utcnow(), None, None, done.revision + 1)
-        store.update_event("done", done.revision, final)
+        self.finish(store, "done")
         assert store.purge(utcnow() - timedelta(minutes=1)) == 0
         assert store.purge(utcnow() + timedelta(minutes=1)) == 1
-        assert store.get_event("done") is None
-        assert store.get_event("pending") is not None
+        self.assert_tombstone(store, "done")
+        pending = store.get_event("pending")
+        assert pending is not None and pending.raw == RAW
         assert store.load("e1") is not None
+
+    def test_purge_counts_a_tombstone_once(self, store: Store) -> None:
+        store.commit(stored_event("done", "e1"), state_of("e1"), 0)
+        self.finish(store, "done", ProcessingState.DEAD)
+        later = utcnow() + timedelta(minutes=1)
+        assert store.purge(later) == 1
+        assert store.purge(later) == 0
+        self.assert_tombstone(store, "done")
+
+    def test_purge_expired_keeps_recent_events(self, store: Store) -> None:
+        store.commit(stored_event("done", "e1"), state_of("e1"), 0)
+        self.finish(store, "done")
+        assert store.purge_expired() == 0
+        kept = store.get_event("done")
+        assert kept is not None and kept.raw == RAW
+        assert store.purge_expired(utcnow() + store.retention + timedelta(minutes=1)) == 1
+        self.assert_tombstone(store, "done")
+
+    def test_update_event_to_none_leaves_a_tombstone(self, store: Store) -> None:
+        store.commit(stored_event("done", "e1"), state_of("e1"), 0)
+        self.finish(store, "done")
+        event = store.get_event("done")
+        assert event is not None
+        assert store.update_event("done", event.revision, None) is True
+        assert store.update_event("done", event.revision, None) is False
+        self.assert_tombstone(store, "done")
+
+    def test_a_tombstone_is_never_requeued(self, store: Store) -> None:
+        store.commit(stored_event("done", "e1"), state_of("e1"), 0)
+        self.finish(store, "done")
+        assert store.purge(utcnow() + timedelta(minutes=1)) == 1
+        assert store.queue().requeue("done") is False
+        self.assert_tombstone(store, "done")
+
+    def test_a_purged_message_recorded_again_is_a_duplicate(self, store: Store) -> None:
+        n = notification(status="sent")
+        assert self.record(store, n, key="k1").inserted
+        self.finish(store, "k1")
+        assert store.purge(utcnow() + timedelta(minutes=1)) == 1
+        outcome = self.record(store, n, key="k1")
+        assert not outcome.inserted
+        snapshot = store.load(n.envelope_id)
+        assert snapshot is not None and snapshot.version == 1
 
     def test_markers_are_kept_when_supported(self, store: Store) -> None:
         try:

@@ -54,6 +54,7 @@ _REFUSED = {
     Replayed.BUSY: "Being processed right now",
     Replayed.STILL_UNPARSED: "Body still cannot be parsed",
     Replayed.UNKNOWN: "No longer stored",
+    Replayed.PURGED: "Body purged by retention",
 }
 
 

@@ -26,6 +26,7 @@ class ProcessingChoices(models.TextChoices):
     PROCESSED = "processed"
     FAILED = "failed"
     DEAD = "dead"
+    PURGED = "purged"
 
 
 class Event(models.Model):

@@ -112,17 +112,6 @@ def mirror_recipients(alias: str, state: EnvelopeState) -> None:
     recipients.filter(envelope_id=state.envelope_id).exclude(recipient_id__in=ids).delete()
 
 
-def delete_rows(rows: QuerySet[Event]) -> int:
-    """Delete ``rows`` in one ``DELETE … WHERE`` statement; how many it deleted.
-
-    ``QuerySet.delete()`` takes that path only while no ``pre_delete``/``post_delete``
-    receiver listens; with one (an audit app) it reads the rows first and deletes them by
-    primary key, and the revision check of ``update_event`` would no longer be atomic.
-    ``_raw_delete`` is that one statement, which Django itself runs for a fast delete.
-    """
-    return rows._raw_delete(rows.db)
-
-
 def upsert(
     alias: str, rows: Sequence[_M], unique: tuple[str, ...], update: tuple[str, ...]
 ) -> None:
@@ -139,6 +128,17 @@ def upsert(
         unique_fields=unique if with_target else None,
         update_fields=update,
     )
+
+
+#: The columns retention sets on a tombstone (see :meth:`Store.update_event`).
+TOMBSTONE_COLUMNS: dict[str, object] = {
+    "raw": b"",
+    "body": None,
+    "processing": "purged",
+    "next_attempt_at": None,
+    "lease_worker": None,
+    "lease_until": None,
+}
 
 
 def progress_columns(progress: Progress) -> dict[str, object]:
@@ -232,7 +232,7 @@ def stored_event(row: Event, *, with_raw: bool) -> StoredEvent:
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         lease=lease,
-        raw=_body(row) if with_raw else None,
+        raw=_body(row) if with_raw and row.processing != "purged" else None,
         sequence=row.seq,
         revision=row.revision,
     )

@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ...processing import Mode, RetryPolicy
 from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT
+from ...retention import DEFAULT_PURGE_EVERY
 from ...stores.api import Store
 
 #: ``STORE`` value selecting :class:`~connect_mw.adapters.django.store.DjangoStore`.
@@ -47,9 +48,12 @@ class ConnectSettings:
     poll_interval: float = 1.0
     max_attempts: int = RetryPolicy.max_attempts
     lease_for: float = 300.0
+    retention_days: float | None = None
+    purge_every: float = DEFAULT_PURGE_EVERY
 
     def receiver_options(self) -> dict[str, Any]:
         """The :class:`~connect_mw.Receiver` keyword options, except ``store``."""
+        days = self.retention_days
         return {
             "hmac_keys": self.hmac_keys,
             "account_keys": dict(self.account_keys) or None,
@@ -61,6 +65,8 @@ class ConnectSettings:
             "mode": self.mode,
             "retry": RetryPolicy(max_attempts=self.max_attempts),
             "lease_for": timedelta(seconds=self.lease_for),
+            "retention": None if days is None else timedelta(days=days),
+            "purge_every": self.purge_every,
         }
 
     @property
@@ -114,6 +120,12 @@ def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
     return check
 
 
+def _non_negative(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError("expected a number >= 0 (0 turns it off)")
+    return float(value)
+
+
 def _pair(value: Any) -> tuple[str, str]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError("expected (username, password)")
@@ -155,6 +167,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "POLL_INTERVAL": _positive(float),
     "MAX_ATTEMPTS": _positive(int),
     "LEASE_FOR": _positive(float),
+    "RETENTION_DAYS": _positive(float),
+    "PURGE_EVERY": _non_negative,
 }
 
 

@@ -21,11 +21,12 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import router, transaction
+from django.db.models import F, QuerySet
 
 from ...model import EnvelopeState
 from ...queues.dialects import Dialect
 from ...stores.api import (
-    FINAL,
+    PURGEABLE,
     Backlog,
     Commit,
     EnvelopeQuery,
@@ -43,6 +44,8 @@ from .insert import insert_event
 from .models import Envelope, Event, Marker
 
 _R = TypeVar("_R")
+#: Events one purge ``UPDATE`` turns into tombstones.
+PURGE_BATCH = 1000
 
 
 class _Conflict(Exception):
@@ -111,18 +114,24 @@ class DjangoStore(Store):
         return [load_state(text) for text in orm.select_envelopes(self._alias(), query)]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one ``UPDATE`` (or ``DELETE``) ``WHERE revision``."""
+        """See :meth:`Store.update_event`: one ``UPDATE … WHERE revision``."""
         event = Event.objects.using(self._alias()).filter(key=key, revision=revision)
         if progress is None:
-            return orm.delete_rows(event) > 0
+            return _tombstone(event) > 0
         updated: int = event.update(**orm.progress_columns(progress))
         return updated > 0
 
     def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: one bulk ``DELETE``."""
-        final = [state.value for state in FINAL]
-        old = Event.objects.using(self._alias()).filter(received_at__lt=before)
-        return orm.delete_rows(old.filter(processing__in=final))
+        """See :meth:`Store.purge`: bulk ``UPDATE`` to tombstones, :data:`PURGE_BATCH` at a time."""
+        final = [state.value for state in PURGEABLE]
+        events = Event.objects.using(self._alias())
+        doomed = events.filter(received_at__lt=before, processing__in=final)
+        purged = 0
+        while True:
+            batch = list(doomed.values_list("pk", flat=True)[:PURGE_BATCH])
+            purged += _tombstone(doomed.filter(pk__in=batch)) if batch else 0
+            if len(batch) < PURGE_BATCH:
+                return purged
 
     def envelope_counts(self) -> dict[str | None, int]:
         """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
@@ -150,3 +159,9 @@ class DjangoStore(Store):
     def write_marker(self, name: str, value: str) -> None:
         """See :meth:`Store.write_marker`: one upsert."""
         orm.upsert(self._alias(), [Marker(name=name, value=value)], ("name",), ("value",))
+
+
+def _tombstone(rows: QuerySet[Event]) -> int:
+    """Make ``rows`` tombstones in one ``UPDATE``: body dropped, key kept."""
+    updated: int = rows.update(**orm.TOMBSTONE_COLUMNS, revision=F("revision") + 1)
+    return updated
