@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -144,3 +145,20 @@ def test_serve_app_leaves_a_task_queue_receivers_callbacks_to_its_task_queue() -
     assert not runs_callbacks(receiver, args)
     line = callbacks_line(receiver, args, False)
     assert line == "callbacks of m:r run on its task queue's workers"
+
+
+def test_app_takes_the_retention_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = write_hooks(tmp_path, tmp_path / "events.sqlite3")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "hooks", raising=False)
+    args = build_parser().parse_args(
+        ["serve", "--app", "hooks:receiver", "--retention-days", "7", "--purge-every", "60"]
+    )
+    receiver = build_receiver(args)
+    assert receiver.purge_every == 60
+    assert receiver.store.retention == timedelta(days=7)
+    monkeypatch.delitem(sys.modules, "hooks")
+    plain = build_receiver(build_parser().parse_args(["serve", "--app", "hooks:receiver"]))
+    assert plain.purge_every == 3600 and plain.store.retention == timedelta(days=30)
