@@ -84,11 +84,11 @@ def purge_every_from(args: argparse.Namespace) -> float:
 
 def run_purge(args: argparse.Namespace) -> int:
     """Purge once and say how many events lost their bodies."""
+    if args.older_than is not None and args.older_than < 0:
+        raise ConfigurationError(f"--older-than must be >= 0 days, got {args.older_than:g}")
     with store_from(args) as store:
         if args.older_than is None:
             retention = store.retention
-        elif args.older_than < 0:
-            raise ConfigurationError(f"--older-than must be >= 0 days, got {args.older_than:g}")
         else:
             retention = timedelta(days=args.older_than)
         before = utcnow() - retention
