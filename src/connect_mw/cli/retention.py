@@ -87,10 +87,7 @@ def run_purge(args: argparse.Namespace) -> int:
     if args.older_than is not None and args.older_than < 0:
         raise ConfigurationError(f"--older-than must be >= 0 days, got {args.older_than:g}")
     with store_from(args) as store:
-        if args.older_than is None:
-            retention = store.retention
-        else:
-            retention = timedelta(days=args.older_than)
+        retention = store.retention if args.older_than is None else timedelta(days=args.older_than)
         before = utcnow() - retention
         purged = store.purge(before)
     print(
