@@ -30,7 +30,7 @@ from ..errors import ConfigurationError
 from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
 from ..worker import check_callbacks
-from .common import Subparsers, load_receiver
+from .common import Subparsers, answering, load_receiver
 from .reconcile import moment
 from .retention import purge_every_from
 
@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     receiver = load_receiver(args.app)
     options = {} if args.purge_every is None else {"purge_every": purge_every_from(args)}
     check_callbacks(receiver.router, args.app, drain=args.drain)
+    answering(receiver.store)
     if args.drain:
         log.warning("draining: %s has no callbacks; pending events are marked processed", args.app)
     worker = receiver.worker(
