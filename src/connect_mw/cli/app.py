@@ -21,16 +21,13 @@ import dataclasses
 import logging
 import os
 from datetime import timedelta
-from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
-from ..redaction import redact_uri
 from ..retention import DEFAULT_PURGE_EVERY
-from ..stores import DEFAULT_STORE_URI, SQLiteStore, Store
-from ..stores.encrypted import EncryptedStore
+from ..stores import DEFAULT_STORE_URI
 from ..verify import BasicCredentials, HmacKeys
-from .common import account_keys, load_receiver
+from .common import account_keys, describe_store, load_receiver
 from .retention import DEFAULT_RETENTION_DAYS, purge_every_from, retention_from
 
 __all__ = [
@@ -134,14 +131,3 @@ def callbacks_line(receiver: Receiver, args: argparse.Namespace, runs: bool) -> 
     if args.app is not None and not args.no_worker:
         return f"{args.app} has no callbacks: events stay pending for `connect-mw worker`"
     return "no callbacks here: events stay pending until `connect-mw worker MODULE:RECEIVER` runs"
-
-
-def describe_store(store: Store, uri: str | None = None) -> str:
-    """The store for a log line: a SQLite file by absolute path, a URI without secrets."""
-    inner = store.inner if isinstance(store, EncryptedStore) else store
-    sealed = " (encrypted)" if inner is not store else ""
-    if isinstance(inner, SQLiteStore):
-        return f"sqlite:///{Path(inner.path).resolve()}{sealed}"
-    if uri is not None:
-        return redact_uri(uri) + sealed
-    return type(inner).__name__ + sealed

@@ -27,7 +27,13 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
-from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
+from .common import (
+    Subparsers,
+    account_keys,
+    add_encryption_argument,
+    answering,
+    encryptor_from,
+)
 from .failures import check_listen
 from .retention import add_retention_arguments, purge_every_from, retention_from
 
@@ -233,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_listen(args.host, args.port)
     receiver = build_receiver(args)
+    answering(receiver.store, None if args.app else args.store)
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
     run_worker = runs_callbacks(receiver, args)
     log.info(
