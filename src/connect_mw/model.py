@@ -292,6 +292,9 @@ class Notification:
     #: recipients exist; a SIM recipient event without summary names only one.
     full_recipient_list: bool = False
     extras: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+    #: Secondary fields of an unexpected shape the parser left empty, and why (they stay
+    #: in the raw body); empty for a message read in full.
+    parse_warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def tabs(self) -> tuple[Tab, ...]:

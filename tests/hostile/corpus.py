@@ -210,10 +210,15 @@ def json_cases() -> Iterator[Case]:
     yield json_case("data_is_a_list", sim("data", []))
     yield json_case("envelope_id_is_a_number", sim("data.envelopeId", 5))
     yield json_case("event_is_an_object", sim("event", {}))
-    yield json_case("summary_is_a_string", sim("data.envelopeSummary", "completed"))
+    # secondary fields: left empty and logged, the message stored (it came from DocuSign)
+    yield json_case(
+        "summary_is_a_string", sim("data.envelopeSummary", "completed"), 200, stored=True
+    )
     yield json_case(
         "recipients_wrong_type",
         sim("data.envelopeSummary", {"status": "sent", "recipients": "all"}),
+        200,
+        stored=True,
     )
     yield json_case("ten_kb_envelope_id", sim("data.envelopeId", "e" * 10_240))
     yield json_case("redis_syntax_id", sim("data.envelopeId", "*1\r\n$8\r\nFLUSHALL\r\n"))

@@ -31,8 +31,9 @@ from typing import Any
 from ..errors import ParseError
 from ..model import EnvelopeStatus, Notification, PayloadFormat, Recipient, RecipientStatus
 from .json_access import get_count, get_id, get_object, get_text, get_time
-from .json_envelope import EnvelopeParts, read_envelope
+from .json_envelope import EnvelopeParts, read_envelope, read_status
 from .json_load import JSONObject, load_object
+from .lenient import Leniency
 from .values import identifier, required_identifier
 
 _ENVELOPE_EVENT_STATUS = {
@@ -48,26 +49,28 @@ _PRINTABLE_EVENT = re.compile(r"[a-z0-9_.-]{1,64}")
 _SUMMARY = "data.envelopeSummary"
 
 
-def parse_json(body: bytes, raw_size: int) -> Notification:
+def parse_json(body: bytes, raw_size: int, lenient: Leniency) -> Notification:
     """Parse a JSON SIM message or aggregate envelope object into a ``Notification``.
 
-    ``raw_size`` is the length of the body as received, kept on the notification.
+    ``raw_size`` is the length of the body as received, kept on the notification;
+    secondary fields of an unexpected shape are left empty and noted in ``lenient``.
     """
     top = load_object(body)
     if "event" in top:
-        return _sim(top, raw_size)
-    return _aggregate(top, raw_size)
+        return _sim(top, raw_size, lenient)
+    return _aggregate(top, raw_size, lenient)
 
 
-def _sim(top: JSONObject, raw_size: int) -> Notification:
+def _sim(top: JSONObject, raw_size: int, lenient: Leniency) -> Notification:
     """A Connect 2.0 SIM message."""
     event = required_identifier(get_id(top, "event", ""), "JSON: event").lower()
     if event.startswith("click-"):
         raise ParseError(f"not an envelope event: {_shown(event)} (click events carry no envelope)")
     data = get_object(top, "data", "") or {}
-    summary = get_object(data, "envelopeSummary", "data")
-    parts = read_envelope(summary, _SUMMARY) if summary is not None else None
-    recipient_id = get_id(data, "recipientId", "data")
+    read = lenient.read
+    summary = read(get_object, data, "envelopeSummary", "data")
+    parts = read_envelope(summary, _SUMMARY, lenient) if summary is not None else None
+    recipient_id = read(get_id, data, "recipientId", "data")
     status = parts.status if parts is not None else None
     if status is None:
         named = _ENVELOPE_EVENT_STATUS.get(event)
@@ -76,14 +79,14 @@ def _sim(top: JSONObject, raw_size: int) -> Notification:
         event=event,
         envelope_id=_sim_envelope_id(top, data, parts, event),
         format=PayloadFormat.JSON_SIM,
-        account_id=get_id(data, "accountId", "data"),
+        account_id=read(get_id, data, "accountId", "data"),
         status=status,
         generated_at=get_time(top, "generatedDateTime", ""),
         recipient_id=recipient_id,
-        retry_count=get_count(top, "retryCount", ""),
-        configuration_id=get_count(top, "configurationId", ""),
-        user_id=get_id(data, "userId", "data"),
-        api_version=get_id(top, "apiVersion", ""),
+        retry_count=read(get_count, top, "retryCount", ""),
+        configuration_id=read(get_count, top, "configurationId", ""),
+        user_id=read(get_id, data, "userId", "data"),
+        api_version=read(get_id, top, "apiVersion", ""),
         raw_size=raw_size,
         **_envelope_fields(parts, _event_recipients(event, recipient_id)),
     )
@@ -156,7 +159,7 @@ def _envelope_fields(
     }
 
 
-def _aggregate(top: JSONObject, raw_size: int) -> Notification:
+def _aggregate(top: JSONObject, raw_size: int, lenient: Leniency) -> Notification:
     """A legacy aggregate message: a REST envelope object without the ``event`` wrapper."""
     missing = [key for key in ("envelopeId", "status") if top.get(key) is None]
     if len(missing) == 2:
@@ -166,15 +169,16 @@ def _aggregate(top: JSONObject, raw_size: int) -> Notification:
         )
     if missing:
         raise ParseError(f"JSON: envelope object without 'event' is missing '{missing[0]}'")
-    parts = read_envelope(top, "")
+    status = read_status(top, "")  # the event is derived from it: strict
+    parts = read_envelope(top, "", lenient)
     envelope_id = required_identifier(parts.envelope_id, "JSON: envelopeId")
-    if parts.status is None:
+    if status is None:
         raise ParseError("JSON: envelope object without 'event' is missing 'status'")
     return Notification(
-        event=f"envelope-{parts.status.value}",
+        event=f"envelope-{status.value}",
         envelope_id=envelope_id,
         format=PayloadFormat.JSON_AGGREGATE,
-        status=parts.status,
+        status=status,
         raw_size=raw_size,
         **_envelope_fields(parts),
     )
