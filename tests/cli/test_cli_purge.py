@@ -108,7 +108,7 @@ def test_worker_purge_every_is_checked(
     )
     monkeypatch.chdir(tmp_path)
     assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "-1"]) == 2
-    assert "--purge-every must be >= 0" in capsys.readouterr().err
+    assert "--purge-every: must be a number from 0" in capsys.readouterr().err
     assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "0", "--drain"]) == 0
 
 

@@ -34,6 +34,7 @@ from .failures import (
     silence_stdout,
     store_failure,
 )
+from .numbers import ArgumentRefused, Parser
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -41,9 +42,7 @@ __all__ = ["build_parser", "build_receiver", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``connect-mw``."""
-    parser = argparse.ArgumentParser(
-        prog="connect-mw", description="Receive and process DocuSign Connect webhooks."
-    )
+    parser = Parser(prog="connect-mw", description="Receive and process DocuSign Connect webhooks.")
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
@@ -74,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentRefused as exc:
+        return fail(str(exc), CONFIGURATION)
     level = getattr(args, "serve_log_level", None) or args.log_level
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -130,8 +130,8 @@ def probe_timeout() -> float:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not seconds > 0:
-        raise ConfigurationError(f"CONNECT_MW_PROBE_TIMEOUT must be a positive number: {text!r}")
+    if not 0 < seconds <= 3600:
+        raise ConfigurationError(f"CONNECT_MW_PROBE_TIMEOUT must be a number of seconds from 0 to 3600: {text!r}")
     return seconds
 
 

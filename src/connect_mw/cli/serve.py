@@ -35,6 +35,7 @@ from .common import (
     encryptor_from,
 )
 from .failures import check_listen
+from .numbers import MAX_BODY_SIZE, MAX_SECONDS, env_default, number
 from .retention import add_retention_arguments, purge_every_from, retention_from
 
 if TYPE_CHECKING:
@@ -79,7 +80,11 @@ def add_parser(commands: Subparsers) -> None:
     )
     env = os.environ.get
     serve.add_argument("--host", default=env("CONNECT_MW_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(env("CONNECT_MW_PORT", "8000")))
+    serve.add_argument(
+        "--port",
+        type=number(1, 65535, integer=True, env="CONNECT_MW_PORT"),
+        default=env_default("CONNECT_MW_PORT", 8000),
+    )
     serve.add_argument("--path", default=env("CONNECT_MW_PATH", DEFAULT_PATH))
     serve.add_argument(
         "--store",
@@ -108,8 +113,9 @@ def add_parser(commands: Subparsers) -> None:
     )
     serve.add_argument(
         "--max-body-size",
-        type=int,
-        default=int(env("CONNECT_MW_MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE))),
+        type=number(0, MAX_BODY_SIZE, integer=True, above=True, env="CONNECT_MW_MAX_BODY_SIZE"),
+        default=env_default("CONNECT_MW_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE),
+        metavar="BYTES",
     )
     serve.add_argument(
         "--allow-unauthenticated",
@@ -125,8 +131,8 @@ def add_parser(commands: Subparsers) -> None:
     )
     serve.add_argument(
         "--lease-seconds",
-        type=float,
-        default=float(env("CONNECT_MW_LEASE_SECONDS", "300")),
+        type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_LEASE_SECONDS"),
+        default=env_default("CONNECT_MW_LEASE_SECONDS", 300.0),
         help="how long a worker may hold an event before another takes it (default 300)",
     )
     serve.add_argument(

@@ -31,6 +31,7 @@ from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
 from ..worker import check_callbacks
 from .common import Subparsers, answering, load_receiver
+from .numbers import MAX_CONCURRENCY, MAX_SECONDS, number
 from .reconcile import moment
 from .retention import purge_every_from
 
@@ -58,9 +59,16 @@ def add_parser(commands: Subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("app", metavar="MODULE:RECEIVER", help="where your Receiver is")
-    parser.add_argument("--concurrency", type=int, default=4, help="events at once")
-    parser.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS")
-    parser.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument(
+        "--concurrency", type=number(1, MAX_CONCURRENCY, integer=True), default=4,
+        help="events at once",
+    )  # fmt: skip
+    parser.add_argument(
+        "--poll-interval", type=number(0, 3600, above=True), default=1.0, metavar="SECONDS"
+    )
+    parser.add_argument(
+        "--shutdown-timeout", type=number(0, MAX_SECONDS), default=30.0, metavar="SECONDS"
+    )
     parser.add_argument(
         "--once", action="store_true", help="process one batch and exit (reconcile once first)"
     )
@@ -72,7 +80,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     parser.add_argument(
         "--reconcile-every",
-        type=float,
+        type=number(0, MAX_SECONDS, above=True),
         metavar="SECONDS",
         help="also reconcile with DocuSign's REST API, every SECONDS (e.g. 900)",
     )
@@ -83,7 +91,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     parser.add_argument(
         "--purge-every",
-        type=float,
+        type=number(0, MAX_SECONDS),
         metavar="SECONDS",
         help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
     )
