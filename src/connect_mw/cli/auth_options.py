@@ -1,0 +1,211 @@
+"""``serve``'s OAuth-for-Connect and client-certificate options, and what they build.
+
+OAuth for Connect (:class:`~connect_mw.oauth.ConnectOAuth`): ``--oauth-issuer``,
+``--oauth-audience`` (repeatable) and ``--oauth-jwks-url`` go together; ``--oauth-leeway``,
+``--oauth-jwks-ttl`` and ``--oauth-jwks-min-interval`` tune it. Mutual TLS behind a proxy
+(:class:`~connect_mw.client_cert.ClientCertificatePolicy`): ``--client-cert-subject`` and
+``--client-cert-fingerprint`` (repeatable; at least one of them), ``--client-cert-issuer``
+(narrows the subjects), ``--client-cert-header`` (where the proxy forwards the certificate).
+
+Each reads a ``CONNECT_MW_OAUTH_*`` / ``CONNECT_MW_CLIENT_CERT_*`` variable when the flag is
+not given (:data:`ENVIRONMENT`); a list of distinguished names is one per line, since a name
+holds commas. Flags of a repeatable option add to its variable's values, as ``--hmac-key``
+does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..client_cert import ClientCertificatePolicy
+from ..errors import ConfigurationError
+from ..jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
+from ..oauth import DEFAULT_LEEWAY, ConnectOAuth
+
+__all__ = [
+    "ENVIRONMENT",
+    "add_auth_options",
+    "client_certificate_from",
+    "oauth_from",
+    "wants_client_certificate",
+    "wants_oauth",
+]
+
+DEFAULT_CERT_HEADER = "x-forwarded-client-cert"
+
+#: The environment variables these options read, for ``serve --help`` and the docs.
+ENVIRONMENT = """\
+CONNECT_MW_OAUTH_ISSUER, CONNECT_MW_OAUTH_AUDIENCES (comma-separated),
+CONNECT_MW_OAUTH_JWKS_URL, CONNECT_MW_OAUTH_LEEWAY, CONNECT_MW_OAUTH_JWKS_TTL,
+CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL (seconds), CONNECT_MW_CLIENT_CERT_SUBJECTS and
+CONNECT_MW_CLIENT_CERT_ISSUERS (one distinguished name per line),
+CONNECT_MW_CLIENT_CERT_FINGERPRINTS (comma-separated), CONNECT_MW_CLIENT_CERT_HEADER"""
+
+_OAUTH_REQUIRED = ("--oauth-issuer", "--oauth-audience", "--oauth-jwks-url")
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def _env_split(name: str, separator: str) -> list[str]:
+    text = os.environ.get(name, "")
+    items = text.splitlines() if separator == "\n" else text.split(separator)
+    return [item.strip() for item in items if item.strip()]
+
+
+def _env_seconds(name: str, default: float) -> str:
+    """The variable's text, else ``default``'s (argparse applies ``type`` to both)."""
+    return os.environ.get(name, "").strip() or f"{default:g}"
+
+
+def add_auth_options(parser: argparse.ArgumentParser) -> None:
+    """Add the OAuth and client-certificate option groups to ``parser``."""
+    oauth = parser.add_argument_group(
+        "OAuth for Connect", "the bearer JWT DocuSign sends, checked against the issuer's keys"
+    )
+    oauth.add_argument(
+        "--oauth-issuer",
+        default=_env("CONNECT_MW_OAUTH_ISSUER"),
+        metavar="ISSUER",
+        help="the tokens' iss, exactly",
+    )
+    oauth.add_argument(
+        "--oauth-audience",
+        action="append",
+        default=_env_split("CONNECT_MW_OAUTH_AUDIENCES", ","),
+        metavar="AUDIENCE",
+        help="an accepted aud; repeatable",
+    )
+    oauth.add_argument(
+        "--oauth-jwks-url",
+        default=_env("CONNECT_MW_OAUTH_JWKS_URL"),
+        metavar="URL",
+        help="where the issuer publishes its keys (its jwks_uri; https)",
+    )
+    oauth.add_argument(
+        "--oauth-leeway",
+        type=float,
+        default=_env_seconds("CONNECT_MW_OAUTH_LEEWAY", DEFAULT_LEEWAY),
+        metavar="SECONDS",
+        help="clock skew tolerated on exp/nbf/iat (default %(default)s)",
+    )
+    oauth.add_argument(
+        "--oauth-jwks-ttl",
+        type=float,
+        default=_env_seconds("CONNECT_MW_OAUTH_JWKS_TTL", DEFAULT_TTL),
+        metavar="SECONDS",
+        help="how long fetched keys are trusted (default %(default)s)",
+    )
+    oauth.add_argument(
+        "--oauth-jwks-min-interval",
+        type=float,
+        default=_env_seconds("CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL", DEFAULT_MIN_INTERVAL),
+        metavar="SECONDS",
+        help="the least time between two key fetches (default %(default)s)",
+    )
+    _add_client_certificate_options(parser)
+
+
+def _add_client_certificate_options(parser: argparse.ArgumentParser) -> None:
+    cert = parser.add_argument_group(
+        "client certificate", "mutual TLS ended at a proxy that forwards the certificate"
+    )
+    cert.add_argument(
+        "--client-cert-subject",
+        action="append",
+        default=_env_split("CONNECT_MW_CLIENT_CERT_SUBJECTS", "\n"),
+        metavar="DN",
+        help="accept a certificate whose subject holds this RFC 4514 name; repeatable",
+    )
+    cert.add_argument(
+        "--client-cert-issuer",
+        action="append",
+        default=_env_split("CONNECT_MW_CLIENT_CERT_ISSUERS", "\n"),
+        metavar="DN",
+        help="and whose issuer holds this name (narrows the subjects); repeatable",
+    )
+    cert.add_argument(
+        "--client-cert-fingerprint",
+        action="append",
+        default=_env_split("CONNECT_MW_CLIENT_CERT_FINGERPRINTS", ","),
+        metavar="SHA256",
+        help="or accept exactly this certificate; repeatable",
+    )
+    cert.add_argument(
+        "--client-cert-header",
+        default=_env("CONNECT_MW_CLIENT_CERT_HEADER"),
+        metavar="NAME",
+        help=f"the header the proxy forwards it in (default {DEFAULT_CERT_HEADER})",
+    )
+
+
+def wants_oauth(args: argparse.Namespace) -> bool:
+    """Whether any of the three required OAuth options is given."""
+    return bool(args.oauth_issuer or args.oauth_audience or args.oauth_jwks_url)
+
+
+def oauth_from(args: argparse.Namespace) -> ConnectOAuth | None:
+    """The OAuth validator the options describe; ``None`` when none is given.
+
+    ``ConfigurationError`` naming the flags when only some of the three required are given.
+    """
+    if not wants_oauth(args):
+        return None
+    given = (args.oauth_issuer, args.oauth_audience, args.oauth_jwks_url)
+    missing = [flag for flag, value in zip(_OAUTH_REQUIRED, given, strict=True) if not value]
+    if missing:
+        raise ConfigurationError(
+            f"OAuth for Connect needs {', '.join(_OAUTH_REQUIRED)} together: missing "
+            f"{' and '.join(missing)}"
+        )
+    for flag, seconds in (
+        ("--oauth-jwks-ttl", args.oauth_jwks_ttl),
+        ("--oauth-jwks-min-interval", args.oauth_jwks_min_interval),
+    ):
+        if seconds <= 0:
+            raise ConfigurationError(f"{flag} must be positive")
+    if not 0 <= args.oauth_leeway <= 600:
+        raise ConfigurationError("--oauth-leeway must be between 0 and 600 seconds")
+    return ConnectOAuth.build(
+        issuer=args.oauth_issuer,
+        audience=args.oauth_audience,
+        jwks_url=args.oauth_jwks_url,
+        ttl=args.oauth_jwks_ttl,
+        min_interval=args.oauth_jwks_min_interval,
+        leeway=args.oauth_leeway,
+    )
+
+
+def wants_client_certificate(args: argparse.Namespace) -> bool:
+    """Whether any client-certificate option is given."""
+    return bool(
+        args.client_cert_subject
+        or args.client_cert_issuer
+        or args.client_cert_fingerprint
+        or args.client_cert_header
+    )
+
+
+def client_certificate_from(args: argparse.Namespace) -> ClientCertificatePolicy | None:
+    """The client-certificate policy the options describe; ``None`` when none is given."""
+    if not wants_client_certificate(args):
+        return None
+    if not (args.client_cert_subject or args.client_cert_fingerprint):
+        given = "--client-cert-issuer" if args.client_cert_issuer else "--client-cert-header"
+        raise ConfigurationError(
+            f"{given} needs --client-cert-subject DN or --client-cert-fingerprint SHA256 "
+            "(which certificates to accept)"
+        )
+    if args.client_cert_issuer and not args.client_cert_subject:
+        raise ConfigurationError(
+            "--client-cert-issuer narrows --client-cert-subject and cannot be given without "
+            "it (it would accept every certificate that CA signs)"
+        )
+    return ClientCertificatePolicy.build(
+        header=args.client_cert_header or DEFAULT_CERT_HEADER,
+        fingerprints=args.client_cert_fingerprint,
+        subjects=args.client_cert_subject,
+        issuers=args.client_cert_issuer,
+    )
