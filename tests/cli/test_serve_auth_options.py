@@ -112,8 +112,15 @@ def test_client_certificate_from_the_environment(
         ((*OAUTH_FLAGS, "--oauth-jwks-ttl", "0"), "--oauth-jwks-ttl must be positive"),
         (("--client-cert-issuer", ISSUER_DN), "--client-cert-issuer needs --client-cert-subject"),
         (("--client-cert-header", "x-cert"), "--client-cert-header needs --client-cert-subject"),
-        (("--client-cert-fingerprint", "nope"), "not a SHA-256 fingerprint"),
-        (("--client-cert-subject", "not a name"), "not an RFC 4514 distinguished name"),
+        (("--client-cert-fingerprint", "nope"), "--client-cert-fingerprint: not a SHA-256"),
+        (
+            ("--client-cert-subject", "CN=a", "--client-cert-issuer", "x"),
+            "--client-cert-issuer: not",
+        ),
+        (
+            (*OAUTH_FLAGS[:4], "--oauth-jwks-url", "http://keys.test/jwks"),
+            "--oauth-jwks-url: a JWKS URL must be https",
+        ),
         ((*OAUTH_FLAGS, "--basic-auth", "u:p"), "Basic and Bearer"),
     ],
 )

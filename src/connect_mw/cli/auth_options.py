@@ -18,21 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..auth_settings import DEFAULT_CERT_HEADER, ClientCertificateSettings, OAuthSettings
 from ..client_cert import ClientCertificatePolicy
-from ..errors import ConfigurationError
 from ..jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
 from ..oauth import DEFAULT_LEEWAY, ConnectOAuth
 
-__all__ = [
-    "ENVIRONMENT",
-    "add_auth_options",
-    "client_certificate_from",
-    "oauth_from",
-    "wants_client_certificate",
-    "wants_oauth",
-]
-
-DEFAULT_CERT_HEADER = "x-forwarded-client-cert"
+__all__ = ["ENVIRONMENT", "FLAGS", "add_auth_options", "client_certificate_from", "oauth_from"]
 
 #: The environment variables these options read, for ``serve --help`` and the docs.
 ENVIRONMENT = """\
@@ -41,8 +32,6 @@ CONNECT_MW_OAUTH_JWKS_URL, CONNECT_MW_OAUTH_LEEWAY, CONNECT_MW_OAUTH_JWKS_TTL,
 CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL (seconds), CONNECT_MW_CLIENT_CERT_SUBJECTS and
 CONNECT_MW_CLIENT_CERT_ISSUERS (one distinguished name per line),
 CONNECT_MW_CLIENT_CERT_FINGERPRINTS (comma-separated), CONNECT_MW_CLIENT_CERT_HEADER"""
-
-_OAUTH_REQUIRED = ("--oauth-issuer", "--oauth-audience", "--oauth-jwks-url")
 
 
 def _env(name: str) -> str | None:
@@ -141,71 +130,43 @@ def _add_client_certificate_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def wants_oauth(args: argparse.Namespace) -> bool:
-    """Whether any of the three required OAuth options is given."""
-    return bool(args.oauth_issuer or args.oauth_audience or args.oauth_jwks_url)
+#: Field of :class:`OAuthSettings` / :class:`ClientCertificateSettings` -> its flag.
+FLAGS = {
+    "issuer": "--oauth-issuer",
+    "audiences": "--oauth-audience",
+    "jwks_url": "--oauth-jwks-url",
+    "leeway": "--oauth-leeway",
+    "jwks_ttl": "--oauth-jwks-ttl",
+    "jwks_min_interval": "--oauth-jwks-min-interval",
+    "subjects": "--client-cert-subject",
+    "issuers": "--client-cert-issuer",
+    "fingerprints": "--client-cert-fingerprint",
+    "header": "--client-cert-header",
+}
 
 
 def oauth_from(args: argparse.Namespace) -> ConnectOAuth | None:
     """The OAuth validator the options describe; ``None`` when none is given.
 
-    ``ConfigurationError`` naming the flags when only some of the three required are given.
+    ``ConfigurationError`` naming the flags when they are incomplete or invalid.
     """
-    if not wants_oauth(args):
-        return None
-    given = (args.oauth_issuer, args.oauth_audience, args.oauth_jwks_url)
-    missing = [flag for flag, value in zip(_OAUTH_REQUIRED, given, strict=True) if not value]
-    if missing:
-        raise ConfigurationError(
-            f"OAuth for Connect needs {', '.join(_OAUTH_REQUIRED)} together: missing "
-            f"{' and '.join(missing)}"
-        )
-    for flag, seconds in (
-        ("--oauth-jwks-ttl", args.oauth_jwks_ttl),
-        ("--oauth-jwks-min-interval", args.oauth_jwks_min_interval),
-    ):
-        if seconds <= 0:
-            raise ConfigurationError(f"{flag} must be positive")
-    if not 0 <= args.oauth_leeway <= 600:
-        raise ConfigurationError("--oauth-leeway must be between 0 and 600 seconds")
-    return ConnectOAuth.build(
+    settings = OAuthSettings(
         issuer=args.oauth_issuer,
-        audience=args.oauth_audience,
+        audiences=tuple(args.oauth_audience),
         jwks_url=args.oauth_jwks_url,
-        ttl=args.oauth_jwks_ttl,
-        min_interval=args.oauth_jwks_min_interval,
         leeway=args.oauth_leeway,
+        jwks_ttl=args.oauth_jwks_ttl,
+        jwks_min_interval=args.oauth_jwks_min_interval,
     )
-
-
-def wants_client_certificate(args: argparse.Namespace) -> bool:
-    """Whether any client-certificate option is given."""
-    return bool(
-        args.client_cert_subject
-        or args.client_cert_issuer
-        or args.client_cert_fingerprint
-        or args.client_cert_header
-    )
+    return settings.build(FLAGS.__getitem__)
 
 
 def client_certificate_from(args: argparse.Namespace) -> ClientCertificatePolicy | None:
     """The client-certificate policy the options describe; ``None`` when none is given."""
-    if not wants_client_certificate(args):
-        return None
-    if not (args.client_cert_subject or args.client_cert_fingerprint):
-        given = "--client-cert-issuer" if args.client_cert_issuer else "--client-cert-header"
-        raise ConfigurationError(
-            f"{given} needs --client-cert-subject DN or --client-cert-fingerprint SHA256 "
-            "(which certificates to accept)"
-        )
-    if args.client_cert_issuer and not args.client_cert_subject:
-        raise ConfigurationError(
-            "--client-cert-issuer narrows --client-cert-subject and cannot be given without "
-            "it (it would accept every certificate that CA signs)"
-        )
-    return ClientCertificatePolicy.build(
-        header=args.client_cert_header or DEFAULT_CERT_HEADER,
-        fingerprints=args.client_cert_fingerprint,
-        subjects=args.client_cert_subject,
-        issuers=args.client_cert_issuer,
+    settings = ClientCertificateSettings(
+        subjects=tuple(args.client_cert_subject),
+        issuers=tuple(args.client_cert_issuer),
+        fingerprints=tuple(args.client_cert_fingerprint),
+        header=args.client_cert_header,
     )
+    return settings.build(FLAGS.__getitem__)
