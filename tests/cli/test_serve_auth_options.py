@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from connect_mw.cli import build_parser, build_receiver, main
+from connect_mw.cli.auth_options import authentication_line
 from connect_mw.cli.serve import build_app
 from connect_mw.client_cert import ClientCertificatePolicy, NameRule
 from connect_mw.errors import ConfigurationError
@@ -196,3 +197,16 @@ def test_a_request_through_serves_app_needs_the_token(tmp_path: Path, issuer: Is
     (event,) = receiver.store.list_events()
     assert (event.envelope_id, event.processing) == ("env-good", ProcessingState.PENDING)
     receiver.store.close()
+
+
+def test_the_startup_line_names_each_mechanism_and_no_secret(tmp_path: Path) -> None:
+    flags = (*OAUTH_FLAGS, "--client-cert-subject", SUBJECT, "--client-cert-header", "x-cert")
+    receiver = build_receiver(serve_args(tmp_path, "--hmac-key", KEY, *flags))
+    assert authentication_line(receiver.authenticator) == (
+        f"authentication: HMAC (1 key(s)), OAuth for Connect (issuer {ISSUER}), "
+        "client certificate in x-cert (1 rule(s)) (all required)"
+    )
+    receiver = build_receiver(serve_args(tmp_path, "--basic-auth", "ops:hunter2"))
+    assert authentication_line(receiver.authenticator) == "authentication: Basic"
+    receiver = build_receiver(serve_args(tmp_path, "--allow-unauthenticated"))
+    assert "none" in authentication_line(receiver.authenticator)

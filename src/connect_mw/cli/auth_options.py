@@ -22,8 +22,16 @@ from ..auth_settings import DEFAULT_CERT_HEADER, ClientCertificateSettings, OAut
 from ..client_cert import ClientCertificatePolicy
 from ..jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
 from ..oauth import DEFAULT_LEEWAY, ConnectOAuth
+from ..verify import Authenticator
 
-__all__ = ["ENVIRONMENT", "FLAGS", "add_auth_options", "client_certificate_from", "oauth_from"]
+__all__ = [
+    "ENVIRONMENT",
+    "FLAGS",
+    "add_auth_options",
+    "authentication_line",
+    "client_certificate_from",
+    "oauth_from",
+]
 
 #: The environment variables these options read, for ``serve --help`` and the docs.
 ENVIRONMENT = """\
@@ -170,3 +178,28 @@ def client_certificate_from(args: argparse.Namespace) -> ClientCertificatePolicy
         header=args.client_cert_header,
     )
     return settings.build(FLAGS.__getitem__)
+
+
+def authentication_line(auth: Authenticator) -> str:
+    """The startup line naming each mechanism ``auth`` requires, never a key or password."""
+    parts: list[str] = []
+    keys = auth.hmac_keys
+    if keys:
+        accounts = sum(1 for account_keys in keys.per_account.values() if account_keys)
+        per_account = f", keys for {accounts} account(s)" if accounts else ""
+        parts.append(f"HMAC ({len(keys.default)} key(s){per_account})")
+    if auth.basic is not None:
+        parts.append("Basic")
+    if isinstance(auth.bearer, ConnectOAuth):
+        parts.append(f"OAuth for Connect (issuer {auth.bearer.issuer})")
+    elif auth.bearer is not None:
+        parts.append("Bearer (your validator)")
+    certificate = auth.client_certificate
+    if isinstance(certificate, ClientCertificatePolicy):
+        rules = len(certificate.subjects) + len(certificate.fingerprints)
+        parts.append(f"client certificate in {certificate.header} ({rules} rule(s))")
+    elif certificate is not None:
+        parts.append("client certificate (your verifier)")
+    if not parts:
+        return "authentication: none (--allow-unauthenticated: development only)"
+    return "authentication: " + ", ".join(parts) + (" (all required)" if len(parts) > 1 else "")

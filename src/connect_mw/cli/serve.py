@@ -27,7 +27,13 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
-from .auth_options import ENVIRONMENT, add_auth_options, client_certificate_from, oauth_from
+from .auth_options import (
+    ENVIRONMENT,
+    add_auth_options,
+    authentication_line,
+    client_certificate_from,
+    oauth_from,
+)
 from .common import (
     Subparsers,
     account_keys,
@@ -272,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
         receiver.path,
         describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", authentication_line(receiver.authenticator))
     log.info("%s", callbacks_line(receiver, args, run_worker))
     # Without a worker (whose loop purges) serve still purges, in a thread of its own.
     purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
