@@ -99,7 +99,10 @@ def test_the_probe_timeout_is_configurable(
 ) -> None:
     monkeypatch.setenv("CONNECT_MW_PROBE_TIMEOUT", "never")
     assert main(["envelopes", "--store", uri]) == 2
-    assert "CONNECT_MW_PROBE_TIMEOUT must be a positive number" in capsys.readouterr().err
+    assert "CONNECT_MW_PROBE_TIMEOUT must be a number of seconds" in capsys.readouterr().err
+    monkeypatch.setenv("CONNECT_MW_PROBE_TIMEOUT", "inf")
+    assert main(["envelopes", "--store", uri]) == 2
+    assert "CONNECT_MW_PROBE_TIMEOUT must be a number of seconds" in capsys.readouterr().err
     monkeypatch.setenv("CONNECT_MW_PROBE_TIMEOUT", "2.5")
     assert main(["envelopes", "--store", uri]) == 1
     assert "did not answer" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 With ``--app``, ``serve`` runs the :class:`~connect_mw.Receiver` your module builds (its
 callbacks, store, retry policy and options). The settings given on the command line or in
 their ``CONNECT_MW_*`` variables (``--hmac-key``, ``--account-key``, ``--basic-auth``,
+the OAuth-for-Connect and client-certificate options of :mod:`.auth_options`,
 ``--path``, ``--max-body-size``, ``--lease-seconds``, ``--retention-days``,
 ``--purge-every``) replace the receiver's; the store
 belongs to the receiver, so ``--store``, ``--encryption-keys`` and
@@ -27,6 +28,7 @@ from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..retention import DEFAULT_PURGE_EVERY
 from ..stores import DEFAULT_STORE_URI
 from ..verify import BasicCredentials, HmacKeys
+from .auth_options import client_certificate_from, oauth_from
 from .common import account_keys, describe_store, load_receiver
 from .retention import DEFAULT_RETENTION_DAYS, purge_every_from, retention_from
 
@@ -92,6 +94,11 @@ def apply_overrides(receiver: Receiver, args: argparse.Namespace) -> Receiver:
         if not sep:
             raise ConfigurationError("--basic-auth takes USER:PASSWORD")
         auth = dataclasses.replace(auth, basic=BasicCredentials(user, password))
+    oauth, certificate = oauth_from(args), client_certificate_from(args)
+    if oauth is not None:
+        auth = dataclasses.replace(auth, bearer=oauth)
+    if certificate is not None:
+        auth = dataclasses.replace(auth, client_certificate=certificate)
     receiver.authenticator = auth
     if args.lease_seconds != DEFAULT_LEASE_SECONDS:
         lease_for = timedelta(seconds=args.lease_seconds)

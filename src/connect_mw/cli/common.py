@@ -131,7 +131,9 @@ def probe_timeout() -> float:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds <= 3600:
-        raise ConfigurationError(f"CONNECT_MW_PROBE_TIMEOUT must be a number of seconds from 0 to 3600: {text!r}")
+        raise ConfigurationError(
+            f"CONNECT_MW_PROBE_TIMEOUT must be a number of seconds from 0 to 3600: {text!r}"
+        )
     return seconds
 
 

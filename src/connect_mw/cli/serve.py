@@ -27,6 +27,13 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
+from .auth_options import (
+    ENVIRONMENT,
+    add_auth_options,
+    authentication_line,
+    client_certificate_from,
+    oauth_from,
+)
 from .common import (
     Subparsers,
     account_keys,
@@ -43,14 +50,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connect_mw")
 
-_SERVE_EPILOG = """\
+_SERVE_EPILOG = (
+    """\
 examples:
   connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"   # records; `connect-mw worker` runs callbacks
   connect-mw serve --app myapp.hooks:receiver        # your receiver: its callbacks run here
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
-  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
+  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \\
       --dashboard-token "$(openssl rand -hex 24)"
+  connect-mw serve --hmac-key KEY --oauth-issuer https://login.example.com/t/v2.0 \\
+      --oauth-audience api://connect --oauth-jwks-url https://login.example.com/t/keys
+  connect-mw serve --hmac-key KEY --client-cert-header x-ssl-client-cert \\
+      --client-cert-subject "CN=<DocuSign's Connect CN>,O=<its O>"
 
 The dashboard is at /dashboard/ (open /dashboard/?token=TOKEN once when a token is set). On
 localhost it needs no token; bound elsewhere it is served only with --dashboard-token or
@@ -60,8 +72,12 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
-CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off)
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off),
+CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
+    + ENVIRONMENT
+    + "\n"
+)
 DASHBOARD_PATH = "/dashboard"
 
 
@@ -140,6 +156,7 @@ def add_parser(commands: Subparsers) -> None:
         action="store_true",
         help="with --app: do not run its callbacks here (run `connect-mw worker` instead)",
     )
+    add_auth_options(serve)
     add_encryption_argument(serve)
     add_app_argument(serve)
     add_retention_arguments(serve, with_days=True)
@@ -181,14 +198,19 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         return app_receiver(args)
     check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
-    if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
+    oauth, certificate = oauth_from(args), client_certificate_from(args)
+    given = (args.hmac_key, args.account_key, basic, oauth, certificate)
+    if not (any(given) or args.allow_unauthenticated):
         raise ConfigurationError(
             "no authentication configured: give --hmac-key KEY (or --account-key, "
-            "--basic-auth, CONNECT_MW_HMAC_KEYS), or --allow-unauthenticated for development"
+            "--basic-auth, --oauth-issuer…, --client-cert-subject…, CONNECT_MW_HMAC_KEYS), "
+            "or --allow-unauthenticated for development"
         )
     return Receiver(
         hmac_keys=args.hmac_key,
         account_keys=account_keys(args.account_key),
+        oauth=oauth,
+        client_certificate=certificate,
         store=args.store,
         path=args.path,
         max_body_size=args.max_body_size,
@@ -234,6 +256,14 @@ def build_dashboard(args: argparse.Namespace, store: Store, queue: Queue) -> ASG
     return Starlette(routes=[Mount(DASHBOARD_PATH, app=dashboard)])
 
 
+def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
+    """The ASGI app ``serve`` runs: ``receiver`` at its path, the dashboard beside it."""
+    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
+
+    dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    return ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run uvicorn with the standalone ASGI receiver until interrupted."""
     try:
@@ -241,13 +271,12 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
         return 2
-    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
     check_listen(args.host, args.port)
     receiver = build_receiver(args)
     answering(receiver.store, None if args.app else args.store)
-    dashboard = build_dashboard(args, receiver.store, receiver.queue)
     run_worker = runs_callbacks(receiver, args)
+    app = build_app(args, receiver, run_worker=run_worker)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
@@ -255,6 +284,7 @@ def run(args: argparse.Namespace) -> int:
         receiver.path,
         describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", authentication_line(receiver.authenticator))
     log.info("%s", callbacks_line(receiver, args, run_worker))
     # Without a worker (whose loop purges) serve still purges, in a thread of its own.
     purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
@@ -262,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         purging.start()
     try:
         uvicorn.run(
-            ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
+            app,
             host=args.host,
             port=args.port,
             log_level=args.log_level,
