@@ -234,8 +234,15 @@ def json_cases() -> Iterator[Case]:
         200,
         stored=True,
     )
-    yield json_case(
-        "click_event", json.dumps({"event": "click-agreed", "data": {"agreementId": "a"}}).encode()
+    yield json_case(  # about no envelope: stored alone and routed, never refused
+        "click_event",
+        json.dumps({"event": "click-agreed", "data": {"agreementId": "a"}}).encode(),
+        200,
+        stored=True,
+    )
+    yield json_case(  # an envelope id made up from uri: a dead letter, never envelope "x"
+        "envelope_id_null_uri_not_a_guid",
+        sim("data.envelopeId", None).replace(b"/envelopes/e8b18544", b"/envelopes/x#e8b18544"),
     )
     yield from tab_cases()
     yield json_case("invalid_utf8", b'{"event": "envelope-sent\xff"}')

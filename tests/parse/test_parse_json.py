@@ -384,14 +384,38 @@ def test_summary_without_status_falls_back_to_the_event() -> None:
 
 
 @pytest.mark.parametrize("event", ["click-agreed", "click-declined"])
-def test_click_events_are_not_envelope_events(event: str) -> None:
+def test_click_events_are_about_no_envelope(event: str) -> None:
     message = {"event": event, "apiVersion": "v2.1", "data": {"agreementId": "a-1"}}
-    rejects(encode(message), f"not an envelope event: {event}")
+    n = parse_message(message)
+    assert (n.event, n.envelope_id, n.about_envelope, n.subject_id) == (event, "", False, "a-1")
+    assert (n.status, n.recipients, n.times) == (None, (), EnvelopeTimes())
+    assert n.extras["data"] == {"agreementId": "a-1"}
 
 
-def test_template_event_without_envelope_is_rejected() -> None:
-    message = {"event": "template-created", "data": {"templateId": "t-1"}}
-    rejects(encode(message), "not an envelope event: template-created")
+def test_a_click_event_names_its_clickwrap() -> None:
+    message = {"event": "click-agreed", "data": {"clickwrapId": "c-1", "agreementId": "a-1"}}
+    assert parse_message(message).subject_id == "c-1"
+    message = {"event": "click-agreed", "uri": "/clickapi/v1/accounts/x/clickwraps/c-2/users"}
+    assert parse_message(message).subject_id == "c-2"
+
+
+def test_template_events_are_about_no_envelope() -> None:
+    message = {"event": "template-created", "data": {"templateId": "t-1", "accountId": ACCOUNT}}
+    n = parse_message(message)
+    assert (n.envelope_id, n.subject_id, n.account_id) == ("", "t-1", ACCOUNT)
+    message = {"event": "template-deleted", "uri": "/restapi/v2.1/accounts/x/templates/t-2"}
+    assert parse_message(message).subject_id == "t-2"
+
+
+def test_a_template_event_ignores_an_envelope_id() -> None:
+    message = {"event": "template-modified", "data": {"templateId": "t-1", "envelopeId": "e"}}
+    assert parse_message(message).envelope_id == ""
+
+
+def test_an_unknown_event_is_about_an_envelope_only_when_it_names_one() -> None:
+    assert parse_message({"event": "brand-new-event", "data": {}}).about_envelope is False
+    n = parse_message({"event": "brand-new-event", "data": {"envelopeId": MINIMAL_ENVELOPE}})
+    assert (n.envelope_id, n.status) == (MINIMAL_ENVELOPE, None)
 
 
 @pytest.mark.parametrize("event", [None, "", "   ", 5, ["envelope-sent"]])
@@ -440,6 +464,20 @@ def test_missing_envelope_id() -> None:
     del message["data"]["envelopeId"]
     del message["uri"]
     rejects(encode(message), "JSON: data.envelopeId is missing")
+
+
+@pytest.mark.parametrize("segment", ["x", "not-a-guid", "4d5e6f7a8b9c4d0e9f1a2b3c4d5e6f7a"])
+def test_an_envelope_id_from_uri_must_be_a_guid(segment: str) -> None:
+    message = minimal("envelope-sent")
+    message["data"]["envelopeId"] = None
+    message["uri"] = f"/restapi/v2.1/accounts/{ACCOUNT}/envelopes/{segment}"
+    rejects(encode(message), "uri is not a GUID")
+
+
+def test_an_envelope_id_given_directly_need_not_be_a_guid() -> None:
+    message = minimal("envelope-sent", envelopeId="x")
+    message["uri"] = f"/restapi/v2.1/accounts/{ACCOUNT}/envelopes/x"
+    assert parse_message(message).envelope_id == "x"
 
 
 @pytest.mark.parametrize(
