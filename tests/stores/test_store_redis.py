@@ -33,6 +33,7 @@ from connect_mw.stores.api import (  # noqa: E402
     Progress,
     Snapshot,
     Store,
+    StoreEncodingError,
     dump_state,
     utcnow,
 )
@@ -203,7 +204,7 @@ def test_purge_remembers_keys_of_events_stored_before_the_key_set(
 
 
 def test_lone_surrogate_is_refused_and_nothing_is_written(store: RedisStore) -> None:
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(StoreEncodingError):
         deliver(store, notification("e1", subject="\ud800"), "k1")
     assert store.list_events() == [] and store.list_envelopes() == []
     deliver(store, notification("e1", subject="nul \x00 kept"), "k1")
@@ -405,7 +406,7 @@ def test_a_failing_call_fails_alone_on_the_redis_thread(store: RedisStore) -> No
     first, second, third = asyncio.run(deliver_three())
     assert isinstance(first, RecordOutcome) and first.inserted
     assert isinstance(third, RecordOutcome) and third.inserted
-    assert isinstance(second, UnicodeEncodeError)
+    assert isinstance(second, StoreEncodingError)
     assert store.get_event("k2") is None and store.get_envelope("e2") is None
 
 
