@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from support.services import REDIS_URL, redis_namespace, require_module
+from support.stored_state import overwrite_redis
 
 require_module("redis")
 
@@ -58,6 +59,10 @@ class TestRedisStore(StoreContract):
 
     def make_store(self, tmp_path: Path) -> Store:
         return RedisStore(REDIS_URL, prefix=self.prefix)
+
+    def overwrite_state(self, store: Store, envelope_id: str, text: str) -> None:
+        assert isinstance(store, RedisStore)
+        overwrite_redis(store, envelope_id, text)
 
 
 @pytest.fixture
