@@ -9,9 +9,10 @@ letters) is a :class:`~connect_mw.queues.Queue`; by default it runs on this same
 through :meth:`Store.update_event`, a compare-and-set of one event's processing fields.
 
 Encodings for stores that keep text: :func:`dump_state` / :func:`load_state` (an envelope
-state as JSON text), :func:`event_to_dict` / :func:`event_from_dict` (every field of an
-event as JSON-ready values), :func:`dump_time` / :func:`load_time` (a UTC time as sortable
-text).
+state as JSON text, through msgspec; :class:`StoreEncodingError` for a state that cannot be
+written or stored text that does not decode), :func:`event_to_dict` /
+:func:`event_from_dict` (every field of an event as JSON-ready values), :func:`dump_time` /
+:func:`load_time` (a UTC time as sortable text).
 
 A store implements the six abstract methods of :class:`Store`. Everything else has a
 working default built on them: :meth:`Store.purge`, :meth:`Store.probe` (does the store
@@ -39,6 +40,7 @@ import anyio.to_thread
 from ..errors import ConfigurationError
 from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
 from .codec import (
+    StoreEncodingError,
     dump_state,
     dump_time,
     event_from_dict,
@@ -68,6 +70,7 @@ __all__ = [
     "Progress",
     "Snapshot",
     "Store",
+    "StoreEncodingError",
     "StoredEvent",
     "answer_within",
     "dump_state",

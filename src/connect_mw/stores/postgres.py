@@ -42,6 +42,7 @@ from .api import (
     Snapshot,
     Store,
     StoredEvent,
+    StoreEncodingError,
     answer_within,
     dump_state,
     load_state,
@@ -141,10 +142,6 @@ _QUERIES = {
     "write_marker": "INSERT INTO {markers} (name, value) VALUES (%s, %s) "
     "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
 }
-
-
-class StoreEncodingError(ValueError):
-    """A value holds text PostgreSQL cannot store (a NUL character, a lone surrogate)."""
 
 
 class PostgresStore(Store):
