@@ -27,7 +27,14 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
-from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
+from .common import (
+    Subparsers,
+    account_keys,
+    add_encryption_argument,
+    add_log_arguments,
+    encryptor_from,
+    log_level,
+)
 from .failures import check_listen
 from .retention import add_retention_arguments, purge_every_from, retention_from
 
@@ -53,7 +60,8 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
-CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off)
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
+CONNECT_MW_LOG_FORMAT (text|json)
 """
 DASHBOARD_PATH = "/dashboard"
 
@@ -111,12 +119,7 @@ def add_parser(commands: Subparsers) -> None:
         default=env("CONNECT_MW_ALLOW_UNAUTHENTICATED", "") in {"1", "true"},
         help="accept requests without any authentication (development only)",
     )
-    serve.add_argument(
-        "--log-level",
-        dest="serve_log_level",
-        default=env("CONNECT_MW_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-    )
+    add_log_arguments(serve)
     serve.add_argument(
         "--lease-seconds",
         type=float,
@@ -252,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
             ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
             host=args.host,
             port=args.port,
-            log_level=args.log_level,
+            log_level=log_level(args),
+            log_config=None,  # uvicorn's records go to the root handler: one format, redacted
             lifespan="on",
         )
     finally:

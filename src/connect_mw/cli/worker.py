@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
-from .common import Subparsers, load_receiver
+from .common import Subparsers, add_log_arguments, load_receiver
 from .reconcile import moment
 from .retention import purge_every_from
 
@@ -75,6 +75,7 @@ def add_parser(commands: Subparsers) -> None:
         metavar="SECONDS",
         help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
     )
+    add_log_arguments(parser)
     add_docusign_arguments(parser)
     parser.set_defaults(run=run)
 
