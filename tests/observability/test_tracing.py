@@ -18,19 +18,28 @@ from connect_mw import Delivery, Receiver
 from connect_mw.correlation import correlation_id
 from support.deliveries import KEY, signed_request, sim_body
 
-_EXPORTER = InMemorySpanExporter()
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[InMemorySpanExporter]:
+    """The in-memory exporter on the global provider (set once per process).
+
+    Shut down after this module, so later tests' spans are not kept in memory.
+    """
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    yield memory
+    memory.shutdown()
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):  # once per process: the global provider
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        trace.set_tracer_provider(provider)
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
+def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
+    exporter.clear()
+    yield exporter
+    exporter.clear()
 
 
 def _named(exporter: InMemorySpanExporter, prefix: str = "connect_mw.") -> list[ReadableSpan]:
