@@ -12,9 +12,10 @@ import logging
 import os
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from ..health import DEFAULT_READY_TIMEOUT, HEALTHZ, READYZ
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..retention import RetentionThread
@@ -52,6 +53,9 @@ examples:
   CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
       --dashboard-token "$(openssl rand -hex 24)"
 
+Health checks: GET /healthz (the process answers) and GET /readyz (the store answers within
+--ready-timeout seconds, else 503); --no-health turns them off.
+
 The dashboard is at /dashboard/ (open /dashboard/?token=TOKEN once when a token is set). On
 localhost it needs no token; bound elsewhere it is served only with --dashboard-token or
 --dashboard-basic-auth, and left out otherwise.
@@ -61,7 +65,7 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
 CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
-CONNECT_MW_LOG_FORMAT (text|json)
+CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT
 """
 DASHBOARD_PATH = "/dashboard"
 
@@ -135,7 +139,23 @@ def add_parser(commands: Subparsers) -> None:
     add_app_argument(serve)
     add_retention_arguments(serve, with_days=True)
     _add_dashboard_arguments(serve)
+    _add_health_arguments(serve)
     serve.set_defaults(run=run)
+
+
+def _add_health_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--no-health",
+        action="store_true",
+        help=f"do not serve GET {HEALTHZ} (liveness) and GET {READYZ} (the store answers)",
+    )
+    serve.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=float(os.environ.get("CONNECT_MW_READY_TIMEOUT", str(DEFAULT_READY_TIMEOUT))),
+        metavar="SECONDS",
+        help=f"{READYZ} answers 503 when the store takes longer (default: %(default)s)",
+    )
 
 
 def _add_dashboard_arguments(serve: argparse.ArgumentParser) -> None:
@@ -250,9 +270,14 @@ def run(args: argparse.Namespace) -> int:
     purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
     if purging is not None:
         purging.start()
+    app: Any = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+    if not args.no_health:
+        from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
+
+        app = HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
     try:
         uvicorn.run(
-            ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
+            app,
             host=args.host,
             port=args.port,
             log_level=log_level(args),
