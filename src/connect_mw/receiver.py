@@ -53,7 +53,7 @@ from .retention import DEFAULT_PURGE_EVERY
 from .routing import CallContext, Router, Routes
 from .stores import Commit, Store, open_store
 from .stores.encrypted import EncryptedStore
-from .tracing import Span, start_span
+from .tracing import NO_SPAN, Span, start_span
 from .unparsed import unparsed_event
 from .verify import (
     ACCOUNT_HEADER,
@@ -410,11 +410,12 @@ class Receiver(Routes):
                     recording.set(outcome="new" if outcome.inserted else "duplicate")
                 if outcome.inserted:
                     yield from self.processor.after_commit(outcome.key)
-            span.set(
-                key=outcome.key,
-                correlation_id=correlation_id(outcome.key),
-                envelope_id=outcome.state.envelope_id,
-            )
+            if span is not NO_SPAN:  # spares hashing the key when nothing traces
+                span.set(
+                    key=outcome.key,
+                    correlation_id=correlation_id(outcome.key),
+                    envelope_id=outcome.state.envelope_id,
+                )
         except ConnectError as error:
             return self.reject(error, request)
         with span.child("connect_mw.acknowledge"):
