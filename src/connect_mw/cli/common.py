@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..encryption import Encryptor
 from ..errors import ConfigurationError, StoreUnavailable
+from ..logs import LogFormat
 from ..receiver import Receiver
 from ..redaction import redact_uri
 from ..stores import DEFAULT_STORE_URI, SQLiteStore, Store, open_store
@@ -162,3 +163,38 @@ def describe_store(store: Store, uri: str | None = None) -> str:
     if uri is not None:
         return redact_uri(uri) + sealed
     return type(inner).__name__ + sealed
+
+
+_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``--log-format text|json`` of a long-running command.
+
+    Defaults: ``CONNECT_MW_LOG_LEVEL`` (else the global ``connect-mw --log-level``) and
+    ``CONNECT_MW_LOG_FORMAT`` (else ``text``).
+    """
+    parser.add_argument(
+        "--log-level",
+        dest="command_log_level",
+        default=os.environ.get("CONNECT_MW_LOG_LEVEL"),
+        choices=_LEVELS,
+        help="for connect_mw and the server's loggers (default: info)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("CONNECT_MW_LOG_FORMAT", "text"),
+        choices=["text", "json"],
+        help="text lines with time and level, or one JSON object per line",
+    )
+
+
+def log_level(args: argparse.Namespace) -> str:
+    """The log level in force: the command's ``--log-level``, else the global one."""
+    level: str = getattr(args, "command_log_level", None) or args.log_level
+    return level
+
+
+def log_format(args: argparse.Namespace) -> LogFormat:
+    """The log format in force (``text`` for commands without ``--log-format``)."""
+    return "json" if getattr(args, "log_format", "text") == "json" else "text"

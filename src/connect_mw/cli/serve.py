@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
+from ..health import DEFAULT_READY_TIMEOUT, HEALTHZ, READYZ
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..retention import RetentionThread
@@ -38,8 +39,10 @@ from .common import (
     Subparsers,
     account_keys,
     add_encryption_argument,
+    add_log_arguments,
     answering,
     encryptor_from,
+    log_level,
 )
 from .failures import check_listen
 from .numbers import MAX_BODY_SIZE, MAX_SECONDS, env_default, number
@@ -64,6 +67,9 @@ examples:
   connect-mw serve --hmac-key KEY --client-cert-header x-ssl-client-cert \\
       --client-cert-subject "CN=<DocuSign's Connect CN>,O=<its O>"
 
+Health checks: GET /healthz (the process answers) and GET /readyz (the store answers within
+--ready-timeout seconds, else 503); --no-health turns them off.
+
 The dashboard is at /dashboard/ (open /dashboard/?token=TOKEN once when a token is set). On
 localhost it needs no token; bound elsewhere it is served only with --dashboard-token or
 --dashboard-basic-auth, and left out otherwise.
@@ -72,7 +78,8 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
-CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off),
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
+CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT,
 CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
     + ENVIRONMENT
@@ -139,12 +146,7 @@ def add_parser(commands: Subparsers) -> None:
         default=env("CONNECT_MW_ALLOW_UNAUTHENTICATED", "") in {"1", "true"},
         help="accept requests without any authentication (development only)",
     )
-    serve.add_argument(
-        "--log-level",
-        dest="serve_log_level",
-        default=env("CONNECT_MW_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-    )
+    add_log_arguments(serve)
     serve.add_argument(
         "--lease-seconds",
         type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_LEASE_SECONDS"),
@@ -161,7 +163,23 @@ def add_parser(commands: Subparsers) -> None:
     add_app_argument(serve)
     add_retention_arguments(serve, with_days=True)
     _add_dashboard_arguments(serve)
+    _add_health_arguments(serve)
     serve.set_defaults(run=run)
+
+
+def _add_health_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--no-health",
+        action="store_true",
+        help=f"do not serve GET {HEALTHZ} (liveness) and GET {READYZ} (the store answers)",
+    )
+    serve.add_argument(
+        "--ready-timeout",
+        type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_READY_TIMEOUT"),
+        default=env_default("CONNECT_MW_READY_TIMEOUT", DEFAULT_READY_TIMEOUT),
+        metavar="SECONDS",
+        help=f"{READYZ} answers 503 when the store takes longer (default: %(default)s)",
+    )
 
 
 def _add_dashboard_arguments(serve: argparse.ArgumentParser) -> None:
@@ -257,11 +275,16 @@ def build_dashboard(args: argparse.Namespace, store: Store, queue: Queue) -> ASG
 
 
 def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
-    """The ASGI app ``serve`` runs: ``receiver`` at its path, the dashboard beside it."""
+    """The ASGI app ``serve`` runs: ``receiver`` at its path, dashboard and health beside it."""
     from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
 
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
-    return ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+    app: ASGIApp = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+    if args.no_health:
+        return app
+    from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
+
+    return HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -295,7 +318,8 @@ def run(args: argparse.Namespace) -> int:
             app,
             host=args.host,
             port=args.port,
-            log_level=args.log_level,
+            log_level=log_level(args),
+            log_config=None,  # uvicorn's records go to the root handler: one format, redacted
             lifespan="on",
         )
     finally:

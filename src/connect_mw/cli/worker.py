@@ -30,7 +30,7 @@ from ..errors import ConfigurationError
 from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
 from ..worker import check_callbacks
-from .common import Subparsers, answering, load_receiver
+from .common import Subparsers, add_log_arguments, answering, load_receiver
 from .numbers import MAX_CONCURRENCY, MAX_SECONDS, number
 from .reconcile import moment
 from .retention import purge_every_from
@@ -95,6 +95,7 @@ def add_parser(commands: Subparsers) -> None:
         metavar="SECONDS",
         help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
     )
+    add_log_arguments(parser)
     add_docusign_arguments(parser)
     parser.set_defaults(run=run)
 
