@@ -19,10 +19,18 @@ from .errors import ConfigurationError
 from .jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
 from .oauth import DEFAULT_LEEWAY, ConnectOAuth
 
-__all__ = ["DEFAULT_CERT_HEADER", "ClientCertificateSettings", "Namer", "OAuthSettings"]
+__all__ = [
+    "DEFAULT_CERT_HEADER",
+    "MAX_JWKS_SECONDS",
+    "ClientCertificateSettings",
+    "Namer",
+    "OAuthSettings",
+]
 
 #: The header a client certificate is read from when no other is named (Envoy's).
 DEFAULT_CERT_HEADER = "x-forwarded-client-cert"
+#: The longest JWKS ``ttl`` or ``min_interval`` accepted, in seconds: a year.
+MAX_JWKS_SECONDS = 365 * 24 * 3600.0
 #: How a field is named to the user: ``"issuer"`` -> ``"--oauth-issuer"``, say.
 Namer = Callable[[str], str]
 
@@ -54,12 +62,14 @@ class OAuthSettings:
             raise ConfigurationError(
                 f"OAuth for Connect needs {together} together: missing {' and '.join(missing)}"
             )
-        if not 0 <= self.leeway <= 600:
+        if not 0 <= self.leeway <= 600:  # NaN fails this too
             raise ConfigurationError(f"{name('leeway')} must be between 0 and 600 seconds")
-        if self.jwks_ttl <= 0:
-            raise ConfigurationError(f"{name('jwks_ttl')} must be positive")
-        if self.jwks_min_interval < 0:
-            raise ConfigurationError(f"{name('jwks_min_interval')} must be 0 or more")
+        if not 0 < self.jwks_ttl <= MAX_JWKS_SECONDS:
+            raise ConfigurationError(f"{name('jwks_ttl')} must be above 0 and at most a year")
+        if not 0 <= self.jwks_min_interval <= MAX_JWKS_SECONDS:
+            raise ConfigurationError(
+                f"{name('jwks_min_interval')} must be from 0 to a year (0: no rate limit)"
+            )
         try:
             return ConnectOAuth.build(
                 issuer=str(self.issuer),

@@ -109,8 +109,9 @@ def test_client_certificate_from_the_environment(
     [
         (("--oauth-issuer", ISSUER), "missing --oauth-audience and --oauth-jwks-url"),
         (OAUTH_FLAGS[:4], "missing --oauth-jwks-url"),
-        ((*OAUTH_FLAGS, "--oauth-leeway", "601"), "--oauth-leeway must be between 0 and 600"),
-        ((*OAUTH_FLAGS, "--oauth-jwks-ttl", "0"), "--oauth-jwks-ttl must be positive"),
+        ((*OAUTH_FLAGS, "--oauth-leeway", "601"), "--oauth-leeway: must be a number from 0 to 600"),
+        ((*OAUTH_FLAGS, "--oauth-jwks-ttl", "0"), "--oauth-jwks-ttl: must be a number above 0"),
+        ((*OAUTH_FLAGS, "--oauth-jwks-min-interval=nan"), "--oauth-jwks-min-interval: must be"),
         (("--client-cert-issuer", ISSUER_DN), "--client-cert-issuer needs --client-cert-subject"),
         (("--client-cert-header", "x-cert"), "--client-cert-header needs --client-cert-subject"),
         (("--client-cert-fingerprint", "nope"), "--client-cert-fingerprint: not a SHA-256"),
@@ -135,19 +136,6 @@ def test_misconfigurations_are_one_line_naming_the_flags(
     assert main(["serve", "--store", store, "--port", port, "--hmac-key", KEY, *flags]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("connect-mw: ") and re.search(message, line)
-
-
-def test_a_bad_number_in_the_environment_is_a_usage_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CONNECT_MW_OAUTH_LEEWAY", "soon")
-    assert main(["serve", "--hmac-key", "k", "--store", "memory://"]) == 2
-    err = capsys.readouterr().err
-    assert "--oauth-leeway" in err
-    assert "CONNECT_MW_OAUTH_LEEWAY" in err
-    monkeypatch.setenv("CONNECT_MW_OAUTH_LEEWAY", "nan")
-    assert main(["serve", "--hmac-key", "k", "--store", "memory://"]) == 2
-    assert "--oauth-leeway" in capsys.readouterr().err
 
 
 def test_with_app_the_options_replace_the_receivers(

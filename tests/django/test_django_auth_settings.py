@@ -67,6 +67,8 @@ def test_the_keys_build_the_verifiers() -> None:
         ({"OAUTH_AUDIENCES": 3}, "CONNECT_MW['OAUTH_AUDIENCES']: expected a non-empty string"),
         ({"OAUTH_ISSUER": ""}, "CONNECT_MW['OAUTH_ISSUER']: expected a non-empty string"),
         ({"OAUTH_JWKS_TTL": 0}, "CONNECT_MW['OAUTH_JWKS_TTL']: expected a positive float"),
+        ({"OAUTH_JWKS_MIN_INTERVAL": float("nan")}, "CONNECT_MW['OAUTH_JWKS_MIN_INTERVAL']: "),
+        ({"OAUTH_LEEWAY": float("inf")}, "CONNECT_MW['OAUTH_LEEWAY']: expected a finite number"),
         ({"CLIENT_CERT_SUBJECTS": [1]}, "CONNECT_MW['CLIENT_CERT_SUBJECTS']: expected"),
     ],
 )

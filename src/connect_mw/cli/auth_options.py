@@ -18,12 +18,17 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..auth_settings import DEFAULT_CERT_HEADER, ClientCertificateSettings, OAuthSettings
+from ..auth_settings import (
+    DEFAULT_CERT_HEADER,
+    MAX_JWKS_SECONDS,
+    ClientCertificateSettings,
+    OAuthSettings,
+)
 from ..client_cert import ClientCertificatePolicy
 from ..jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
 from ..oauth import DEFAULT_LEEWAY, ConnectOAuth
 from ..verify import Authenticator
-from .numbers import MAX_SECONDS, env_default, number
+from .numbers import env_default, number
 
 __all__ = [
     "ENVIRONMENT",
@@ -79,21 +84,21 @@ def add_auth_options(parser: argparse.ArgumentParser) -> None:
     )
     oauth.add_argument(
         "--oauth-leeway",
-        type=number(0, MAX_SECONDS, env="CONNECT_MW_OAUTH_LEEWAY"),
+        type=number(0, 600, env="CONNECT_MW_OAUTH_LEEWAY"),
         default=env_default("CONNECT_MW_OAUTH_LEEWAY", DEFAULT_LEEWAY),
         metavar="SECONDS",
         help="clock skew tolerated on exp/nbf/iat (default %(default)s)",
     )
     oauth.add_argument(
         "--oauth-jwks-ttl",
-        type=number(0, MAX_SECONDS, env="CONNECT_MW_OAUTH_JWKS_TTL"),
+        type=number(0, MAX_JWKS_SECONDS, above=True, env="CONNECT_MW_OAUTH_JWKS_TTL"),
         default=env_default("CONNECT_MW_OAUTH_JWKS_TTL", DEFAULT_TTL),
         metavar="SECONDS",
         help="how long fetched keys are trusted (default %(default)s)",
     )
     oauth.add_argument(
         "--oauth-jwks-min-interval",
-        type=number(0, MAX_SECONDS, env="CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL"),
+        type=number(0, MAX_JWKS_SECONDS, env="CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL"),
         default=env_default("CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL", DEFAULT_MIN_INTERVAL),
         metavar="SECONDS",
         help="the least time between two key fetches (default %(default)s)",

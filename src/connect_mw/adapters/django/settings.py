@@ -12,6 +12,7 @@ Every key is optional; an unknown key, or a value of the wrong type, raises
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -174,10 +175,18 @@ def _optional_alias(value: Any) -> str | None:
     return value
 
 
+def _finite(value: float) -> bool:
+    """Whether ``value`` is a finite float (NaN, infinities and huge ints are not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         numeric = isinstance(value, int | float) if kind is float else isinstance(value, int)
-        if isinstance(value, bool) or not numeric or value <= 0:
+        if isinstance(value, bool) or not numeric or not (_finite(value) and value > 0):
             raise ValueError(f"expected a positive {kind.__name__}")
         return kind(value)
 
@@ -185,8 +194,9 @@ def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
 
 
 def _non_negative(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError("expected a number >= 0 (0 turns it off)")
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if not numeric or not (_finite(value) and value >= 0):  # NaN fails the comparisons
+        raise ValueError("expected a finite number >= 0 (0 turns it off)")
     return float(value)
 
 
