@@ -452,7 +452,7 @@ class Receiver(Routes):
         log.info(
             "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
             verdict,
-            _shown_envelope(n),
+            display(n.envelope_id),
             display(n.event),
             display_optional(n.status),
             n.format,
@@ -460,10 +460,3 @@ class Receiver(Routes):
             display(outcome.key),
             ",".join(t.name for t in outcome.transitions) or "-",
         )
-
-
-def _shown_envelope(n: Notification) -> str:
-    """The envelope id for a log line; for an event about no envelope, its subject."""
-    if n.about_envelope:
-        return display(n.envelope_id)
-    return f"- subject={display_optional(n.subject_id)}"
