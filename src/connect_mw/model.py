@@ -397,6 +397,7 @@ class RecipientState:
     ``EnvelopeState.active_recipients``. ``status_at`` is when it entered its status by
     DocuSign's times; ``last_seen_at`` the newest message naming it. ``timeline`` is every
     observation of its status, which the fold needs to tell a new episode from a known one.
+    ``reached`` holds every status it ever reached, and ``"removed"`` once it was removed.
     """
 
     recipient_id: str

@@ -15,7 +15,9 @@ message carries. In time order (lifecycle order on ties), a run of one status is
   that an envelope may still become ``deleted``, and a ``timedout`` one ``voided`` or
   ``deleted`` (listStatusChanges' from/to table);
 * a full recipient list newer than every other sighting of a recipient it does not name
-  marks that recipient removed (``recipient-removed`` fires once).
+  marks that recipient removed (``recipient-removed`` fires once per recipient: ``removed``
+  joins its ``reached``, so a later message naming it and a newer list omitting it again
+  fire nothing more).
 
 Folding is pure, and the final state and the episodes fired do not depend on the order the
 messages came in.
@@ -340,10 +342,15 @@ def _mark_removed(
             and _seen_before(known, roster_at)
         )
         removed_at = roster_at if removed else None
-        if removed and rid not in was_removed:
-            transitions.append(Transition("recipient", "removed", rid))
-        same = removed_at == known.removed_at
-        recipients.append(known if same else replace(known, removed_at=removed_at))
+        reached = known.reached
+        if removed and "removed" not in reached:
+            # a removal counts as reached: a later message naming the recipient and a newer
+            # list omitting it again fire nothing more
+            if rid not in was_removed:
+                transitions.append(Transition("recipient", "removed", rid))
+            reached = reached | {"removed"}
+        same = removed_at == known.removed_at and reached == known.reached
+        recipients.append(known if same else replace(known, removed_at=removed_at, reached=reached))
     return tuple(recipients), transitions
 
 

@@ -350,3 +350,26 @@ def test_random_corrections_fold_the_same_in_any_order(choices, data) -> None:  
     for rid, statuses in history.items():
         folded = state.recipient(rid)
         assert folded is not None and folded.status == statuses[-1]
+
+
+def test_a_removed_recipient_named_again_is_removed_once() -> None:
+    """Messages still naming a removed recipient, between newer lists, fire no new removal."""
+    state = fold(None, listing(minute(0), recipient("1", "sent"), recipient("2", "sent"))).state
+    fired: list[str] = []
+    for i in range(1, 9):
+        if i % 2:
+            message = notification(
+                "env",
+                None,
+                at=minute(i),
+                event="recipient-sent",
+                recipients=(recipient("2", "sent"),),
+            )
+        else:
+            message = listing(minute(i), recipient("1", "sent"))
+        result = fold(state, message)
+        state = result.state
+        fired.extend(f"{t.name}:{t.recipient_id}" for t in result.transitions)
+    assert fired == ["recipient-removed:2"]
+    removed = state.recipient("2")
+    assert removed is not None and removed.removed

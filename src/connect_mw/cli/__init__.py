@@ -19,9 +19,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
+from ..logs import configure as configure_logs
 from ..redaction import RedactingFilter
 from ..rest.cli import add_rest_commands
 from . import events, query, reconcile, retention, serve, simulate, subscriptions, worker
+from .common import log_format, log_level
 from .failures import (
     CANNOT_LISTEN,
     CONFIGURATION,
@@ -34,6 +36,7 @@ from .failures import (
     silence_stdout,
     store_failure,
 )
+from .numbers import ArgumentRefused, Parser
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -41,9 +44,7 @@ __all__ = ["build_parser", "build_receiver", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``connect-mw``."""
-    parser = argparse.ArgumentParser(
-        prog="connect-mw", description="Receive and process DocuSign Connect webhooks."
-    )
+    parser = Parser(prog="connect-mw", description="Receive and process DocuSign Connect webhooks.")
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
@@ -74,11 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    level = getattr(args, "serve_log_level", None) or args.log_level
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentRefused as exc:
+        return fail(str(exc), CONFIGURATION)
+    configure_logs(log_level(args), log_format(args))
     redact_logs()
     try:
         return int(args.run(args))

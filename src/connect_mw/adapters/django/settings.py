@@ -20,6 +20,10 @@ from typing import Any, cast
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ...auth_settings import ClientCertificateSettings, OAuthSettings
+from ...client_cert import ClientCertificatePolicy
+from ...jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
+from ...oauth import DEFAULT_LEEWAY, ConnectOAuth
 from ...processing import Mode, RetryPolicy
 from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT
 from ...retention import DEFAULT_PURGE_EVERY
@@ -50,11 +54,65 @@ class ConnectSettings:
     lease_for: float = 300.0
     retention_days: float | None = None
     purge_every: float = DEFAULT_PURGE_EVERY
+    oauth_issuer: str | None = None
+    oauth_audiences: tuple[str, ...] = ()
+    oauth_jwks_url: str | None = None
+    oauth_leeway: float = DEFAULT_LEEWAY
+    oauth_jwks_ttl: float = DEFAULT_TTL
+    oauth_jwks_min_interval: float = DEFAULT_MIN_INTERVAL
+    client_cert_subjects: tuple[str, ...] = ()
+    client_cert_issuers: tuple[str, ...] = ()
+    client_cert_fingerprints: tuple[str, ...] = ()
+    client_cert_header: str | None = None
+
+    @property
+    def oauth_settings(self) -> OAuthSettings:
+        """The ``OAUTH_*`` keys."""
+        return OAuthSettings(
+            issuer=self.oauth_issuer,
+            audiences=self.oauth_audiences,
+            jwks_url=self.oauth_jwks_url,
+            leeway=self.oauth_leeway,
+            jwks_ttl=self.oauth_jwks_ttl,
+            jwks_min_interval=self.oauth_jwks_min_interval,
+        )
+
+    @property
+    def client_certificate_settings(self) -> ClientCertificateSettings:
+        """The ``CLIENT_CERT_*`` keys."""
+        return ClientCertificateSettings(
+            subjects=self.client_cert_subjects,
+            issuers=self.client_cert_issuers,
+            fingerprints=self.client_cert_fingerprints,
+            header=self.client_cert_header,
+        )
+
+    def oauth(self) -> ConnectOAuth | None:
+        """The OAuth-for-Connect validator; ``ConfigurationError`` naming the keys if invalid."""
+        return self.oauth_settings.build(lambda field: f"CONNECT_MW['OAUTH_{field.upper()}']")
+
+    def client_certificate(self) -> ClientCertificatePolicy | None:
+        """The client-certificate policy; ``ConfigurationError`` naming the keys if invalid."""
+        settings = self.client_certificate_settings
+        return settings.build(lambda field: f"CONNECT_MW['CLIENT_CERT_{field.upper()}']")
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether any authentication mechanism is configured (valid or not)."""
+        mechanisms = (self.hmac_keys, self.account_keys, self.basic_auth)
+        extra = (self.oauth_settings.given, self.client_certificate_settings.given)
+        return any(mechanisms) or any(extra)
 
     def receiver_options(self) -> dict[str, Any]:
-        """The :class:`~connect_mw.Receiver` keyword options, except ``store``."""
+        """The :class:`~connect_mw.Receiver` keyword options, except ``store``.
+
+        Raises ``ConfigurationError`` when the ``OAUTH_*`` or ``CLIENT_CERT_*`` keys are
+        incomplete or invalid.
+        """
         days = self.retention_days
         return {
+            "oauth": self.oauth(),
+            "client_certificate": self.client_certificate(),
             "hmac_keys": self.hmac_keys,
             "account_keys": dict(self.account_keys) or None,
             "path": self.path,
@@ -102,6 +160,12 @@ def _store(value: Any) -> str | Store:
     if not isinstance(value, str | Store) or not value:
         raise ValueError(f"expected {DJANGO_STORE!r}, a store URI or a Store instance")
     return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
 
 
 def _optional_alias(value: Any) -> str | None:
@@ -169,6 +233,16 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "LEASE_FOR": _positive(float),
     "RETENTION_DAYS": _positive(float),
     "PURGE_EVERY": _non_negative,
+    "OAUTH_ISSUER": _text,
+    "OAUTH_AUDIENCES": _strings,
+    "OAUTH_JWKS_URL": _text,
+    "OAUTH_LEEWAY": _non_negative,
+    "OAUTH_JWKS_TTL": _positive(float),
+    "OAUTH_JWKS_MIN_INTERVAL": _non_negative,
+    "CLIENT_CERT_SUBJECTS": _strings,
+    "CLIENT_CERT_ISSUERS": _strings,
+    "CLIENT_CERT_FINGERPRINTS": _strings,
+    "CLIENT_CERT_HEADER": _text,
 }
 
 
