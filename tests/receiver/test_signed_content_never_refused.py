@@ -27,8 +27,12 @@ from connect_mw import (
 )
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.adapters.wsgi import ConnectWSGIMiddleware
+from connect_mw.parse import parse
+from connect_mw.replay import Replayed
+from connect_mw.unparsed import unparsed_event
 from support.deliveries import ACCOUNT, KEY, PATH, signed_headers, sim_body
 from support.entry_points import ASGIClient, Client, WSGIClient, asgi_echo, wsgi_echo
+from support.payloads import fixture_bytes
 
 ENVELOPE = "e8b18544-c605-4499-abcf-52209a7f4438"
 TEMPLATE = "0b5b8a3c-6f4e-4d7a-9d1e-2c3b4a5f6e7d"
@@ -228,3 +232,37 @@ def test_unsigned_odd_bodies_are_refused_before_parsing(
         headers = signed_headers(body, key="another key")
         assert client.post(PATH, body, headers)[0] == 401
     assert receiver.store.list_events() == []
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
+def test_an_odd_xml_routing_order_is_stored_with_the_field_left_empty(
+    adapter: Callable[[Receiver], Client],
+) -> None:
+    receiver = inline()
+    original = fixture_bytes("xml_sent_pretty.xml")
+    body = original.replace(b"<RoutingOrder>1<", b"<RoutingOrder>abc<", 1)
+    status, answer = post(adapter(receiver), body, content_type="text/xml")
+    assert (status, answer["status"]) == (200, "accepted")
+    reference = parse(original)
+    state = receiver.store.get_envelope(reference.envelope_id)
+    assert state is not None and str(state.status) == "sent"
+    orders = {r.recipient_id: r.routing_order for r in state.recipients}
+    first, *others = reference.recipients
+    assert orders == {first.recipient_id: None, **{r.recipient_id: r.routing_order for r in others}}
+
+
+def test_a_dead_letter_from_before_the_upgrade_is_replayed_as_a_click_event() -> None:
+    receiver = inline()
+    body = non_envelope_body("click-agreed", {"clickwrapId": CLICKWRAP, "agreementId": "ag-9"})
+    old = unparsed_event(body, "not an envelope event: click-agreed", ACCOUNT)
+    receiver.store.commit(old, None, 0)
+    agreed: list[str | None] = []
+    receiver.on("click-agreed")(lambda d: agreed.append(d.notification.subject_id))
+    assert receiver.replay(old.key) is Replayed.REPARSED
+    while receiver.worker().run_once():
+        pass
+    assert agreed == [CLICKWRAP]
+    stored = {e.key: e for e in receiver.store.list_events()}
+    assert stored[old.key].processing is ProcessingState.PROCESSED
+    (new,) = [e for k, e in stored.items() if k != old.key]
+    assert (new.envelope_id, new.event) == ("", "click-agreed")
