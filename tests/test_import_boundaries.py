@@ -36,11 +36,17 @@ CORE_MODULES = [
     "connect_mw.taskqueues.outbox",
     "connect_mw.taskqueues.uri",
     "connect_mw.verify",
+    "connect_mw.logs",
+    "connect_mw.correlation",
+    "connect_mw.tracing",
+    "connect_mw.health",
+    "connect_mw.adapters.health",
 ]
 SRC = Path(__file__).resolve().parent.parent / "src" / "connect_mw"
 TASK_QUEUES = ["celery", "kombu", "amqp", "dramatiq", "pika", "rq"]
 OPTIONAL = [
     *("flask", "django", "redis", "psycopg", "uvicorn", "pytest", "hypothesis", "httpx"),
+    *("opentelemetry", "prometheus_client"),
     *TASK_QUEUES,
 ]
 #: Each task-queue backend module and the optional packages it may import: its own only.
@@ -48,7 +54,8 @@ TASK_QUEUE_BACKENDS = {
     # kombu.utils.json imports django.utils.functional whenever Django is installed.
     "connect_mw.taskqueues.celery": {"celery", "kombu", "amqp", "django"},
     "connect_mw.taskqueues.dramatiq": {"dramatiq"},
-    "connect_mw.taskqueues.rq": {"rq", "redis"},
+    # redis-py's observability module imports OpenTelemetry whenever it is installed.
+    "connect_mw.taskqueues.rq": {"rq", "redis", "opentelemetry"},
 }
 
 

@@ -21,6 +21,7 @@ import http.client
 import ipaddress
 import json
 import logging
+import math
 import socket
 import threading
 import time
@@ -252,8 +253,11 @@ class JwksCache:
 
     def __post_init__(self) -> None:
         check_url(self.url)
-        if self.ttl <= 0 or self.min_interval < 0:
-            raise ConfigurationError("ttl must be positive and min_interval not negative")
+        # NaN would pass plain comparisons and switch the refresh or the rate limit off.
+        if not (math.isfinite(self.ttl) and self.ttl > 0):
+            raise ConfigurationError("ttl must be a positive, finite number of seconds")
+        if not (math.isfinite(self.min_interval) and self.min_interval >= 0):
+            raise ConfigurationError("min_interval must be a finite number of seconds >= 0")
 
     def keys_for(self, kid: str | None) -> list[rsa.RSAPublicKey]:
         """The cached keys a token naming ``kid`` may be signed with (all when it names none)."""

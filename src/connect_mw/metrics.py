@@ -7,9 +7,13 @@ nothing). :class:`InMemoryMetrics` keeps everything for tests and dashboards;
 
 * ``connect_mw_notifications_total{outcome=new|duplicate|stale}``
 * ``connect_mw_rejections_total{status=400|401|…}``
+* ``connect_mw_unparsed_total{outcome=new|duplicate}`` (signed bodies kept as dead letters)
 * ``connect_mw_events_total{state=processed|failed|dead}`` (worker verdicts)
 * ``connect_mw_request_seconds`` (receiver pipeline), ``connect_mw_processing_seconds``
-  (one event's callbacks)
+  (one event's callbacks): histograms (``_bucket``, ``_sum``, ``_count`` in Prometheus)
+
+``docs/observability.md`` describes each; ``docs/grafana/connect-mw-dashboard.json`` is a
+dashboard over them.
 """
 
 from __future__ import annotations

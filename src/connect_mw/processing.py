@@ -19,12 +19,14 @@ import logging
 import random
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
+from .correlation import bound, correlation_id
 from .display import display
 from .effects import Blocking, Invoke, Steps, adrive, drive
 from .errors import ParseError
@@ -34,8 +36,9 @@ from .parse import parse
 from .parse.raw_body import LazyBody
 from .parse.rest import parse_rest_envelope
 from .queues.api import Queue
-from .routing import Callback, Delivery, Router
+from .routing import Callback, CallContext, Delivery, Router
 from .stores.api import ProcessingState, Snapshot, Store, StoredEvent, utcnow
+from .tracing import NO_SPAN, Span, start_span
 
 log = logging.getLogger("connect_mw")
 Calls = list[tuple[Callback, Delivery]]
@@ -96,22 +99,50 @@ def _error_text(func: object, exc: BaseException) -> str:
     return f"{_describe(func)} raised {type(exc).__name__}: {exc}\n{trace}"
 
 
-def run_callbacks(router: Router, calls: Calls) -> Steps[list[str]]:
+@contextmanager
+def in_delivery(
+    context: CallContext, parent: Span, kind: str, func: object, delivery: Delivery
+) -> Iterator[None]:
+    """Where a user callable runs for ``delivery``.
+
+    Its correlation id bound (:mod:`connect_mw.correlation`), its span
+    (``connect_mw.<kind>`` under ``parent``) current, then the router's ``context``.
+    """
+    cid = correlation_id(delivery.key)
+    attributes: dict[str, str | int] = {
+        "correlation_id": cid,
+        "key": delivery.key,
+        "envelope_id": delivery.envelope_id,
+        "attempt": delivery.attempt,
+        "callback": _describe(func),
+    }
+    if delivery.transition is not None:
+        attributes["transition"] = delivery.transition.name
+    span = parent.child(f"connect_mw.{kind}", **attributes)
+    with bound(cid), span, span.current(), context():
+        yield
+
+
+def run_callbacks(router: Router, calls: Calls, parent: Span = NO_SPAN) -> Steps[list[str]]:
     """Call each callback in order (every one, even after a failure); return the errors.
 
-    Every ``on_error`` handler hears about each failure, plain or ``async def`` alike.
+    Every ``on_error`` handler hears about each failure, plain or ``async def`` alike. Each
+    runs :func:`in_delivery` (correlation id, a span under ``parent``).
     """
     errors: list[str] = []
     for func, delivery in calls:
+        scope = partial(in_delivery, router.call_context, parent, "callback", func, delivery)
         try:
-            yield Invoke(func, (delivery,), router.call_context)
+            yield Invoke(func, (delivery,), scope)
         except Exception as exc:
             errors.append(_error_text(func, exc))
-            yield from _report(router, func, delivery, exc)
+            yield from _report(router, func, delivery, exc, parent)
     return errors
 
 
-def _report(router: Router, func: Callback, delivery: Delivery, exc: Exception) -> Steps[None]:
+def _report(
+    router: Router, func: Callback, delivery: Delivery, exc: Exception, parent: Span
+) -> Steps[None]:
     log.error(
         "callback %s failed for key=%s envelope=%s attempt=%d: %s: %s",
         _describe(func),
@@ -120,12 +151,24 @@ def _report(router: Router, func: Callback, delivery: Delivery, exc: Exception) 
         delivery.attempt,
         type(exc).__name__,
         exc,
+        extra={
+            "correlation_id": correlation_id(delivery.key),
+            "key": display(delivery.key),
+            "envelope_id": display(delivery.envelope_id),
+            "attempt": delivery.attempt,
+            "callback": _describe(func),
+        },
     )
     for handler in router.error_handlers:
+        scope = partial(in_delivery, router.call_context, parent, "on_error", handler, delivery)
         try:
-            yield Invoke(handler, (delivery, exc), router.call_context)
+            yield Invoke(handler, (delivery, exc), scope)
         except Exception:
-            log.exception("on_error handler %s raised", _describe(handler))
+            log.exception(
+                "on_error handler %s raised",
+                _describe(handler),
+                extra={"correlation_id": correlation_id(delivery.key)},
+            )
 
 
 def restore(event: StoredEvent) -> Notification:
@@ -134,7 +177,7 @@ def restore(event: StoredEvent) -> Notification:
         raise ValueError(f"event {event.key} was loaded without its raw body")
     if event.format is PayloadFormat.REST_POLL:  # an envelope read by reconciliation
         return parse_rest_envelope(event.raw, event.account_id)
-    notification = parse(event.raw, None)
+    notification = parse(event.raw, None, warn=False)  # the receiver warned already
     return dataclasses.replace(notification, account_id=event.account_id)
 
 
@@ -169,15 +212,29 @@ def _too_many_crashes(event: StoredEvent, policy: RetryPolicy) -> Verdict | None
     return None
 
 
-def _log_verdict(key: str, attempt: int, verdict: Verdict) -> None:
+def _log_verdict(event: StoredEvent, worker: str, verdict: Verdict, seconds: float) -> None:
+    fields = {
+        "correlation_id": correlation_id(event.key),
+        "outcome": verdict.state.value,
+        "envelope_id": display(event.envelope_id),
+        "event": display(event.event),
+        "envelope_status": "-" if event.status is None else display(event.status),
+        "key": display(event.key),
+        "attempt": event.attempts,
+        "duration_ms": round(seconds * 1000, 3),
+        "retry_at": None if verdict.retry_at is None else verdict.retry_at.isoformat(),
+        "worker": worker,
+    }
+    described = (
+        "envelope=%(envelope_id)s event=%(event)s key=%(key)s attempt=%(attempt)d "
+        "correlation=%(correlation_id)s in %(duration_ms).1f ms"
+    )
     if verdict.state is ProcessingState.PROCESSED:
-        log.info("processed key=%s attempt=%d", display(key), attempt)
+        log.info("processed " + described, fields, extra=fields)
     elif verdict.state is ProcessingState.FAILED:
-        log.warning(
-            "retrying key=%s after attempt=%d at %s", display(key), attempt, verdict.retry_at
-        )
+        log.warning("retrying at %(retry_at)s " + described, fields, extra=fields)
     else:
-        log.error("dead key=%s after attempt=%d", display(key), attempt)
+        log.error("dead " + described, fields, extra=fields)
 
 
 @dataclass(frozen=True)
@@ -224,16 +281,37 @@ class Processor:
         self.queue.notify(key)
 
     def steps(self, event: StoredEvent, worker: str) -> Steps[ProcessingState]:
-        """Run the callbacks of ``event`` (claimed by ``worker``) and settle it."""
+        """Run the callbacks of ``event`` (claimed by ``worker``) and settle it.
+
+        Traced as ``connect_mw.process`` with a child span per callback
+        (:mod:`connect_mw.tracing`); logged as ``processed``, ``retrying`` or ``dead``.
+        """
         started = time.perf_counter()
-        verdict = _too_many_crashes(event, self.retry)
-        if verdict is None:
-            verdict = yield from self._attempt(event)
-        self.metrics.observe("connect_mw_processing_seconds", time.perf_counter() - started)
-        yield from self.settle(event.key, worker, event.attempts, verdict)
+        span = start_span(
+            "connect_mw.process",
+            correlation_id=correlation_id(event.key),
+            key=event.key,
+            envelope_id=event.envelope_id,
+            event=event.event,
+            attempt=event.attempts,
+            worker=worker,
+        )
+        try:
+            verdict = _too_many_crashes(event, self.retry)
+            if verdict is None:
+                verdict = yield from self._attempt(event, span)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe("connect_mw_processing_seconds", elapsed)
+            span.set(outcome=verdict.state.value)
+            if verdict.state is not ProcessingState.PROCESSED:
+                span.fail(verdict.state.value)
+            _log_verdict(event, worker, verdict, elapsed)
+            yield from self.settle(event.key, worker, event.attempts, verdict)
+        finally:
+            span.end()
         return verdict.state
 
-    def _attempt(self, event: StoredEvent) -> Steps[Verdict]:
+    def _attempt(self, event: StoredEvent, span: Span) -> Steps[Verdict]:
         stored: StoredEvent | None = yield self._store_call(self.store.get_event, event.key)
         snapshot: Snapshot | None = yield self._store_call(self.store.load, event.envelope_id)
         if stored is None:
@@ -243,17 +321,25 @@ class Processor:
         except (ParseError, ValueError) as exc:
             return Verdict(ProcessingState.DEAD, f"stored body cannot be parsed: {exc}")
         if self.enrich is not None:
+            plain = Delivery(notification, event.key, EnvelopeState(event.envelope_id))
+            scope = partial(
+                in_delivery, self.router.call_context, span, "enrich", self.enrich, plain
+            )
             try:
-                notification = yield Invoke(self.enrich, (notification,), self.router.call_context)
+                notification = yield Invoke(self.enrich, (notification,), scope)
             except Exception as exc:
                 log.warning(
-                    "enrich failed for key=%s: %s: %s", display(event.key), type(exc).__name__, exc
+                    "enrich failed for key=%s: %s: %s",
+                    display(event.key),
+                    type(exc).__name__,
+                    exc,
+                    extra={"correlation_id": correlation_id(event.key)},
                 )
                 return judge([_error_text(self.enrich, exc)], event.attempts, self.retry)
         state = None if snapshot is None else snapshot.state
         claimed = dataclasses.replace(stored, attempts=event.attempts)
         calls = calls_for_event(self.router, claimed, notification, state)
-        errors = yield from run_callbacks(self.router, calls)
+        errors = yield from run_callbacks(self.router, calls, span)
         return judge(errors, event.attempts, self.retry)
 
     def _store_call(self, method: Callable[[str], object], arg: str) -> Blocking:
@@ -261,7 +347,6 @@ class Processor:
 
     def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> Steps[bool]:
         """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if it was lost."""
-        _log_verdict(key, attempt, verdict)
         self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
         finish = partial(
             self.queue.finish,

@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from .correlation import correlation_id
 from .display import display, display_optional
 from .effects import Blocking, Steps, adrive, drive
 from .encryption import Encryptor
@@ -39,6 +40,7 @@ from .errors import (
 )
 from .http import Request, Response
 from .keys import KeyFunc, derive_key
+from .logs import ensure_visible
 from .metrics import Metrics
 from .model import EnvelopeState, Notification
 from .oauth import ConnectOAuth
@@ -51,6 +53,7 @@ from .retention import DEFAULT_PURGE_EVERY, checked_purge_every, checked_retenti
 from .routing import CallContext, Router, Routes
 from .stores import Commit, Store, open_store
 from .stores.encrypted import EncryptedStore
+from .tracing import NO_SPAN, Span, start_span
 from .unparsed import unparsed_event
 from .verify import (
     ACCOUNT_HEADER,
@@ -122,6 +125,10 @@ class Receiver(Routes):
     store (default: ``store.queue()``); it is the seam a task queue backend plugs into (the
     receiver binds the queue to its processor: ``Queue.bind``).
 
+    Logs: when nothing shows the ``connect_mw`` logger's records (no handler on it or on the
+    root logger), the receiver attaches one stderr handler with time and level at ``INFO``;
+    it steps aside once logging is configured (see :mod:`connect_mw.logs`).
+
     Retention: final events older than ``retention`` (default: the store's, 30 days) lose
     their raw body and keep their key (a tombstone, so a re-posted old message is still a
     duplicate). Every worker of this receiver purges every ``purge_every`` seconds (default
@@ -156,6 +163,7 @@ class Receiver(Routes):
         retention: timedelta | None = None,
         purge_every: float = DEFAULT_PURGE_EVERY,
     ) -> None:
+        ensure_visible()  # a handler on connect_mw when nothing shows its records
         if mode not in ("deferred", "inline"):
             raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
         if not path.startswith("/"):
@@ -349,7 +357,13 @@ class Receiver(Routes):
     def reject(self, error: ConnectError, request: Request | None = None) -> Response:
         """The 4xx/5xx response for ``error``, logged with the request line."""
         where = f"{request.method} {request.path}" if request is not None else "request"
-        log.warning("rejected %s %s: %s", error.status, where, error.reason)
+        log.warning(
+            "rejected %s %s: %s",
+            error.status,
+            where,
+            error.reason,
+            extra={"outcome": "rejected", "status": error.status},
+        )
         self.metrics.increment("connect_mw_rejections_total", status=str(error.status))
         headers = _JSON_HEADERS + ((("allow", "POST"),) if error.status == 405 else ())
         body = json.dumps({"error": error.reason}, separators=(",", ":")).encode()
@@ -358,26 +372,56 @@ class Receiver(Routes):
     # The whole pipeline -------------------------------------------------------------
 
     def steps(self, request: Request, *, prechecked: bool = False) -> Steps[Response]:
-        """The pipeline for one request, as effects (see :mod:`connect_mw.effects`)."""
+        """The pipeline for one request, as effects (see :mod:`connect_mw.effects`).
+
+        Traced (:mod:`connect_mw.tracing`): ``receive`` with the children
+        ``authenticate``, ``parse``, ``record``, ``acknowledge``.
+        """
         started = time.perf_counter()
+        span = start_span("connect_mw.receive", **{"http.request.method": request.method})
         try:
-            self._http_checks(request, prechecked)
-            if self.authenticator.stepped:
-                yield from self.authenticator.steps(request)
-            else:  # spares a generator per request when nothing may fetch
-                self.authenticator.verify(request)
+            response = yield from self._traced_steps(request, prechecked, started, span)
+            span.set(**{"http.response.status_code": response.status})
+            if response.status >= 400:
+                span.fail(f"answered {response.status}")
+            return response
+        finally:
+            span.end()
+
+    def _traced_steps(
+        self, request: Request, prechecked: bool, started: float, span: Span
+    ) -> Steps[Response]:
+        try:
+            with span.child("connect_mw.authenticate"):
+                self._http_checks(request, prechecked)
+                if self.authenticator.stepped:
+                    yield from self.authenticator.steps(request)
+                else:  # spares a generator per request when nothing may fetch
+                    self.authenticator.verify(request)
             try:
-                accepted = self.interpret(request)
+                with span.child("connect_mw.parse"):
+                    accepted = self.interpret(request)
             except ParseError as error:  # signed, so from DocuSign: kept, never refused
-                outcome = yield from self._record_unparsed(request, error)
+                with span.child("connect_mw.record"):
+                    outcome = yield from self._record_unparsed(request, error)
             else:
-                outcome = yield from self._record(accepted)
+                with span.child("connect_mw.record") as recording:
+                    outcome = yield from self._record(accepted, started)
+                    recording.set(outcome="new" if outcome.inserted else "duplicate")
                 if outcome.inserted:
                     yield from self.processor.after_commit(outcome.key)
+            if span is not NO_SPAN:  # spares hashing the key when nothing traces
+                span.set(
+                    key=outcome.key,
+                    correlation_id=correlation_id(outcome.key),
+                    envelope_id=outcome.state.envelope_id,
+                )
         except ConnectError as error:
             return self.reject(error, request)
+        with span.child("connect_mw.acknowledge"):
+            response = self.acknowledge(outcome)
         self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
-        return self.acknowledge(outcome)
+        return response
 
     def handle(self, request: Request, *, prechecked: bool = False) -> Response:
         """Process one request in this thread (WSGI, scripts, tests); see :meth:`accept`."""
@@ -393,7 +437,7 @@ class Receiver(Routes):
         The same pipeline as a request after parsing: key, record, then processing.
         """
         accepted = Accepted(notification, self._key(notification), raw)
-        outcome = yield from self._record(accepted)
+        outcome = yield from self._record(accepted, time.perf_counter())
         if outcome.inserted:
             yield from self.processor.after_commit(outcome.key)
         return outcome
@@ -406,7 +450,7 @@ class Receiver(Routes):
         """Run :meth:`submit` on the event loop."""
         return await adrive(self.submit(notification, raw))
 
-    def _record(self, accepted: Accepted) -> Steps[RecordOutcome]:
+    def _record(self, accepted: Accepted, started: float) -> Steps[RecordOutcome]:
         """Any store failure becomes a logged 503: never a 2xx without a committed record."""
         call = partial(record_here, self.store, accepted.notification, accepted.raw, accepted.key)
         try:
@@ -414,7 +458,7 @@ class Receiver(Routes):
         except Exception as exc:
             log.exception("store failed to record key=%s", display(accepted.key))
             raise StoreUnavailable() from exc
-        self._log_outcome(accepted, outcome)
+        self._log_outcome(accepted, outcome, started)
         return outcome
 
     def _record_unparsed(self, request: Request, error: ParseError) -> Steps[RecordOutcome]:
@@ -436,6 +480,12 @@ class Receiver(Routes):
             event.key,
             "new" if inserted else "duplicate",
             error.reason,
+            extra={
+                "correlation_id": correlation_id(event.key),
+                "outcome": "unparsed",
+                "status": 200,
+                "key": event.key,
+            },
         )
         return RecordOutcome(event.key, inserted, EnvelopeState(envelope_id=""))
 
@@ -443,20 +493,29 @@ class Receiver(Routes):
         """Replay a stored event: requeue it, or parse a dead letter again (:mod:`.replay`)."""
         return replay(self.store, self.queue, key, self.key_func)
 
-    def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome) -> None:
+    def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome, started: float) -> None:
         n = accepted.notification
         verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
         self.metrics.increment("connect_mw_notifications_total", outcome=verdict)
         if not log.isEnabledFor(logging.INFO):
             return  # spare building the arguments on the hot path when nobody reads the line
+        fields = {
+            "correlation_id": correlation_id(outcome.key),
+            "outcome": verdict,
+            "status": 200,
+            "envelope_id": display(n.envelope_id),
+            "event": display(n.event),
+            "envelope_status": display_optional(n.status),
+            "key": display(outcome.key),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "transitions": ",".join(t.name for t in outcome.transitions) or "-",
+            "format": n.format.value,
+            "size": n.raw_size,
+        }
         log.info(
-            "received %s envelope=%s event=%s status=%s format=%s size=%d key=%s transitions=%s",
-            verdict,
-            display(n.envelope_id),
-            display(n.event),
-            display_optional(n.status),
-            n.format,
-            n.raw_size,
-            display(outcome.key),
-            ",".join(t.name for t in outcome.transitions) or "-",
+            "received %(outcome)s envelope=%(envelope_id)s event=%(event)s "
+            "status=%(envelope_status)s format=%(format)s size=%(size)d key=%(key)s "
+            "transitions=%(transitions)s correlation=%(correlation_id)s in %(duration_ms).1f ms",
+            fields,
+            extra=fields,
         )

@@ -29,11 +29,15 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A receiver module of this test's own (a module name imported before is cached)."""
+    """A receiver module of this test's own (a module name imported before is cached).
+
+    It has a callback: a worker refuses a receiver without one (unless ``--drain``).
+    """
     module = f"number_hooks_{uuid.uuid4().hex}"
     (tmp_path / f"{module}.py").write_text(
         "from connect_mw import Receiver\n"
         f"receiver = Receiver(hmac_keys='k', store='sqlite:///{tmp_path / 'events.sqlite3'}')\n"
+        "receiver.on_any(lambda delivery: None)\n"
     )
     monkeypatch.chdir(tmp_path)
     return f"{module}:receiver"
@@ -107,6 +111,9 @@ SERVE_ENVIRONMENT = {
     "CONNECT_MW_LEASE_SECONDS": "nan",
     "CONNECT_MW_PURGE_EVERY": "inf",
     "CONNECT_MW_RETENTION_DAYS": "-3",
+    "CONNECT_MW_OAUTH_LEEWAY": "soon",
+    "CONNECT_MW_OAUTH_JWKS_TTL": "0",
+    "CONNECT_MW_OAUTH_JWKS_MIN_INTERVAL": "nan",
 }
 
 

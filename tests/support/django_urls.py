@@ -1,11 +1,13 @@
-"""URLs of the tests' Django project: the admin, and ordinary views that read bodies."""
+"""URLs of the tests' Django project: the admin, ordinary views that read bodies, health."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
+
+from connect_mw.adapters.django.health import health_urls
 
 
 def echo(request: HttpRequest) -> HttpResponse:
@@ -17,4 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("echo", csrf_exempt(echo)),
     path("protected", echo),  # CSRF-protected
+    path("", include("connect_mw.adapters.django.health")),  # /healthz, /readyz
+    path("ops/", include(health_urls(timeout=0.2))),
 ]

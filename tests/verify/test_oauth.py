@@ -307,6 +307,16 @@ def test_configuration_is_checked(issuer: Issuer) -> None:
         Receiver(store=MemoryStore(), oauth=oauth, bearer_validator=lambda token: True)
     with pytest.raises(ConfigurationError, match="Basic and Bearer"):
         Receiver(store=MemoryStore(), oauth=oauth, basic_auth=("u", "p"))
+    # NaN passes plain comparisons: it would switch off the refresh or the rate limit.
+    for ttl, min_interval in ((float("nan"), 30.0), (float("inf"), 30.0), (60.0, float("nan"))):
+        with pytest.raises(ConfigurationError, match="finite"):
+            ConnectOAuth.build(
+                issuer=ISSUER,
+                audience=AUDIENCE,
+                jwks_url=issuer.jwks_url,
+                ttl=ttl,
+                min_interval=min_interval,
+            )
 
 
 def test_jwks_keeps_only_rs256_signing_keys_of_2048_bits() -> None:

@@ -65,8 +65,12 @@ CONNECT_MW = {
     # "STORE": "django" is the default: events and envelopes in the models above.
 }
 
+# connect-mw's activity lines (received, rejected, processed, ...) with time and level. Without
+# any LOGGING for it, the receiver attaches the same kind of stderr handler itself.
 LOGGING = {
     "version": 1,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "disable_existing_loggers": False,
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "loggers": {"connect_mw": {"handlers": ["console"], "level": "INFO"}},
 }

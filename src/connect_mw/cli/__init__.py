@@ -19,9 +19,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
+from ..logs import configure as configure_logs
 from ..redaction import RedactingFilter
 from ..rest.cli import add_rest_commands
 from . import events, query, reconcile, retention, serve, simulate, subscriptions, worker
+from .common import log_format, log_level
 from .failures import (
     CANNOT_LISTEN,
     CONFIGURATION,
@@ -77,10 +79,7 @@ def _run(argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
     except ArgumentRefused as exc:
         return fail(str(exc), CONFIGURATION)
-    level = getattr(args, "serve_log_level", None) or args.log_level
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logs(log_level(args), log_format(args))
     redact_logs()
     try:
         return int(args.run(args))

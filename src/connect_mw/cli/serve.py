@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
+from ..health import DEFAULT_READY_TIMEOUT, HEALTHZ, READYZ
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..retention import RetentionThread
@@ -27,7 +28,22 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
-from .common import Subparsers, account_keys, add_encryption_argument, encryptor_from
+from .auth_options import (
+    ENVIRONMENT,
+    add_auth_options,
+    authentication_line,
+    client_certificate_from,
+    oauth_from,
+)
+from .common import (
+    Subparsers,
+    account_keys,
+    add_encryption_argument,
+    add_log_arguments,
+    answering,
+    encryptor_from,
+    log_level,
+)
 from .failures import check_listen
 from .numbers import MAX_BODY_SIZE, MAX_SECONDS, env_default, number
 from .retention import add_retention_arguments, purge_every_from, retention_from
@@ -37,14 +53,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connect_mw")
 
-_SERVE_EPILOG = """\
+_SERVE_EPILOG = (
+    """\
 examples:
   connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"   # records; `connect-mw worker` runs callbacks
   connect-mw serve --app myapp.hooks:receiver        # your receiver: its callbacks run here
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
-  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
+  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \\
       --dashboard-token "$(openssl rand -hex 24)"
+  connect-mw serve --hmac-key KEY --oauth-issuer https://login.example.com/t/v2.0 \\
+      --oauth-audience api://connect --oauth-jwks-url https://login.example.com/t/keys
+  connect-mw serve --hmac-key KEY --client-cert-header x-ssl-client-cert \\
+      --client-cert-subject "CN=<DocuSign's Connect CN>,O=<its O>"
+
+Health checks: GET /healthz (the process answers) and GET /readyz (the store answers within
+--ready-timeout seconds, else 503); --no-health turns them off.
 
 The dashboard is at /dashboard/ (open /dashboard/?token=TOKEN once when a token is set). On
 localhost it needs no token; bound elsewhere it is served only with --dashboard-token or
@@ -54,8 +78,13 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 (ACCOUNT=KEY,...), CONNECT_MW_BASIC_AUTH (user:password), CONNECT_MW_STORE, CONNECT_MW_PATH,
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
-CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off)
+CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
+CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT,
+CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
+    + ENVIRONMENT
+    + "\n"
+)
 DASHBOARD_PATH = "/dashboard"
 
 
@@ -117,12 +146,7 @@ def add_parser(commands: Subparsers) -> None:
         default=env("CONNECT_MW_ALLOW_UNAUTHENTICATED", "") in {"1", "true"},
         help="accept requests without any authentication (development only)",
     )
-    serve.add_argument(
-        "--log-level",
-        dest="serve_log_level",
-        default=env("CONNECT_MW_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-    )
+    add_log_arguments(serve)
     serve.add_argument(
         "--lease-seconds",
         type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_LEASE_SECONDS"),
@@ -134,11 +158,28 @@ def add_parser(commands: Subparsers) -> None:
         action="store_true",
         help="with --app: do not run its callbacks here (run `connect-mw worker` instead)",
     )
+    add_auth_options(serve)
     add_encryption_argument(serve)
     add_app_argument(serve)
     add_retention_arguments(serve, with_days=True)
     _add_dashboard_arguments(serve)
+    _add_health_arguments(serve)
     serve.set_defaults(run=run)
+
+
+def _add_health_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--no-health",
+        action="store_true",
+        help=f"do not serve GET {HEALTHZ} (liveness) and GET {READYZ} (the store answers)",
+    )
+    serve.add_argument(
+        "--ready-timeout",
+        type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_READY_TIMEOUT"),
+        default=env_default("CONNECT_MW_READY_TIMEOUT", DEFAULT_READY_TIMEOUT),
+        metavar="SECONDS",
+        help=f"{READYZ} answers 503 when the store takes longer (default: %(default)s)",
+    )
 
 
 def _add_dashboard_arguments(serve: argparse.ArgumentParser) -> None:
@@ -175,14 +216,19 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         return app_receiver(args)
     check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
-    if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
+    oauth, certificate = oauth_from(args), client_certificate_from(args)
+    given = (args.hmac_key, args.account_key, basic, oauth, certificate)
+    if not (any(given) or args.allow_unauthenticated):
         raise ConfigurationError(
             "no authentication configured: give --hmac-key KEY (or --account-key, "
-            "--basic-auth, CONNECT_MW_HMAC_KEYS), or --allow-unauthenticated for development"
+            "--basic-auth, --oauth-issuer…, --client-cert-subject…, CONNECT_MW_HMAC_KEYS), "
+            "or --allow-unauthenticated for development"
         )
     return Receiver(
         hmac_keys=args.hmac_key,
         account_keys=account_keys(args.account_key),
+        oauth=oauth,
+        client_certificate=certificate,
         store=args.store,
         path=args.path,
         max_body_size=args.max_body_size,
@@ -228,6 +274,19 @@ def build_dashboard(args: argparse.Namespace, store: Store, queue: Queue) -> ASG
     return Starlette(routes=[Mount(DASHBOARD_PATH, app=dashboard)])
 
 
+def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
+    """The ASGI app ``serve`` runs: ``receiver`` at its path, dashboard and health beside it."""
+    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
+
+    dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    app: ASGIApp = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+    if args.no_health:
+        return app
+    from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
+
+    return HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run uvicorn with the standalone ASGI receiver until interrupted."""
     try:
@@ -235,12 +294,12 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
         return 2
-    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
     check_listen(args.host, args.port)
     receiver = build_receiver(args)
-    dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    answering(receiver.store, None if args.app else args.store)
     run_worker = runs_callbacks(receiver, args)
+    app = build_app(args, receiver, run_worker=run_worker)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
@@ -248,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
         receiver.path,
         describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", authentication_line(receiver.authenticator))
     log.info("%s", callbacks_line(receiver, args, run_worker))
     # Without a worker (whose loop purges) serve still purges, in a thread of its own.
     purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
@@ -255,10 +315,11 @@ def run(args: argparse.Namespace) -> int:
         purging.start()
     try:
         uvicorn.run(
-            ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker),
+            app,
             host=args.host,
             port=args.port,
-            log_level=args.log_level,
+            log_level=log_level(args),
+            log_config=None,  # uvicorn's records go to the root handler: one format, redacted
             lifespan="on",
         )
     finally:

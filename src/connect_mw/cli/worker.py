@@ -9,6 +9,10 @@ expire, so another worker takes the events over.
 worker (:class:`~connect_mw.rest.ReconcileJob`), with the DocuSign settings given as flags
 or ``CONNECT_MW_DOCUSIGN_*`` variables; one worker with it is enough. The first run needs a
 watermark in the store or ``--reconcile-since``.
+
+A receiver with no callbacks is refused (exit 2): its worker would mark every pending event
+processed without running anything. ``--drain`` does exactly that, on purpose (say, to
+clear a backlog nobody needs processed).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
-from .common import Subparsers, load_receiver
+from ..worker import check_callbacks
+from .common import Subparsers, add_log_arguments, answering, load_receiver
 from .numbers import MAX_CONCURRENCY, MAX_SECONDS, number
 from .reconcile import moment
 from .retention import purge_every_from
@@ -40,6 +45,7 @@ examples:
   connect-mw worker myapp.hooks:receiver
   connect-mw worker myapp.asgi:app --concurrency 8     # an app exposing .receiver
   connect-mw worker myapp.hooks:receiver --reconcile-every 900
+  connect-mw worker myapp.hooks:bare --drain --once   # no callbacks: mark pending processed
 """
 
 
@@ -67,6 +73,12 @@ def add_parser(commands: Subparsers) -> None:
         "--once", action="store_true", help="process one batch and exit (reconcile once first)"
     )
     parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="the receiver has no callbacks: mark pending events processed anyway "
+        "(refused otherwise)",
+    )
+    parser.add_argument(
         "--reconcile-every",
         type=number(0, MAX_SECONDS, above=True),
         metavar="SECONDS",
@@ -83,6 +95,7 @@ def add_parser(commands: Subparsers) -> None:
         metavar="SECONDS",
         help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
     )
+    add_log_arguments(parser)
     add_docusign_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -109,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM/SIGINT (or one batch with ``--once``)."""
     receiver = load_receiver(args.app)
     options = {} if args.purge_every is None else {"purge_every": purge_every_from(args)}
+    check_callbacks(receiver.router, args.app, drain=args.drain)
+    answering(receiver.store)
+    if args.drain:
+        log.warning("draining: %s has no callbacks; pending events are marked processed", args.app)
     worker = receiver.worker(
         concurrency=args.concurrency, poll_interval=args.poll_interval, **options
     )
