@@ -7,10 +7,13 @@ import json
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connect_mw.errors import ParseError
 from connect_mw.parse import parse
+from connect_mw.parse.raw_body import decode_body
 from support.payloads import fixture_bytes
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,3 +95,57 @@ def test_any_secondary_xml_text_keeps_the_message(span: tuple[int, int], text: s
     assert notification.envelope_id == XML_REFERENCE.envelope_id
     assert notification.event == XML_REFERENCE.event
     assert notification.generated_at == XML_REFERENCE.generated_at
+
+
+def _with_literal(path: tuple[Any, ...], literal: str) -> bytes:
+    """The full fixture with the value at ``path`` written as the raw JSON text ``literal``."""
+    return _replaced(path, "@literal@").replace(b'"@literal@"', literal.encode())
+
+
+HUGE_NUMBERS = ["9" * 31, "-" + "9" * 400, "1" * 100_000, "1e400", "-1e999", "0." + "1" * 200]
+NUMBER_PATHS = [
+    ("retryCount",),
+    ("configurationId",),
+    ("data", "envelopeSummary", "recipients", "signers", 0, "routingOrder"),
+    ("data", "envelopeSummary", "emailSubject"),
+    ("data", "somethingNew"),
+]
+
+
+@pytest.mark.parametrize("literal", HUGE_NUMBERS, ids=lambda s: f"{s[:8]}…{len(s)}")
+@pytest.mark.parametrize("path", NUMBER_PATHS, ids=lambda p: ".".join(map(str, p)))
+def test_a_number_too_large_to_read_in_a_secondary_field_keeps_the_message(
+    path: tuple[Any, ...], literal: str
+) -> None:
+    """Valid JSON, but not converted (CPU cost, overflow): that field alone is left empty."""
+    notification = parse(_with_literal(path, literal), warn=False)
+    assert notification.envelope_id == REFERENCE.envelope_id
+    assert notification.event == REFERENCE.event
+    assert notification.generated_at == REFERENCE.generated_at
+    if path[-1] != "somethingNew":  # a field the parser reads is noted as left empty
+        assert any("a number too large to read" in w for w in notification.parse_warnings), (
+            notification.parse_warnings
+        )
+
+
+@pytest.mark.parametrize("literal", ["9" * 31, "1e400"])
+def test_a_number_too_large_to_read_as_an_identity_field_is_a_parse_error(literal: str) -> None:
+    with pytest.raises(ParseError):
+        parse(_with_literal(("data", "envelopeId"), literal))
+
+
+def test_the_raw_body_mapping_stays_strict_about_huge_numbers() -> None:
+    """``Delivery.body`` never hands a callback a number it could not convert."""
+    with pytest.raises(ParseError, match="30 digits"):
+        decode_body(_with_literal(("retryCount",), "9" * 31))
+
+
+@SETTINGS
+@given(path=st.sampled_from(SECONDARY), literal=st.sampled_from(HUGE_NUMBERS))
+def test_a_number_too_large_to_read_anywhere_secondary_keeps_the_message(
+    path: tuple[Any, ...], literal: str
+) -> None:
+    notification = parse(_with_literal(path, literal), warn=False)
+    assert notification.envelope_id == REFERENCE.envelope_id
+    assert notification.event == REFERENCE.event
+    assert "UnreadableNumber" not in repr(dict(notification.extras))  # sections stay JSON

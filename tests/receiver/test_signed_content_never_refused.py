@@ -96,6 +96,27 @@ def test_an_odd_routing_order_is_stored_with_the_field_left_empty(
     assert len(warnings) == 1 and "routingOrder" in warnings[0], warnings
 
 
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
+@pytest.mark.parametrize("literal", ["9" * 40, "1e400"])
+def test_a_number_too_large_to_read_is_stored_with_the_field_left_empty(
+    adapter: Callable[[Receiver], Client], literal: str
+) -> None:
+    """Not an unparsed dead letter: the message is recorded, folded and its callbacks run."""
+    receiver = inline()
+    seen: list[int | None] = []
+    receiver.on_any(lambda d: seen.append(d.notification.recipients[0].routing_order))
+    signer = {"recipientId": "1", "status": "completed", "routingOrder": "@", "email": "a@x.io"}
+    summary = {"status": "completed", "envelopeId": ENVELOPE, "recipients": {"signers": [signer]}}
+    body = sim_body(summary=summary).replace(b'"@"', literal.encode())
+    status, answer = post(adapter(receiver), body)
+    assert (status, answer["status"]) == (200, "accepted")
+    assert not answer["key"].startswith("unparsed:")
+    state = receiver.store.get_envelope(ENVELOPE)
+    assert state is not None and state.status is not None and state.status.value == "completed"
+    (event,) = receiver.store.list_events()
+    assert event.processing is ProcessingState.PROCESSED and seen == [None]
+
+
 def test_the_worker_does_not_log_the_warning_again(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="connect_mw")
     receiver = Receiver(hmac_keys=KEY, store=MemoryStore())  # deferred: the worker re-parses

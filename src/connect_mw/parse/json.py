@@ -38,7 +38,7 @@ from ..errors import ParseError
 from ..model import EnvelopeStatus, Notification, PayloadFormat, Recipient, RecipientStatus
 from .json_access import get_count, get_id, get_object, get_text, get_time
 from .json_envelope import EnvelopeParts, read_envelope, read_status
-from .json_load import JSONObject, load_object
+from .json_load import JSONObject, load_object, plain
 from .lenient import Leniency
 from .values import identifier, required_identifier
 
@@ -66,7 +66,7 @@ def parse_json(body: bytes, raw_size: int, lenient: Leniency) -> Notification:
     ``raw_size`` is the length of the body as received, kept on the notification;
     secondary fields of an unexpected shape are left empty and noted in ``lenient``.
     """
-    top = load_object(body)
+    top = load_object(body, keep_unreadable=not lenient.strict)
     if "event" in top:
         return _sim(top, raw_size, lenient)
     return _aggregate(top, raw_size, lenient)
@@ -134,7 +134,7 @@ def _not_about_an_envelope(
         api_version=read(get_id, top, "apiVersion", ""),
         raw_size=raw_size,
         subject_id=read(_subject_id, top, data),
-        extras=MappingProxyType({"data": data}),
+        extras=MappingProxyType({"data": plain(data)}),
     )
 
 

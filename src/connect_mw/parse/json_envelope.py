@@ -49,7 +49,7 @@ from .json_access import (
     join,
     where,
 )
-from .json_load import JSONObject
+from .json_load import JSONObject, plain
 from .lenient import STRICT, Leniency
 from .tabs import TabBudget, json_tabs
 from .values import check_text, clean_text, status_name
@@ -115,7 +115,7 @@ def read_status(envelope: JSONObject, path: str) -> EnvelopeStatus | None:
 
 def _extras(envelope: JSONObject) -> Mapping[str, Any]:
     """The :data:`EXTRA_SECTIONS` the envelope carries, as they are (read-only)."""
-    found = {key: envelope[key] for key in EXTRA_SECTIONS if envelope.get(key) is not None}
+    found = {key: plain(envelope[key]) for key in EXTRA_SECTIONS if envelope.get(key) is not None}
     return MappingProxyType(found) if found else NO_RAW
 
 
