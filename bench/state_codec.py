@@ -9,8 +9,9 @@ Two measurements, both codecs in the same run (``state_codec_v1.py`` is the firs
    them when installed (see :func:`peers`).
 2. ``Receiver.handle`` into a fresh ``SQLiteStore`` (WAL, ``durable=False``, so an fsync does
    not drown the difference) for the benchmark's JSON (~2 KB) and XML (~5 KB) bodies, µs per
-   request, the store's codec swapped. Every body is a new envelope, so this writes a state
-   (``dump_state``) and reads none.
+   request, the store's codec swapped (wall clock and process CPU time), and beside it
+   ``dump_state`` of the states those bodies fold to. Every body is a new envelope, so a
+   request writes a state (``dump_state``) and reads none.
 
 Best of ``--repeats`` passes, one core, no server. The numbers are in ``docs/performance.md``
 ("Stored state through msgspec").
@@ -34,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bodies
 import state_codec_v1
-from request_cost import requests
+from request_cost import best, requests
 
 from connect_mw import Receiver
 from connect_mw.model import EnvelopeState
+from connect_mw.parse import parse
 from connect_mw.state import fold
 from connect_mw.stores import SQLiteStore, sqlite
 from connect_mw.stores import codec as msgspec_codec
@@ -184,7 +186,14 @@ def main() -> int:
     print(f"| request | {columns} |")
     print("|---|---:|---:|---:|---:|---:|")
     for fmt in ("json", "xml"):
-        costs = handle_costs(requests(fmt, args.bodies), args.repeats)
+        reqs = requests(fmt, args.bodies)
+        states = [fold(None, parse(r.body, r.content_type)).state for r in reqs]
+        v1, new = (best(states, codec.dump_state, args.repeats) for codec in CODECS.values())
+        print(
+            f"| dump_state of these {fmt.upper()} bodies' states | {v1:.1f} | {new:.1f} | "
+            f"{v1 / new:.1f} | | |"
+        )
+        costs = handle_costs(reqs, args.repeats)
         (v1, v1_cpu), (new, new_cpu) = costs["json (v1)"], costs["msgspec"]
         label = f"Receiver.handle, SQLite, {fmt.upper()}"
         print(f"| {label} | {v1:.1f} | {new:.1f} | {v1 / new:.2f} | {v1_cpu:.1f} | {new_cpu:.1f} |")
