@@ -81,10 +81,10 @@ def load_state(text: str | bytes) -> EnvelopeState:
     """
     try:
         return _DECODER.decode(text)
-    except msgspec.ValidationError:
+    except msgspec.ValidationError as exc:
         try:
             return load_state_v1(text)
-        except msgspec.DecodeError as exc:
+        except msgspec.DecodeError:
             raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
