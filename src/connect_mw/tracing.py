@@ -12,7 +12,8 @@ The request and the worker's attempts are separate traces (the worker runs later
 another process); every span of one delivery carries the same ``connect_mw.correlation_id``
 attribute (:mod:`connect_mw.correlation`) — search by it to see a delivery end to end.
 
-Without the package nothing is imported and every span is one shared do-nothing object.
+Without the package, or before a tracer provider is set, nothing is created: every span is
+one shared do-nothing object.
 The spans are not made current while the pipeline runs (it moves between threads and
 tasks); only a callback's span is, for the callback's duration.
 """
@@ -26,19 +27,33 @@ from typing import Any
 
 __all__ = ["NO_SPAN", "Span", "start_span"]
 
-_tracer: Any = None  # None: not looked up yet; False: opentelemetry is not installed
+_trace: Any = None  # the opentelemetry.trace module; False when it is not installed
+_provider: Any = None  # the provider _tracer came from
+_tracer: Any = None
 
 
 def _get_tracer() -> Any:
-    global _tracer  # noqa: PLW0603
-    if _tracer is None:
+    """The tracer of the configured provider; ``None`` without the package or a provider.
+
+    Until the application sets a tracer provider, spans would record nothing: they are not
+    created at all (``NO_SPAN``), so an installed but unconfigured API costs nothing either.
+    """
+    global _trace, _provider, _tracer  # noqa: PLW0603
+    if _trace is None:
         try:
             from opentelemetry import trace  # noqa: PLC0415 - optional dependency
         except ImportError:
-            _tracer = False
+            _trace = False
         else:
-            _tracer = trace.get_tracer("connect_mw")
-    return _tracer or None
+            _trace = trace
+    if _trace is False:
+        return None
+    provider = _trace.get_tracer_provider()
+    if isinstance(provider, _trace.ProxyTracerProvider):
+        return None
+    if provider is not _provider:
+        _provider, _tracer = provider, provider.get_tracer("connect_mw")
+    return _tracer
 
 
 Attribute = str | int | float | bool

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import httpx
 
 from connect_mw.correlation import correlation_id
 from support.deliveries import ACCOUNT, KEY, PATH, signed_headers, sim_body
-from support.serving import serving
+from support.serving import connect_mw, serving, write_hooks
 
 STORE_PASSWORD = "S3cretStorePW"
 BASIC_PASSWORD = "B4sicSecretPW"
@@ -96,3 +98,37 @@ def test_no_secret_in_json_logs(tmp_path: Path) -> None:
     assert "received new" in output
     for secret in (KEY, BASIC_PASSWORD, STORE_PASSWORD):
         assert secret not in output
+
+
+def test_worker_json_lines_carry_the_delivery_correlation_id(tmp_path: Path) -> None:
+    """``connect-mw worker --log-format json``: the processed line, and the callback's own
+    record (through the CLI handler's CorrelationFilter), share the request's id."""
+    db = tmp_path / "events.sqlite3"
+    env = write_hooks(tmp_path, db)
+    (tmp_path / "hooks.py").write_text(
+        (tmp_path / "hooks.py").read_text()
+        + "\nimport logging\n\n\n@receiver.on_any\n"
+        + "def told(delivery):\n    logging.getLogger('hooks').warning('callback ran')\n"
+    )
+    with serving(
+        ["--log-format", "json", "--store", f"sqlite:///{db}", "--hmac-key", KEY], tmp_path, env
+    ) as server:
+        body = sim_body(status="completed")
+        assert httpx.post(server.url + PATH, content=body, headers=signed_headers(body)).is_success
+        served = server.stop()
+    worker = subprocess.run(
+        connect_mw("worker", "hooks:receiver", "--once", "--log-format", "json"),
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    received = next(json.loads(line) for line in served.splitlines() if '"received new' in line)
+    entries = [json.loads(line) for line in worker.stderr.splitlines() if line.strip()]
+    processed = next(e for e in entries if e["message"].startswith("processed "))
+    mine = next(e for e in entries if e["message"] == "callback ran")
+    assert processed["outcome"] == "processed" and processed["attempt"] == 1
+    assert processed["correlation_id"] == received["correlation_id"]
+    assert mine["logger"] == "hooks"
+    assert mine["correlation_id"] == received["correlation_id"]

@@ -171,3 +171,18 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_installed_but_no_provider_creates_nothing() -> None:
+    """Until the application sets a tracer provider, no span object is even created."""
+    code = """
+import opentelemetry.trace
+from connect_mw import tracing
+assert tracing.start_span("x") is tracing.NO_SPAN
+from opentelemetry.sdk.trace import TracerProvider
+opentelemetry.trace.set_tracer_provider(TracerProvider())
+assert tracing.start_span("x") is not tracing.NO_SPAN
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stderr

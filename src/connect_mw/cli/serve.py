@@ -12,10 +12,11 @@ import logging
 import os
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from ..health import DEFAULT_READY_TIMEOUT, HEALTHZ, READYZ
+from ..metrics import PrometheusMetrics
 from ..queues import Queue
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
 from ..retention import RetentionThread
@@ -67,6 +68,7 @@ examples:
   connect-mw serve --hmac-key KEY --client-cert-header x-ssl-client-cert \\
       --client-cert-subject "CN=<DocuSign's Connect CN>,O=<its O>"
 
+Prometheus metrics: --metrics serves GET /metrics (pip install 'connect-mw[prometheus]').
 Health checks: GET /healthz (the process answers) and GET /readyz (the store answers within
 --ready-timeout seconds, else 503); --no-health turns them off.
 
@@ -79,13 +81,12 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
 CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
-CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT,
-CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
     + ENVIRONMENT
     + "\n"
 )
 DASHBOARD_PATH = "/dashboard"
+METRICS_PATH = "/metrics"
 
 
 def _env_list(name: str) -> list[str]:
@@ -169,6 +170,12 @@ def add_parser(commands: Subparsers) -> None:
 
 def _add_health_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
+        "--metrics",
+        action="store_true",
+        default=os.environ.get("CONNECT_MW_METRICS", "") in {"1", "true"},
+        help=f"export Prometheus metrics at GET {METRICS_PATH} (needs connect-mw[prometheus])",
+    )
+    serve.add_argument(
         "--no-health",
         action="store_true",
         help=f"do not serve GET {HEALTHZ} (liveness) and GET {READYZ} (the store answers)",
@@ -213,7 +220,14 @@ def _user_password(value: str | None, option: str) -> tuple[str, str] | None:
 def build_receiver(args: argparse.Namespace) -> Receiver:
     """The receiver ``serve`` runs, from parsed arguments (``--app``'s, when given)."""
     if args.app:
-        return app_receiver(args)
+        receiver = app_receiver(args)
+        if getattr(args, "metrics", False) and not isinstance(receiver.metrics, PrometheusMetrics):
+            log.warning(
+                "--metrics: %s records no Prometheus metrics; give it "
+                "metrics=PrometheusMetrics() (only other collectors are exported)",
+                args.app,
+            )
+        return receiver
     check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
     oauth, certificate = oauth_from(args), client_certificate_from(args)
@@ -225,6 +239,7 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
             "or --allow-unauthenticated for development"
         )
     return Receiver(
+        metrics=PrometheusMetrics() if getattr(args, "metrics", False) else None,
         hmac_keys=args.hmac_key,
         account_keys=account_keys(args.account_key),
         oauth=oauth,
@@ -274,17 +289,36 @@ def build_dashboard(args: argparse.Namespace, store: Store, queue: Queue) -> ASG
     return Starlette(routes=[Mount(DASHBOARD_PATH, app=dashboard)])
 
 
+class Route:
+    """ASGI: ``GET path`` to ``target``, everything else (lifespan included) to ``app``."""
+
+    def __init__(self, path: str, target: Any, app: Any) -> None:
+        self.path, self.target, self.app = path, target, app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Dispatch one ASGI scope."""
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await self.target(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
-    """The ASGI app ``serve`` runs: ``receiver`` at its path, dashboard and health beside it."""
+    """``serve``'s ASGI app: ``receiver`` at its path; dashboard, health, metrics beside it."""
     from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
 
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
     app: ASGIApp = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
-    if args.no_health:
-        return app
-    from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
+    if not args.no_health:
+        from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
 
-    return HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
+        app = HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
+    if args.metrics:
+        import prometheus_client  # noqa: PLC0415 - optional, checked by build_receiver
+
+        app = Route(METRICS_PATH, prometheus_client.make_asgi_app(), app)
+        log.info("Prometheus metrics at http://%s:%d%s", args.host, args.port, METRICS_PATH)
+    return app
 
 
 def run(args: argparse.Namespace) -> int:
