@@ -133,3 +133,25 @@ def test_a_bad_environment_number_fails_only_the_command_using_it(
     capsys.readouterr()
     line = refused(["serve", "--hmac-key", KEY, "--store", "memory://"], capsys)
     assert name in line
+
+
+SIMULATE_FLAGS = {
+    "--envelopes": ["0", "nan", "2.5"],
+    "--duplicates": ["nan", "inf", "1.5", "-0.1"],
+    "--concurrency": ["0", "1000000"],
+    "--max-attempts": ["0", "inf"],
+    "--retry-delay": ["nan", "-1", "1e300"],
+    "--timeout": ["nan", "inf", "0"],
+    "--document-size": ["-1", "lots"],
+}
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [(flag, value) for flag, values in SIMULATE_FLAGS.items() for value in values],
+)
+def test_simulate_refuses_a_bad_number(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--url", "http://127.0.0.1:9", "--hmac-key", KEY, f"{flag}={value}"]
+    assert flag in refused(argv, capsys)

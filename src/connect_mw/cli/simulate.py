@@ -38,6 +38,7 @@ from ..simulate import (
 from ..simulate.messages import delivered
 from ..subscriptions import DEFAULT_EVENTS, KNOWN_EVENTS, check_events
 from .common import Subparsers
+from .numbers import MAX_BODY_SIZE, MAX_CONCURRENCY, MAX_SECONDS, number
 
 _EPILOG = """\
 examples:
@@ -77,7 +78,13 @@ def add_parser(commands: Subparsers) -> None:
     )
     add = parser.add_argument
     add("--url", required=True, help=f"the listener (a bare host gets {DEFAULT_PATH})")
-    add("--envelopes", type=int, default=10, metavar="N", help="lifecycles to play (10)")
+    add(
+        "--envelopes",
+        type=number(1, 1_000_000, integer=True),
+        default=10,
+        metavar="N",
+        help="lifecycles to play (10)",
+    )
     add("--lifecycle", action="append", choices=KINDS, dest="kinds", help="repeatable")
     add("--event", action="append", dest="events", metavar="EVENT", help="send only these")
     add("--all-events", action="store_true", help="send all 26 event triggers")
@@ -87,13 +94,44 @@ def add_parser(commands: Subparsers) -> None:
         help="one queue in DocuSign order; hold later messages behind a failing one",
     )
     add("--format", choices=FORMATS, default="json", dest="payload_format")
-    add("--document-size", type=int, metavar="BYTES", help="embed documents of this size")
-    add("--duplicates", type=float, default=0.0, metavar="FRACTION", help="resend this share")
+    add(
+        "--document-size",
+        type=number(0, MAX_BODY_SIZE, integer=True),
+        metavar="BYTES",
+        help="embed documents of this size",
+    )
+    add(
+        "--duplicates", type=number(0, 1), default=0.0, metavar="FRACTION", help="resend this share"
+    )
     add("--shuffle", action="store_true", help="deliver in any order")
-    add("--concurrency", type=int, default=8, metavar="N", help="requests in flight (8)")
-    add("--max-attempts", type=int, default=3, metavar="N", help="per message (3)")
-    add("--retry-delay", type=float, default=0.5, metavar="SECONDS", help="doubling (0.5)")
-    add("--timeout", type=float, default=DOCUSIGN_TIMEOUT, metavar="SECONDS", help="(100)")
+    add(
+        "--concurrency",
+        type=number(1, MAX_CONCURRENCY, integer=True),
+        default=8,
+        metavar="N",
+        help="requests in flight (8)",
+    )
+    add(
+        "--max-attempts",
+        type=number(1, 100, integer=True),
+        default=3,
+        metavar="N",
+        help="per message (3)",
+    )
+    add(
+        "--retry-delay",
+        type=number(0, MAX_SECONDS),
+        default=0.5,
+        metavar="SECONDS",
+        help="doubling (0.5)",
+    )
+    add(
+        "--timeout",
+        type=number(0, MAX_SECONDS, above=True),
+        default=DOCUSIGN_TIMEOUT,
+        metavar="SECONDS",
+        help="(100)",
+    )
     env_keys = [k.strip() for k in os.environ.get("CONNECT_MW_HMAC_KEYS", "").split(",")]
     add("--hmac-key", action="append", default=[k for k in env_keys if k], metavar="KEY")
     add("--basic-auth", metavar="USER:PASSWORD", help="also send this Basic auth")
