@@ -43,12 +43,14 @@ LogFormat = Literal["text", "json"]
 #: The structured fields activity lines carry (record attributes, JSON keys), in output order.
 #: ``status`` is the HTTP status answered; ``envelope_status`` the envelope's status in the
 #: message; ``outcome`` is ``new``/``duplicate``/``stale`` (received), the HTTP refusal
-#: (``rejected``) or ``processed``/``failed``/``dead`` (worker).
+#: (``rejected``) or ``processed``/``failed``/``dead`` (worker). ``subject_id`` is the template
+#: or clickwrap an event about no envelope concerns (its ``envelope_id`` is empty).
 FIELDS = (
     "correlation_id",
     "outcome",
     "status",
     "envelope_id",
+    "subject_id",
     "event",
     "envelope_status",
     "key",

@@ -512,8 +512,12 @@ class Receiver(Routes):
             "format": n.format.value,
             "size": n.raw_size,
         }
+        about = "envelope=%(envelope_id)s"
+        if not n.about_envelope:  # template, click: what it concerns instead of an envelope
+            fields["subject_id"] = display_optional(n.subject_id)
+            about = "subject=%(subject_id)s"
         log.info(
-            "received %(outcome)s envelope=%(envelope_id)s event=%(event)s "
+            "received %(outcome)s " + about + " event=%(event)s "
             "status=%(envelope_status)s format=%(format)s size=%(size)d key=%(key)s "
             "transitions=%(transitions)s correlation=%(correlation_id)s in %(duration_ms).1f ms",
             fields,

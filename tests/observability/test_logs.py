@@ -52,6 +52,27 @@ def test_received_line_carries_the_stable_fields(records: list[logging.LogRecord
     assert fields["correlation_id"] == correlation_id(fields["key"])
     assert fields["duration_ms"] >= 0
     assert f"correlation={fields['correlation_id']}" in record.getMessage()
+    assert "subject_id" not in fields  # only for events about no envelope
+
+
+def test_received_line_of_an_event_about_no_envelope_names_its_subject(
+    records: list[logging.LogRecord],
+) -> None:
+    receiver = Receiver(hmac_keys=KEY, store="memory://")
+    clickwrap = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+    body = json.dumps(
+        {
+            "event": "click-agreed",
+            "apiVersion": "v2.1",
+            "generatedDateTime": "2026-12-05T08:00:00.0000000Z",
+            "data": {"clickwrapId": clickwrap, "agreementId": "ag-1"},
+        }
+    ).encode()
+    assert receiver.handle(signed_request(body)).status == 200
+    record = _one(records, "received new")
+    assert record.__dict__["subject_id"] == clickwrap
+    assert f"subject={clickwrap} event=click-agreed" in record.getMessage()
+    assert "envelope=" not in record.getMessage()
 
 
 @pytest.mark.parametrize(
