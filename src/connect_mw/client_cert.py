@@ -194,12 +194,30 @@ class ClientCertificatePolicy:
         self._check_names(certificate)
 
     def _check_names(self, certificate: x509.Certificate) -> None:
-        if not any(rule.matches(certificate.subject) for rule in self.subjects):
+        subject = _name(certificate, "subject")
+        if not any(rule.matches(subject) for rule in self.subjects):
             raise AuthenticationError(
                 "client certificate is not allowed: neither its fingerprint is pinned nor "
-                f"its subject {_shown(certificate.subject)} matches an allowed subject"
+                f"its subject {_shown(subject)} matches an allowed subject"
             )
-        if self.issuers and not any(rule.matches(certificate.issuer) for rule in self.issuers):
-            raise AuthenticationError(
-                f"client certificate issuer {_shown(certificate.issuer)} is not allowed"
-            )
+        if not self.issuers:
+            return
+        issuer = _name(certificate, "issuer")
+        if not any(rule.matches(issuer) for rule in self.issuers):
+            raise AuthenticationError(f"client certificate issuer {_shown(issuer)} is not allowed")
+
+
+def _name(certificate: x509.Certificate, which: str) -> x509.Name:
+    """The certificate's subject or issuer, read whole (its values decoded) or refused.
+
+    ``cryptography`` parses names lazily: a value that is not what its string type says
+    (invalid UTF-8 in a UTF8String…) raises ``ValueError`` only here.
+    """
+    try:
+        name: x509.Name = getattr(certificate, which)
+        for attribute in name:
+            _ = attribute.value
+        name.rfc4514_string()
+    except ValueError:
+        raise AuthenticationError(f"client certificate {which} cannot be decoded") from None
+    return name

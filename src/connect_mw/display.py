@@ -11,13 +11,15 @@ control characters, the bidirectional controls U+200E/F, U+202A to U+202E and U+
 zero-width characters, U+2060, the BOM, separators other than the ASCII space, unassigned
 and private-use code points) as ``\xNN``, ``\uNNNN`` or ``\UNNNNNNNN``, and doubles a
 backslash, so a displayed text is one line of visible characters and names exactly one raw
-text: :func:`undisplay` gives it back (to look up an id pasted from a log line).
+text: :func:`undisplay` gives it back (to look up an id pasted from a log line). An escape
+:func:`display` never writes (``\U`` beyond U+10FFFF) stays as typed.
 """
 
 from __future__ import annotations
 
 import re
 
+_LAST_CODE_POINT = 0x10FFFF
 _ESCAPE = re.compile(r"\\(?:\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
 
 
@@ -55,4 +57,8 @@ def undisplay(shown: str) -> str:
 
 def _unescape(match: re.Match[str]) -> str:
     escape = match.group()
-    return "\\" if escape == "\\\\" else chr(int(escape[2:], 16))
+    if escape == "\\\\":
+        return "\\"
+    point = int(escape[2:], 16)
+    # display never writes a code point beyond U+10FFFF: such an escape stays as typed
+    return chr(point) if point <= _LAST_CODE_POINT else escape

@@ -10,15 +10,19 @@ fails the keys already held stay in use.
 
 The fetcher is injectable: any ``callable(url) -> bytes``. The default,
 :func:`fetch_url`, uses the standard library, refuses plain HTTP except to a loopback host,
-bounds the time and the size of the answer.
+bounds each socket step, the whole fetch (15 s) and the size of the answer (1 MiB).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import ipaddress
 import json
 import logging
+import math
+import socket
 import threading
 import time
 import urllib.request
@@ -38,6 +42,8 @@ MAX_JWKS_SIZE = 1024 * 1024
 MIN_RSA_BITS = 2048
 DEFAULT_TTL = 3600.0
 DEFAULT_MIN_INTERVAL = 30.0
+#: The most one JWKS fetch may take in all, however the server answers.
+DEFAULT_DEADLINE = 15.0
 
 
 def _loopback(host: str) -> bool:
@@ -69,17 +75,121 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_OPENER = urllib.request.build_opener(_CheckedRedirects())
+class _Deadline:
+    """One fetch's total time bound: when it passes, every socket of the fetch is shut down.
+
+    The per-step socket timeout alone lets a server that drips its answer (a byte every few
+    seconds) hold a fetch for hours; shutting the sockets down wakes any blocked read.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+        self.passed = False
+        self._watched: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._watched:
+                sock.close()
+            self._watched.clear()
+
+    def remaining(self) -> float:
+        """Seconds left (at least a millisecond: a socket timeout of 0 means non-blocking)."""
+        return max(0.001, self.expires - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock``'s connection down when the deadline passes.
+
+        A duplicate is kept, so a TLS wrapper taking the socket over changes nothing.
+        """
+        with self._lock:
+            self._watched.append(sock.dup())
+            if self.passed:
+                self._shutdown()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        for sock in self._watched:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        """``TimeoutError`` once the deadline has passed."""
+        if self.passed or time.monotonic() >= self.expires:
+            raise TimeoutError(f"JWKS fetch exceeded its deadline of {self.seconds:g} s")
 
 
-def fetch_url(url: str, timeout: float = 5.0) -> bytes:
-    """GET ``url`` (standard library): ``timeout`` seconds per socket step, 1 MiB at most."""
+def _watched(base: type[http.client.HTTPConnection], deadline: _Deadline, step: float) -> Any:
+    """``base`` whose sockets ``deadline`` watches, each step timing out by the deadline."""
+
+    def create_connection(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = socket.create_connection(*args, **kwargs)
+        deadline.watch(sock)
+        return sock
+
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            self.timeout = min(step, deadline.remaining())
+            # http.client's hook for making the socket (before any TLS handshake)
+            self._create_connection = create_connection
+            super().connect()
+
+    return Watched
+
+
+def _opener(deadline: _Deadline, step: float) -> urllib.request.OpenerDirector:
+    """An opener for one fetch: checked redirects, every connection under ``deadline``."""
+
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_watched(http.client.HTTPConnection, deadline, step), req)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_watched(http.client.HTTPSConnection, deadline, step), req)
+
+    return urllib.request.build_opener(_CheckedRedirects(), HTTP(), HTTPS())
+
+
+def fetch_url(url: str, timeout: float = 5.0, deadline: float = DEFAULT_DEADLINE) -> bytes:
+    """GET ``url`` (standard library): 1 MiB at most, ``deadline`` seconds in all.
+
+    ``timeout`` bounds each socket step; ``deadline`` the whole fetch (connecting, redirects,
+    headers and body): a server dripping its answer is cut off with ``TimeoutError``.
+    """
     request = urllib.request.Request(check_url(url), headers={"accept": "application/json"})
-    with _OPENER.open(request, timeout=timeout) as answer:
-        data: bytes = answer.read(MAX_JWKS_SIZE + 1)
-    if len(data) > MAX_JWKS_SIZE:
+    chunks: list[bytes] = []
+    size = 0
+    with _Deadline(deadline) as bound:
+        try:
+            with _opener(bound, timeout).open(request, timeout=timeout) as answer:
+                while size <= MAX_JWKS_SIZE:
+                    chunk = answer.read1(65536)
+                    bound.check()
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+        except (OSError, http.client.HTTPException):
+            bound.check()  # the deadline shut the socket down: say so
+            raise
+        bound.check()
+    if size > MAX_JWKS_SIZE:
         raise ValueError(f"JWKS larger than {MAX_JWKS_SIZE} bytes")
-    return data
+    return b"".join(chunks)
 
 
 def _b64url_int(value: object) -> int:
@@ -143,8 +253,11 @@ class JwksCache:
 
     def __post_init__(self) -> None:
         check_url(self.url)
-        if self.ttl <= 0 or self.min_interval < 0:
-            raise ConfigurationError("ttl must be positive and min_interval not negative")
+        # NaN would pass plain comparisons and switch the refresh or the rate limit off.
+        if not (math.isfinite(self.ttl) and self.ttl > 0):
+            raise ConfigurationError("ttl must be a positive, finite number of seconds")
+        if not (math.isfinite(self.min_interval) and self.min_interval >= 0):
+            raise ConfigurationError("min_interval must be a finite number of seconds >= 0")
 
     def keys_for(self, kid: str | None) -> list[rsa.RSAPublicKey]:
         """The cached keys a token naming ``kid`` may be signed with (all when it names none)."""

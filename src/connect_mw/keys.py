@@ -3,7 +3,10 @@
 DocuSign retries change the body (``retryCount`` goes up), so a hash of the body is not a
 key. A key is built from fields that stay the same across retries and republishing:
 
-* JSON SIM: account, envelope, event name, recipient id, ``generatedDateTime``.
+* JSON SIM: account, envelope, event name, recipient id, ``generatedDateTime``; for an event
+  about no envelope (template, click) also its ``subject_id`` and its ``data`` object
+  (which retries do not change: ``retryCount`` is outside it), so two agreements to one
+  clickwrap are two events.
 * XML legacy: envelope id, envelope status, ``TimeGenerated``.
 * JSON aggregate: envelope id, status, ``statusChangedDateTime`` (or the latest status time).
 
@@ -13,6 +16,7 @@ The parts are hashed so keys have a fixed length whatever the ids contain.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,6 +31,12 @@ def _stamp(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def _about_no_envelope(notification: Notification) -> tuple[str, ...]:
+    """The subject id and the canonical ``data`` object of an event about no envelope."""
+    data = json.dumps(notification.extras.get("data"), sort_keys=True, separators=(",", ":"))
+    return (notification.subject_id or "", data)
+
+
 def key_parts(notification: Notification) -> tuple[str, ...]:
     """The stable fields the default key is built from, in order."""
     n = notification
@@ -39,7 +49,7 @@ def key_parts(notification: Notification) -> tuple[str, ...]:
             n.event,
             n.recipient_id or "",
             _stamp(n.generated_at),
-        )
+        ) + (() if n.about_envelope else _about_no_envelope(n))
     return (n.format.value, n.envelope_id.lower(), status, _stamp(n.occurred_at))
 
 

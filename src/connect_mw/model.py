@@ -259,12 +259,15 @@ class Notification:
     aggregate JSON carry none, so one is derived from the envelope status
     (``envelope-completed`` for status ``Completed``). ``status`` is ``None`` only when the
     message itself says nothing about the envelope status (a minimal SIM recipient event).
-    ``generated_at`` is when DocuSign generated the message.
+    ``generated_at`` is when DocuSign generated the message. Events about no envelope
+    (template, click) have ``envelope_id == ""`` and a ``subject_id`` (see
+    :attr:`about_envelope`).
 
     Form data: :attr:`tabs` (every recipient's), :meth:`form_value` (the value given in one
     field), :attr:`form_data` (label to value). ``extras`` holds, as the message carried
     them, the envelope sections the model does not type (JSON ``envelopeAttachments``,
-    ``attachments``, ``powerForm``, ``folders``, ``paymentTabs`` when present).
+    ``attachments``, ``powerForm``, ``folders``, ``paymentTabs`` when present); for an
+    event about no envelope, the message's ``data`` object under ``"data"``.
     """
 
     event: str
@@ -292,6 +295,21 @@ class Notification:
     #: recipients exist; a SIM recipient event without summary names only one.
     full_recipient_list: bool = False
     extras: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+    #: Secondary fields of an unexpected shape the parser left empty, and why (they stay
+    #: in the raw body); empty for a message read in full.
+    parse_warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: What an event about no envelope is about: the template (``template-*``) or clickwrap
+    #: (``click-*``) id when the message names one; ``None`` for envelope events.
+    subject_id: str | None = None
+
+    @property
+    def about_envelope(self) -> bool:
+        """Whether the message is about an envelope (template and click events are not).
+
+        An event about no envelope has ``envelope_id == ""`` and empty status fields; it is
+        stored alone (no envelope state) and reaches ``on(event)`` and ``on_any`` callbacks.
+        """
+        return bool(self.envelope_id)
 
     @property
     def tabs(self) -> tuple[Tab, ...]:
@@ -379,6 +397,7 @@ class RecipientState:
     ``EnvelopeState.active_recipients``. ``status_at`` is when it entered its status by
     DocuSign's times; ``last_seen_at`` the newest message naming it. ``timeline`` is every
     observation of its status, which the fold needs to tell a new episode from a known one.
+    ``reached`` holds every status it ever reached, and ``"removed"`` once it was removed.
     """
 
     recipient_id: str

@@ -22,6 +22,7 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -120,12 +121,23 @@ class Jwt:
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
+    """The time claim ``name`` as seconds; refused unless it is a finite number.
+
+    NaN and 1e400 would compare as "never expires" and a 400-digit integer overflows a float,
+    so they are refused too.
+    """
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _refuse(f"'{name}' is not a number")
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise _refuse(f"'{name}' is not a finite number") from None
+    if not math.isfinite(seconds):
+        raise _refuse(f"'{name}' is not a finite number")
+    return seconds
 
 
 @dataclass(frozen=True)

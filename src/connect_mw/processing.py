@@ -177,7 +177,7 @@ def restore(event: StoredEvent) -> Notification:
         raise ValueError(f"event {event.key} was loaded without its raw body")
     if event.format is PayloadFormat.REST_POLL:  # an envelope read by reconciliation
         return parse_rest_envelope(event.raw, event.account_id)
-    notification = parse(event.raw, None)
+    notification = parse(event.raw, None, warn=False)  # the receiver warned already
     return dataclasses.replace(notification, account_id=event.account_id)
 
 

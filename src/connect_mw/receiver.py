@@ -49,7 +49,7 @@ from .processing import DEFAULT_LEASE, Enrich, Mode, Processor, RetryPolicy
 from .queues.api import Queue
 from .recording import RecordOutcome, record_here
 from .replay import Replayed, replay
-from .retention import DEFAULT_PURGE_EVERY
+from .retention import DEFAULT_PURGE_EVERY, checked_purge_every, checked_retention
 from .routing import CallContext, Router, Routes
 from .stores import Commit, Store, open_store
 from .stores.encrypted import EncryptedStore
@@ -132,7 +132,9 @@ class Receiver(Routes):
     Retention: final events older than ``retention`` (default: the store's, 30 days) lose
     their raw body and keep their key (a tombstone, so a re-posted old message is still a
     duplicate). Every worker of this receiver purges every ``purge_every`` seconds (default
-    hourly; ``0`` turns it off: run ``connect-mw purge`` yourself). See ``docs/security.md``.
+    hourly; ``0`` turns it off: run ``connect-mw purge`` yourself). ``retention`` is a
+    ``timedelta`` from 0 to 36500 days and ``purge_every`` a finite number from 0 to a year,
+    else ``ConfigurationError``. See ``docs/security.md``.
     """
 
     def __init__(
@@ -194,10 +196,8 @@ class Receiver(Routes):
         self.metrics = metrics or Metrics()
         opened = open_store(store)
         if retention is not None:
-            opened.retention = retention
-        if purge_every < 0:
-            raise ConfigurationError("purge_every must be >= 0 seconds (0 turns it off)")
-        self.purge_every = purge_every
+            opened.retention = checked_retention(retention)
+        self.purge_every = checked_purge_every(purge_every)
         self.store: Store = opened if encryptor is None else EncryptedStore(opened, encryptor)
         self.queue: Queue = self.store.queue() if processing is None else processing(self.store)
         self.router = router or Router()

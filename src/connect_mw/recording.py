@@ -68,8 +68,17 @@ def new_event(
 
 
 def record(store: Store, notification: Notification, raw: bytes, key: str) -> Steps[RecordOutcome]:
-    """Store the delivery under ``key`` once, folded into its envelope's state."""
+    """Store the delivery under ``key`` once, folded into its envelope's state.
+
+    An event about no envelope (template, click) is stored alone: no state is loaded,
+    folded or saved, and it causes no transitions.
+    """
     n = notification
+    if not n.about_envelope:
+        alone = EnvelopeState(envelope_id="", account_id=n.account_id)
+        call = partial(store.commit, new_event(n, raw, key, ()), None, 0)
+        commit = yield Blocking(call, store.offload)
+        return RecordOutcome(key, commit is Commit.INSERTED, alone)
     for _ in range(MAX_CONFLICTS):
         snapshot: Snapshot | None = yield Blocking(
             partial(store.load, n.envelope_id), store.offload

@@ -12,33 +12,65 @@ when callbacks run on a task queue instead of a worker).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from .effects import Blocking, Steps, drive
+from .errors import ConfigurationError
 from .stores.api import Store
 
 log = logging.getLogger("connect_mw")
 
 #: How often a worker purges by default: hourly (the purge itself is one bulk statement).
 DEFAULT_PURGE_EVERY = 3600.0
+#: The longest interval between purges: a year (longer ones overflow a thread's wait).
+MAX_PURGE_EVERY = 365 * 24 * 3600.0
+#: The longest retention: a century (``now - retention`` must stay a date).
+MAX_RETENTION = timedelta(days=36_500)
+
+
+def checked_purge_every(every: float) -> float:
+    """``every`` if it is a finite number of seconds from 0 (off) to a year.
+
+    ``ConfigurationError`` otherwise: an infinite interval would kill the retention thread
+    at its first wait, and NaN would turn retention off without a word.
+    """
+    if isinstance(every, bool) or not isinstance(every, (int, float)):
+        raise ConfigurationError(f"purge_every must be a number of seconds, got {every!r}")
+    if not (math.isfinite(every) and 0 <= every <= MAX_PURGE_EVERY):
+        raise ConfigurationError(
+            f"purge_every must be from 0 (off) to {MAX_PURGE_EVERY:g} seconds, got {every!r}"
+        )
+    return float(every)
+
+
+def checked_retention(retention: timedelta) -> timedelta:
+    """``retention`` if it is a ``timedelta`` from 0 to :data:`MAX_RETENTION`."""
+    if not isinstance(retention, timedelta):
+        raise ConfigurationError(f"retention must be a timedelta, got {retention!r}")
+    if not timedelta(0) <= retention <= MAX_RETENTION:
+        raise ConfigurationError(
+            f"retention must be from 0 to {MAX_RETENTION.days} days, got {retention}"
+        )
+    return retention
 
 
 class RetentionSchedule:
     """Purges ``store``'s expired final events every ``every`` seconds (``0``: never).
 
     The first purge runs at the first check (a worker's start); ``clock`` is monotonic
-    seconds (injectable for tests).
+    seconds (injectable for tests). ``every`` must be finite, from 0 to a year
+    (``ConfigurationError``).
     """
 
     def __init__(
         self, store: Store, every: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if every < 0:
-            raise ValueError("purge_every must be >= 0 seconds (0 turns retention off)")
         self.store = store
-        self.every = every
+        self.every = checked_purge_every(every)
         self.clock = clock
         self._next: float | None = None
 

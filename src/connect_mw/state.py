@@ -15,10 +15,17 @@ message carries. In time order (lifecycle order on ties), a run of one status is
   that an envelope may still become ``deleted``, and a ``timedout`` one ``voided`` or
   ``deleted`` (listStatusChanges' from/to table);
 * a full recipient list newer than every other sighting of a recipient it does not name
-  marks that recipient removed (``recipient-removed`` fires once).
+  marks that recipient removed (``recipient-removed`` fires once per recipient: ``removed``
+  joins its ``reached``, so a later message naming it and a newer list omitting it again
+  fire nothing more).
 
 Folding is pure, and the final state and the episodes fired do not depend on the order the
-messages came in.
+messages came in, with one bound: a run of one status keeps its first observation and its
+latest ones (``RUN_POINTS`` in all), so a state stays small however many messages an envelope
+gets. Which older points of a long run remain can then depend on the order (they tell no
+episode apart), and two or more late messages that step back and forth inside the dropped
+part of a run (older than its ``RUN_POINTS - 1`` latest observations) may count as fewer
+episodes than in order.
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ from .model import (
 )
 
 _T = TypeVar("_T")
+#: The most observations one run of a status keeps: its first, and its latest ones. Every
+#: message adds one per recipient it names (its status at the message's time), so without a
+#: bound a long-lived envelope's state (and each fold's time) grows with every message.
+RUN_POINTS = 16
 #: ``EnvelopeTimes`` fields and the status each one shows the envelope entered.
 _ENVELOPE_TIME_FIELDS = {
     "created": "created",
@@ -107,7 +118,8 @@ class _Lifecycle:
 
         Timed observations are read in time order (lifecycle order on ties) up to a sealing
         status; after it only what may follow it counts. An untimed one (a message without
-        any time) counts as an episode of a status no timed one shows.
+        any time) counts as an episode of a status no timed one shows. A run keeps at most
+        :data:`RUN_POINTS` points: its first and its latest ones.
         """
         distinct = set(points)
         timed = sorted(
@@ -117,13 +129,17 @@ class _Lifecycle:
         kept: list[Observation] = []
         episodes: Counter[str] = Counter()
         seal: str | None = None
+        run_start = 0
         for point in timed:
             if not self._allowed(seal, point.status):
                 continue
             if kept and kept[-1].status == point.status:
                 if seal is None:  # a sealed run never splits: one point says it all
                     kept.append(point)
+                    if len(kept) - run_start > RUN_POINTS:
+                        del kept[run_start + 1]  # the oldest point inside the run
                 continue
+            run_start = len(kept)
             kept.append(point)
             episodes[point.status] += 1
             if point.status in self.after:
@@ -340,10 +356,15 @@ def _mark_removed(
             and _seen_before(known, roster_at)
         )
         removed_at = roster_at if removed else None
-        if removed and rid not in was_removed:
-            transitions.append(Transition("recipient", "removed", rid))
-        same = removed_at == known.removed_at
-        recipients.append(known if same else replace(known, removed_at=removed_at))
+        reached = known.reached
+        if removed and "removed" not in reached:
+            # a removal counts as reached: a later message naming the recipient and a newer
+            # list omitting it again fire nothing more
+            if rid not in was_removed:
+                transitions.append(Transition("recipient", "removed", rid))
+            reached = reached | {"removed"}
+        same = removed_at == known.removed_at and reached == known.reached
+        recipients.append(known if same else replace(known, removed_at=removed_at, reached=reached))
     return tuple(recipients), transitions
 
 

@@ -10,7 +10,11 @@ Two ways to ask DocuSign for notifications, with different field spellings:
   ``urlToPublishTo``, ``allUsers``, ``configurationType``).
 
 Both ask for SIM delivery (one message per event) in ``restv2.1`` JSON with HMAC signatures,
-the shape :mod:`connect_mw.parse` reads best. Booleans are the strings ``"true"`` and
+the shape :mod:`connect_mw.parse` reads best; ``legacy_xml=True`` asks for the legacy XML
+form instead (``envelopeEvents`` / ``recipientEvents`` status codes, ``includeTimeZone``).
+Every one of DocuSign's 26 event triggers can be named (:data:`KNOWN_EVENTS`); template and
+click events come only through an account configuration (an envelope's own
+``eventNotification`` is about that envelope). Booleans are the strings ``"true"`` and
 ``"false"``, as DocuSign's API defines them. The results are plain dicts: pass them to the
 REST API as JSON, or to docusign-esign's models (``EnvelopeDefinition(event_notification=
 event_notification(...))``: the SDK serializes dicts as they are).
@@ -63,7 +67,31 @@ RECIPIENT_EVENTS = (
     "recipient-delegate",
     "recipient-finish-later",
 )
-KNOWN_EVENTS = ENVELOPE_EVENTS + RECIPIENT_EVENTS
+#: Template events (about templates, not envelopes: recorded with ``envelope_id == ""``).
+TEMPLATE_EVENTS = ("template-created", "template-modified", "template-deleted")
+#: Click events (clickwrap agreements, not envelopes: recorded with ``envelope_id == ""``).
+CLICK_EVENTS = ("click-agreed", "click-declined")
+#: Every Connect event trigger: 11 envelope, 10 recipient, 3 template and 2 click events.
+KNOWN_EVENTS = ENVELOPE_EVENTS + RECIPIENT_EVENTS + TEMPLATE_EVENTS + CLICK_EVENTS
+#: The legacy XML form's status codes for the events it can name.
+LEGACY_ENVELOPE_CODES = {
+    "envelope-sent": "Sent",
+    "envelope-delivered": "Delivered",
+    "envelope-completed": "Completed",
+    "envelope-declined": "Declined",
+    "envelope-voided": "Voided",
+}
+LEGACY_RECIPIENT_CODES = {
+    "recipient-sent": "Sent",
+    "recipient-delivered": "Delivered",
+    "recipient-completed": "Completed",
+    "recipient-declined": "Declined",
+    "recipient-authenticationfailed": "AuthenticationFailed",
+    "recipient-autoresponded": "AutoResponded",
+}
+#: Connect configuration types: sender-side (the account's senders' envelopes) and
+#: recipient-side (envelopes the account's users receive).
+CONFIGURATION_TYPES = {"sender": "custom", "recipient": "customrecipient"}
 #: What the builders subscribe to unless told otherwise: the envelope lifecycle and the
 #: recipient events that drive recipient callbacks.
 DEFAULT_EVENTS = (
@@ -131,6 +159,34 @@ def check_include_data(include_data: Iterable[str]) -> list[str]:
     return values
 
 
+def legacy_codes(events: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The legacy XML form's envelope and recipient status codes for ``events``.
+
+    Only events that form can name are accepted (see :data:`LEGACY_ENVELOPE_CODES` and
+    :data:`LEGACY_RECIPIENT_CODES`); any other is a ``SubscriptionError``.
+    """
+    names = check_events(events)
+    envelope = [LEGACY_ENVELOPE_CODES[n] for n in names if n in LEGACY_ENVELOPE_CODES]
+    recipient = [LEGACY_RECIPIENT_CODES[n] for n in names if n in LEGACY_RECIPIENT_CODES]
+    other = [n for n in names if n not in LEGACY_ENVELOPE_CODES and n not in LEGACY_RECIPIENT_CODES]
+    if other:
+        known = ", ".join([*LEGACY_ENVELOPE_CODES, *LEGACY_RECIPIENT_CODES])
+        raise SubscriptionError(
+            f"event {other[0]!r} has no legacy XML form; the legacy form knows: {known}"
+        )
+    return envelope, recipient
+
+
+def _security(sign_with_x509: bool, include_oauth: bool, x509_field: str) -> dict[str, str]:
+    """The optional mTLS (``x509_field``) and OAuth flags, present only when asked for."""
+    flags: dict[str, str] = {}
+    if sign_with_x509:
+        flags[x509_field] = "true"
+    if include_oauth:
+        flags["includeOAuth"] = "true"
+    return flags
+
+
 def event_data(include_data: Iterable[str] = DEFAULT_INCLUDE_DATA) -> dict[str, Any]:
     """The ``eventData`` object: JSON, REST v2.1 shape, with ``include_data``."""
     return {
@@ -149,22 +205,55 @@ def event_notification(
     include_hmac: bool = True,
     logging_enabled: bool = True,
     allow_http: bool = False,
+    sign_with_x509: bool = False,
+    include_oauth: bool = False,
+    legacy_xml: bool = False,
+    include_time_zone: bool = True,
 ) -> dict[str, Any]:
     """The ``eventNotification`` of an envelope definition: SIM, JSON, HMAC-signed.
 
     ``require_acknowledgment`` makes DocuSign retry messages your listener did not answer
     with a 2xx; ``include_hmac`` signs them with the account's HMAC keys (which must exist:
-    see ``docs/docusign-setup.md``).
+    see ``docs/docusign-setup.md``); ``sign_with_x509`` (``signMessageWithX509Cert``) has
+    DocuSign present its client certificate (mTLS); ``include_oauth`` (``includeOAuth``)
+    sends an OAuth bearer token. ``legacy_xml`` asks for the legacy XML form
+    (``envelopeEvents``/``recipientEvents``), with ``includeTimeZone`` from
+    ``include_time_zone`` (XML times are then read in the account's zone; without it,
+    as UTC).
     """
-    return {
+    body: dict[str, Any] = {
         "url": check_url(url, allow_http=allow_http),
         "requireAcknowledgment": _flag(require_acknowledgment),
         "loggingEnabled": _flag(logging_enabled),
         "includeHMAC": _flag(include_hmac),
-        "deliveryMode": "SIM",
-        "events": check_events(events),
-        "eventData": event_data(include_data),
+        **_security(sign_with_x509, include_oauth, "signMessageWithX509Cert"),
     }
+    if not legacy_xml:
+        _time_zone_only_for_xml(include_time_zone)
+        body["deliveryMode"] = "SIM"
+        body["events"] = check_events(events)
+        body["eventData"] = event_data(include_data)
+        return body
+    envelope, recipient = legacy_codes(events)
+    documents = "documents" in check_include_data(include_data)
+    body["envelopeEvents"] = [
+        {"envelopeEventStatusCode": code, "includeDocuments": _flag(documents)} for code in envelope
+    ]
+    body["recipientEvents"] = [
+        {"recipientEventStatusCode": code, "includeDocuments": _flag(documents)}
+        for code in recipient
+    ]
+    body["includeDocuments"] = _flag(documents)
+    body["includeEnvelopeVoidReason"] = "true"
+    body["includeTimeZone"] = _flag(include_time_zone)
+    return body
+
+
+def _time_zone_only_for_xml(include_time_zone: bool) -> None:
+    if not include_time_zone:
+        raise SubscriptionError(
+            "include_time_zone=False only applies to the legacy XML form (JSON times are UTC)"
+        )
 
 
 def connect_configuration(
@@ -178,28 +267,53 @@ def connect_configuration(
     include_hmac: bool = True,
     enable_log: bool = True,
     allow_http: bool = False,
+    sign_with_x509: bool = False,
+    include_oauth: bool = False,
+    recipient_side: bool = False,
+    group_ids: Iterable[str] = (),
+    legacy_xml: bool = False,
+    include_time_zone: bool = True,
 ) -> dict[str, Any]:
     """The body of ``POST /restapi/v2.1/accounts/{accountId}/connect``: a custom configuration.
 
     Every user's envelopes are published unless ``user_ids`` names some users
-    (``allUsers`` is then ``"false"``).
+    (``allUsers`` is then ``"false"``); ``group_ids`` (``groupIds``) limits it to users of
+    those groups. ``recipient_side`` makes it a recipient-side configuration
+    (``configurationType`` ``customrecipient``: envelopes the account's users receive)
+    instead of a sender-side one (``custom``). ``sign_with_x509``
+    (``signMessageWithX509Certificate``), ``include_oauth``, ``legacy_xml`` and
+    ``include_time_zone`` (``includeTimeZoneInformation``) are as for
+    :func:`event_notification`.
     """
     if not name.strip():
         raise SubscriptionError("a Connect configuration needs a name")
     users = _unique(user_ids)
+    groups = _unique(group_ids)
     body: dict[str, Any] = {
         "name": name.strip(),
         "urlToPublishTo": check_url(url, allow_http=allow_http),
         "allowEnvelopePublish": "true",
         "enableLog": _flag(enable_log),
-        "allUsers": _flag(not users),
-        "configurationType": "custom",
-        "deliveryMode": "SIM",
-        "events": check_events(events),
-        "eventData": event_data(include_data),
-        "requiresAcknowledgement": _flag(requires_acknowledgement),
-        "includeHMAC": _flag(include_hmac),
+        "allUsers": _flag(not users and not groups),
+        "configurationType": CONFIGURATION_TYPES["recipient" if recipient_side else "sender"],
     }
+    if legacy_xml:
+        envelope, recipient = legacy_codes(events)
+        body["envelopeEvents"] = envelope
+        body["recipientEvents"] = recipient
+        body["includeDocuments"] = _flag("documents" in check_include_data(include_data))
+        body["includeEnvelopeVoidReason"] = "true"
+        body["includeTimeZoneInformation"] = _flag(include_time_zone)
+    else:
+        _time_zone_only_for_xml(include_time_zone)
+        body["deliveryMode"] = "SIM"
+        body["events"] = check_events(events)
+        body["eventData"] = event_data(include_data)
+    body["requiresAcknowledgement"] = _flag(requires_acknowledgement)
+    body["includeHMAC"] = _flag(include_hmac)
+    body.update(_security(sign_with_x509, include_oauth, "signMessageWithX509Certificate"))
     if users:
         body["userIds"] = users
+    if groups:
+        body["groupIds"] = groups
     return body

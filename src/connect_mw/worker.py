@@ -26,8 +26,10 @@ from functools import partial
 from typing import Protocol
 
 from .effects import Blocking, Gather, Steps, Wait, adrive, drive
+from .errors import ConfigurationError
 from .processing import Processor
 from .retention import RetentionSchedule
+from .routing import Router
 from .stores.api import StoredEvent
 
 log = logging.getLogger("connect_mw")
@@ -44,6 +46,29 @@ class Stop(Protocol):
 def worker_name() -> str:
     """A name unique to this process and call: ``host:pid:random``."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def check_callbacks(
+    router: Router, what: str, *, drain: bool, register: str = "register callbacks"
+) -> None:
+    """Refuse a worker process that would only mark events processed, unless ``drain``.
+
+    A worker whose ``router`` has no callbacks claims every pending event and marks it
+    processed without running anything, so events meant for another process are lost to
+    it; ``drain`` says that is the intent. ``what`` names the receiver in the message,
+    ``register`` says how to give it callbacks.
+    Both refusals raise :class:`~connect_mw.errors.ConfigurationError` (one line).
+    """
+    if router.empty and not drain:
+        raise ConfigurationError(
+            f"{what} has no callbacks: a worker would mark every pending event processed "
+            f"without running anything; {register}, or give --drain to do exactly that"
+        )
+    if drain and not router.empty:
+        raise ConfigurationError(
+            f"--drain marks pending events processed without callbacks, but {what} has "
+            "callbacks: leave --drain out to run them"
+        )
 
 
 class Worker:

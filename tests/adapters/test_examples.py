@@ -12,6 +12,8 @@ import httpx
 import pytest
 from werkzeug.test import Client
 
+from connect_mw.cli import build_parser
+from connect_mw.cli.simulate import build_messages
 from support.deliveries import KEY, PATH, signed_headers, sim_body
 from support.polling import wait_until
 
@@ -61,3 +63,32 @@ def test_wsgi_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     example.app.worker_thread.stop()
     log = completed.read_text()
     assert log == "e8b18544-c605-4499-abcf-52209a7f4438 completed (Please sign)\n"
+
+
+def test_the_default_simulation_shows_subjects_in_the_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``connect-mw simulate``'s default messages carry the summary: never ``completed (None)``."""
+    example = load_example("asgi_app", tmp_path, monkeypatch)
+    args = build_parser().parse_args(["simulate", "--url", "http://x", "--seed", "3"])
+    _, messages = build_messages(args)
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=example.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            for message in messages:
+                body = message.body()
+                headers = message.headers(body, (KEY,))
+                assert (await client.post(PATH, content=body, headers=headers)).status_code == 200
+
+    anyio.run(scenario)
+    while example.receiver.worker().run_once():
+        pass
+    lines = (tmp_path / "completed.log").read_text().splitlines()
+    completed = {m.lifecycle.envelope_id: m.lifecycle.subject for m in messages}
+    expected = {
+        f"{m.envelope_id} completed ({completed[m.envelope_id]})"
+        for m in messages
+        if m.event == "envelope-completed"
+    }
+    assert set(lines) == expected and expected and not any("(None)" in line for line in lines)

@@ -108,8 +108,8 @@ def test_worker_purge_every_is_checked(
     )
     monkeypatch.chdir(tmp_path)
     assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "-1"]) == 2
-    assert "--purge-every must be >= 0" in capsys.readouterr().err
-    assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "0"]) == 0
+    assert "--purge-every: must be a number from 0" in capsys.readouterr().err
+    assert main(["worker", "purge_hooks:receiver", "--once", "--purge-every", "0", "--drain"]) == 0
 
 
 def test_serve_without_a_worker_still_purges(

@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import anyio
 import httpx
@@ -19,11 +20,21 @@ from starlette.types import Receive, Scope, Send
 
 from connect_mw import MemoryStore, Receiver, SQLiteStore, parse
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
-from connect_mw.cli import main
+from connect_mw.cli import build_parser, main
+from connect_mw.cli.simulate import build_messages
 from connect_mw.keys import default_key
-from connect_mw.simulate import FORMATS, KINDS, Progress, Report, build_lifecycles
+from connect_mw.simulate import (
+    FORMATS,
+    KINDS,
+    Progress,
+    Report,
+    build_lifecycle,
+    build_lifecycles,
+)
 from connect_mw.simulate.engine import DeliveryOptions, plan
 from connect_mw.simulate.lifecycles import DECLINE_REASON, VOID_REASON
+from connect_mw.simulate.messages import delivered as delivered_lifecycles
+from connect_mw.subscriptions import DEFAULT_EVENTS, KNOWN_EVENTS
 from connect_mw.testing.simulator import Simulator
 from support.polling import wait_until
 
@@ -89,8 +100,13 @@ def test_every_message_parses_verifies_and_folds_to_the_truth(payload_format: st
     ):
         notification = parse(message.body(), message.content_type)
         assert notification.envelope_id == message.envelope_id
-        assert notification.generated_at == message.moment.at  # XML: local time + offset
-        if payload_format == "xml":
+        assert notification.parse_warnings == ()
+        if payload_format == "xml-no-time-zone":  # local time read as UTC: off by the offset
+            offset = timedelta(hours=simulator.account.utc_offset_hours)
+            assert notification.generated_at == message.moment.at + offset
+        else:
+            assert notification.generated_at == message.moment.at  # XML: local time + offset
+        if payload_format.startswith("xml"):
             assert str(notification.status) == message.moment.status
         else:
             assert notification.event == message.event
@@ -210,9 +226,10 @@ def test_failures_are_retried_with_retry_count_incremented() -> None:
     refused = sum(m.event == "envelope-delivered" for m in messages)
     assert (report.retried, report.responses["503"], report.failed) == (refused, refused, 0)
     delivered = [json.loads(b) for b in recorder.bodies if b'"envelope-delivered"' in b]
-    per_event: dict[str, list[object]] = {}
+    per_event: dict[tuple[str, str], list[object]] = {}
     for body in delivered:
-        per_event.setdefault(body["data"]["envelopeId"], []).append(body["retryCount"])
+        event = (body["data"]["envelopeId"], body["generatedDateTime"])
+        per_event.setdefault(event, []).append(body["retryCount"])
     assert all(counts == [0, 1] for counts in per_event.values()) and len(per_event) == refused
     simulator.check(store, lifecycles, "json")
 
@@ -276,9 +293,36 @@ def test_cli_simulate_against_a_real_server(
     summary = json.loads(capsys.readouterr().out)
     assert (summary["envelopes"], summary["failed"], summary["retried"]) == (30, 0, 0)
     assert summary["acknowledged"] == summary["sent"] and summary["p50_ms"] is not None
-    lifecycles = build_lifecycles(30, KINDS, rng=random.Random(3))  # same seed, same envelopes
-    assert Simulator.mismatches(store, lifecycles, "xml") == []
+    # the default: what the default event-notification subscribes to, from every lifecycle
+    # that has such an event (XML: no template or click events)
+    sample = [build_lifecycle(kind, rng=random.Random(0)) for kind in KINDS]
+    kinds = tuple(lc.kind for lc in delivered_lifecycles(sample, "xml", DEFAULT_EVENTS))
+    assert "template" not in kinds and "every-recipient-type" in kinds
+    lifecycles = build_lifecycles(30, kinds, rng=random.Random(3))  # same seed, same envelopes
+    assert Simulator.mismatches(store, lifecycles, "xml", DEFAULT_EVENTS) == []
+    assert {e.event for e in store.list_events(limit=1000)} <= set(DEFAULT_EVENTS)
     store.close()
+
+
+def test_default_cli_messages_are_the_default_subscriptions() -> None:
+    args = build_parser().parse_args(["simulate", "--url", URL, "--seed", "5"])
+    _, messages = build_messages(args)
+    assert {m.event for m in messages} == set(DEFAULT_EVENTS)
+    for message in messages:  # JSON with the summary: the examples print a subject
+        summary = json.loads(message.body())["data"]["envelopeSummary"]
+        assert summary["emailSubject"] and summary["recipients"]["signers"]
+        assert parse(message.body()).subject == message.lifecycle.subject
+
+
+def test_all_events_and_chosen_events_from_the_cli() -> None:
+    args = build_parser().parse_args(
+        ["simulate", "--url", URL, "--all-events", "--envelopes", "18"]
+    )
+    count, messages = build_messages(args)
+    assert count == len(KINDS) and {m.event for m in messages} == set(KNOWN_EVENTS)
+    argv = ["simulate", "--url", URL, "--event", "click-agreed", "--event", "envelope-purge"]
+    count, messages = build_messages(build_parser().parse_args(argv))
+    assert count == 10 and {m.event for m in messages} == {"click-agreed", "envelope-purge"}
 
 
 def test_cli_simulate_exits_1_when_messages_fail(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from connect_mw.cli import main
 from connect_mw.subscriptions import (
     DEFAULT_EVENTS,
+    KNOWN_EVENTS,
     SubscriptionError,
     connect_configuration,
     event_notification,
@@ -23,7 +24,8 @@ URL = "https://example.com/docusign/connect"
 EVENT_NOTIFICATION_FIELDS = {
     "deliveryMode", "envelopeEvents", "eventData", "events", "includeCertificateOfCompletion",
     "includeCertificateWithSoap", "includeDocumentFields", "includeDocuments",
-    "includeEnvelopeVoidReason", "includeHMAC", "includeSenderAccountAsCustomField",
+    "includeEnvelopeVoidReason", "includeHMAC", "includeOAuth",
+    "includeSenderAccountAsCustomField",
     "includeTimeZone", "loggingEnabled", "recipientEvents", "requireAcknowledgment",
     "signMessageWithX509Cert", "soapNameSpace", "url", "useSoapInterface",
 }  # fmt: skip
@@ -156,3 +158,115 @@ def test_cli_rejects_bad_values_with_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert main(["event-notification", "--url", "http://example.com/x"]) == 2
     assert "https://" in capsys.readouterr().err
     assert main(["event-notification", "--url", "http://example.com/x", "--allow-http"]) == 0
+
+
+def test_all_26_event_triggers_are_known_and_accepted() -> None:
+    assert len(KNOWN_EVENTS) == len(set(KNOWN_EVENTS)) == 26
+    prefixes = ("envelope-", "recipient-", "template-", "click-")
+    assert [sum(e.startswith(p) for e in KNOWN_EVENTS) for p in prefixes] == [11, 10, 3, 2]
+    assert event_notification(URL, events=KNOWN_EVENTS)["events"] == list(KNOWN_EVENTS)
+    body = connect_configuration(URL, name="n", events=["template-created", "click-agreed"])
+    assert body["events"] == ["template-created", "click-agreed"]
+
+
+def test_security_options_use_each_bodys_spelling() -> None:
+    body = event_notification(URL, sign_with_x509=True, include_oauth=True)
+    assert (body["signMessageWithX509Cert"], body["includeOAuth"]) == ("true", "true")
+    assert set(body) <= EVENT_NOTIFICATION_FIELDS
+    config = connect_configuration(URL, name="n", sign_with_x509=True, include_oauth=True)
+    assert (config["signMessageWithX509Certificate"], config["includeOAuth"]) == ("true", "true")
+    assert set(config) <= CONNECT_CONFIGURATION_FIELDS
+    assert "includeOAuth" not in event_notification(URL)
+
+
+def test_recipient_side_configuration_for_groups() -> None:
+    body = connect_configuration(URL, name="n", recipient_side=True, group_ids=["g-1", "g-1"])
+    assert (body["configurationType"], body["groupIds"], body["allUsers"]) == (
+        "customrecipient",
+        ["g-1"],
+        "false",
+    )
+    assert set(body) <= CONNECT_CONFIGURATION_FIELDS
+
+
+def test_legacy_xml_event_notification() -> None:
+    events = ["envelope-completed", "recipient-autoresponded", "envelope-voided"]
+    body = event_notification(URL, events=events, legacy_xml=True, include_time_zone=False)
+    assert body == {
+        "url": URL,
+        "requireAcknowledgment": "true",
+        "loggingEnabled": "true",
+        "includeHMAC": "true",
+        "envelopeEvents": [
+            {"envelopeEventStatusCode": "Completed", "includeDocuments": "false"},
+            {"envelopeEventStatusCode": "Voided", "includeDocuments": "false"},
+        ],
+        "recipientEvents": [
+            {"recipientEventStatusCode": "AutoResponded", "includeDocuments": "false"}
+        ],
+        "includeDocuments": "false",
+        "includeEnvelopeVoidReason": "true",
+        "includeTimeZone": "false",
+    }
+    assert set(body) <= EVENT_NOTIFICATION_FIELDS
+
+
+def test_legacy_xml_connect_configuration() -> None:
+    body = connect_configuration(URL, name="n", legacy_xml=True, include_data=["documents"])
+    assert body["envelopeEvents"] == ["Sent", "Delivered", "Completed", "Declined", "Voided"]
+    assert body["recipientEvents"] == [
+        "Sent",
+        "Delivered",
+        "Completed",
+        "Declined",
+        "AutoResponded",
+    ]
+    assert (body["includeTimeZoneInformation"], body["includeDocuments"]) == ("true", "true")
+    assert "events" not in body and "deliveryMode" not in body
+    assert set(body) <= CONNECT_CONFIGURATION_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: event_notification(URL, events=["click-agreed"], legacy_xml=True),
+            "'click-agreed' has no legacy XML form",
+        ),
+        (
+            lambda: event_notification(URL, events=["envelope-corrected"], legacy_xml=True),
+            "'envelope-corrected' has no legacy XML form",
+        ),
+        (
+            lambda: connect_configuration(URL, name="n", include_time_zone=False),
+            "only applies to the legacy XML form",
+        ),
+    ],
+)
+def test_legacy_xml_limits(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(SubscriptionError, match=message):
+        call()
+
+
+def test_cli_offers_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["connect-config", "--url", URL, "--name", "app"]
+    flags = ["--all-events", "--x509", "--oauth", "--recipient-side", "--group-id", "g-1"]
+    assert main([*base, *flags]) == 0
+    assert json.loads(capsys.readouterr().out) == connect_configuration(
+        URL,
+        name="app",
+        events=KNOWN_EVENTS,
+        sign_with_x509=True,
+        include_oauth=True,
+        recipient_side=True,
+        group_ids=["g-1"],
+    )
+    assert main(["event-notification", "--url", URL, "--legacy-xml", "--no-time-zone"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == event_notification(URL, legacy_xml=True, include_time_zone=False)
+    assert main(["event-notification", "--url", URL, "--event", "template-created"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == ["template-created"]
+    assert main(["event-notification", "--url", URL, "--no-time-zone"]) == 2
+    assert "legacy XML" in capsys.readouterr().err
+    assert main(["event-notification", "--url", URL, "--all-events", "--event", "x"]) == 2
+    assert "exclude each other" in capsys.readouterr().err

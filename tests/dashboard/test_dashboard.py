@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import pytest
 from starlette.applications import Starlette
@@ -273,3 +275,49 @@ def test_serve_mounts_the_dashboard_only_when_safe(argv: list[str], mounted: boo
             headers = {"authorization": "Basic " + base64.b64encode(b"ops:pw").decode()}
         assert request(app, "GET", "/dashboard/", headers=headers).status_code == 200
         assert request(app, "GET", "/dashboard").status_code in (307, 308)
+
+
+def retry_page(
+    count: int = 2,
+) -> tuple[MemoryStore, str, Dashboard, dict[str, str], dict[str, str], str]:
+    store, _ = filled_store(count)
+    key = kill_one(store)
+    app, auth = authed(store)
+    page = request(app, "GET", "/dead-letters", headers=auth)
+    cookies = {"connect_mw_csrf": page.cookies["connect_mw_csrf"]}
+    return store, key, app, auth, cookies, csrf_of(page)
+
+
+async def pieces(body: bytes) -> AsyncIterator[bytes]:
+    """``body`` sent chunked (no Content-Length), 4 KiB at a time."""
+    for start in range(0, len(body), 4096):
+        yield body[start : start + 4096]
+
+
+@pytest.mark.parametrize("path", ["/retry", "/retry-all"])
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_form_over_16_kib_is_413(path: str, declared: bool) -> None:
+    store, key, app, auth, cookies, token = retry_page()
+    body = urlencode({"key": key, "csrf": token, "next": "/dead-letters", "pad": "x" * 16_500})
+    headers = {**auth, "content-type": "application/x-www-form-urlencoded"}
+    content: bytes | AsyncIterator[bytes] = body.encode() if declared else pieces(body.encode())
+    answer = request(app, "POST", path, headers=headers, content=content, cookies=cookies)
+    assert answer.status_code == 413, answer.text
+    assert processing_of(store, key) is ProcessingState.DEAD
+
+
+@pytest.mark.parametrize("path", ["/retry", "/retry-all"])
+def test_a_form_field_repeated_with_another_value_is_400(path: str) -> None:
+    store, key, app, auth, cookies, token = retry_page()
+    headers = {**auth, "content-type": "application/x-www-form-urlencoded"}
+    fields = [("key", key), ("csrf", token), ("next", "/dead-letters")]
+    for name, other in [("key", "someone-else"), ("csrf", "x.y"), ("next", "/queue")]:
+        body = urlencode([*fields, (name, other)])
+        answer = request(app, "POST", path, headers=headers, content=body, cookies=cookies)
+        assert answer.status_code == 400, (name, answer.text)
+        assert "repeated" in answer.text
+    assert processing_of(store, key) is ProcessingState.DEAD
+    same = urlencode([*fields, ("key", key)])  # the same value twice says nothing new
+    answer = request(app, "POST", path, headers=headers, content=same, cookies=cookies)
+    assert answer.status_code == 303
+    assert processing_of(store, key) is ProcessingState.PENDING

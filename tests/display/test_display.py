@@ -67,3 +67,16 @@ def test_different_texts_are_shown_differently(a: str, b: str) -> None:
 def test_printable_text_without_backslash_is_unchanged(text: str) -> None:
     text = text.replace("\\", "")
     assert display(text) == text
+
+
+@pytest.mark.parametrize("escape", ["\\U00110000", "\\Uffffffff", "\\U7fffffff"])
+def test_an_escape_beyond_unicode_is_kept_literally(escape: str) -> None:
+    """No text displays as these (display never writes them); undisplay keeps them as typed."""
+    assert undisplay(escape) == escape
+    assert undisplay(f"id-{escape}-\\x41") == f"id-{escape}-A"
+    assert undisplay("\\U0010ffff") == "\U0010ffff"  # the last code point still decodes
+
+
+@given(st.text(alphabet="\\Uux0123456789abcdef-", max_size=40))
+def test_undisplay_never_raises(shown: str) -> None:
+    assert isinstance(undisplay(shown), str)

@@ -113,3 +113,44 @@ def test_the_django_worker_closes_stale_connections_around_each_batch() -> None:
         assert worker.run_once() == 1
         assert seen and seen[0] is not None  # the callback had a connection
         assert connection.connection is None  # CONN_MAX_AGE = 0: closed after the batch
+
+
+def test_worker_command_refuses_when_no_signal_receiver_is_connected() -> None:
+    django_settings.reset_tables()
+    config = {"HMAC_KEYS": [KEY], "MODE": "deferred", "RUN_WORKER": False}
+    with override_settings(CONNECT_MW=config):
+        receiver = get_receiver()
+        assert receiver.router.empty  # nothing in this process listens to the signals
+        assert receiver.handle(signed_request(sim_body(status="completed"))).status == 200
+        with pytest.raises(CommandError, match="has no callbacks: a worker would mark") as info:
+            call_command("connect_mw_worker", "--once", stdout=io.StringIO())
+        assert info.value.returncode == 2
+        assert "connect a receiver to a connect_mw signal" in str(info.value)
+        (event,) = receiver.store.list_events()
+        assert event.processing is ProcessingState.PENDING
+        out = io.StringIO()
+        call_command("connect_mw_worker", "--once", "--drain", stdout=out)
+        assert out.getvalue() == "processed 1 event(s)\n"
+        (event,) = receiver.store.list_events()
+        assert event.processing is ProcessingState.PROCESSED
+
+
+def test_a_connected_signal_receiver_counts_as_a_callback() -> None:
+    def completed(delivery: Any, **kwargs: Any) -> None:
+        """Listens."""
+
+    def empty() -> bool:
+        return get_receiver().router.empty
+
+    config = {"HMAC_KEYS": [KEY], "MODE": "deferred", "RUN_WORKER": False}
+    with override_settings(CONNECT_MW=config):
+        assert empty()
+        signals.envelope_completed.connect(completed)
+        try:
+            assert not empty()
+            with pytest.raises(CommandError, match="leave --drain out") as info:
+                call_command("connect_mw_worker", "--once", "--drain", stdout=io.StringIO())
+            assert info.value.returncode == 2
+        finally:
+            signals.envelope_completed.disconnect(completed)
+        assert empty()

@@ -190,8 +190,11 @@ def json_case(name: str, body: bytes, expected: int = DEAD_LETTER, *, stored: bo
 def json_cases() -> Iterator[Case]:
     yield json_case("deep_nesting", b'{"a":' * 100_000 + b"1" + b"}" * 100_000)
     yield json_case("deep_array", b"[" * 500_000 + b"]" * 500_000)
-    yield json_case(
-        "huge_integer", sim_body().replace(b'"retryCount": 0', b'"retryCount": ' + b"9" * 100_000)
+    yield json_case(  # valid JSON, never converted: retryCount is left empty (parsing.md)
+        "huge_integer",
+        sim_body().replace(b'"retryCount": 0', b'"retryCount": ' + b"9" * 100_000),
+        200,
+        stored=True,
     )
     for constant in (b"NaN", b"Infinity", b"-Infinity"):
         yield json_case(
@@ -210,10 +213,15 @@ def json_cases() -> Iterator[Case]:
     yield json_case("data_is_a_list", sim("data", []))
     yield json_case("envelope_id_is_a_number", sim("data.envelopeId", 5))
     yield json_case("event_is_an_object", sim("event", {}))
-    yield json_case("summary_is_a_string", sim("data.envelopeSummary", "completed"))
+    # secondary fields: left empty and logged, the message stored (it came from DocuSign)
+    yield json_case(
+        "summary_is_a_string", sim("data.envelopeSummary", "completed"), 200, stored=True
+    )
     yield json_case(
         "recipients_wrong_type",
         sim("data.envelopeSummary", {"status": "sent", "recipients": "all"}),
+        200,
+        stored=True,
     )
     yield json_case("ten_kb_envelope_id", sim("data.envelopeId", "e" * 10_240))
     yield json_case("redis_syntax_id", sim("data.envelopeId", "*1\r\n$8\r\nFLUSHALL\r\n"))
@@ -229,8 +237,15 @@ def json_cases() -> Iterator[Case]:
         200,
         stored=True,
     )
-    yield json_case(
-        "click_event", json.dumps({"event": "click-agreed", "data": {"agreementId": "a"}}).encode()
+    yield json_case(  # about no envelope: stored alone and routed, never refused
+        "click_event",
+        json.dumps({"event": "click-agreed", "data": {"agreementId": "a"}}).encode(),
+        200,
+        stored=True,
+    )
+    yield json_case(  # an envelope id made up from uri: a dead letter, never envelope "x"
+        "envelope_id_null_uri_not_a_guid",
+        sim("data.envelopeId", None).replace(b"/envelopes/e8b18544", b"/envelopes/x#e8b18544"),
     )
     yield from tab_cases()
     yield json_case("invalid_utf8", b'{"event": "envelope-sent\xff"}')

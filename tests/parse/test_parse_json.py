@@ -23,6 +23,7 @@ from connect_mw.model import (
     Sender,
 )
 from connect_mw.parse import parse
+from connect_mw.parse.json_load import load_object
 from support.payloads import fixture_bytes
 
 UTC = timezone.utc
@@ -384,14 +385,38 @@ def test_summary_without_status_falls_back_to_the_event() -> None:
 
 
 @pytest.mark.parametrize("event", ["click-agreed", "click-declined"])
-def test_click_events_are_not_envelope_events(event: str) -> None:
+def test_click_events_are_about_no_envelope(event: str) -> None:
     message = {"event": event, "apiVersion": "v2.1", "data": {"agreementId": "a-1"}}
-    rejects(encode(message), f"not an envelope event: {event}")
+    n = parse_message(message)
+    assert (n.event, n.envelope_id, n.about_envelope, n.subject_id) == (event, "", False, "a-1")
+    assert (n.status, n.recipients, n.times) == (None, (), EnvelopeTimes())
+    assert n.extras["data"] == {"agreementId": "a-1"}
 
 
-def test_template_event_without_envelope_is_rejected() -> None:
-    message = {"event": "template-created", "data": {"templateId": "t-1"}}
-    rejects(encode(message), "not an envelope event: template-created")
+def test_a_click_event_names_its_clickwrap() -> None:
+    message = {"event": "click-agreed", "data": {"clickwrapId": "c-1", "agreementId": "a-1"}}
+    assert parse_message(message).subject_id == "c-1"
+    message = {"event": "click-agreed", "uri": "/clickapi/v1/accounts/x/clickwraps/c-2/users"}
+    assert parse_message(message).subject_id == "c-2"
+
+
+def test_template_events_are_about_no_envelope() -> None:
+    message = {"event": "template-created", "data": {"templateId": "t-1", "accountId": ACCOUNT}}
+    n = parse_message(message)
+    assert (n.envelope_id, n.subject_id, n.account_id) == ("", "t-1", ACCOUNT)
+    message = {"event": "template-deleted", "uri": "/restapi/v2.1/accounts/x/templates/t-2"}
+    assert parse_message(message).subject_id == "t-2"
+
+
+def test_a_template_event_ignores_an_envelope_id() -> None:
+    message = {"event": "template-modified", "data": {"templateId": "t-1", "envelopeId": "e"}}
+    assert parse_message(message).envelope_id == ""
+
+
+def test_an_unknown_event_is_about_an_envelope_only_when_it_names_one() -> None:
+    assert parse_message({"event": "brand-new-event", "data": {}}).about_envelope is False
+    n = parse_message({"event": "brand-new-event", "data": {"envelopeId": MINIMAL_ENVELOPE}})
+    assert (n.envelope_id, n.status) == (MINIMAL_ENVELOPE, None)
 
 
 @pytest.mark.parametrize("event", [None, "", "   ", 5, ["envelope-sent"]])
@@ -442,6 +467,20 @@ def test_missing_envelope_id() -> None:
     rejects(encode(message), "JSON: data.envelopeId is missing")
 
 
+@pytest.mark.parametrize("segment", ["x", "not-a-guid", "4d5e6f7a8b9c4d0e9f1a2b3c4d5e6f7a"])
+def test_an_envelope_id_from_uri_must_be_a_guid(segment: str) -> None:
+    message = minimal("envelope-sent")
+    message["data"]["envelopeId"] = None
+    message["uri"] = f"/restapi/v2.1/accounts/{ACCOUNT}/envelopes/{segment}"
+    rejects(encode(message), "uri is not a GUID")
+
+
+def test_an_envelope_id_given_directly_need_not_be_a_guid() -> None:
+    message = minimal("envelope-sent", envelopeId="x")
+    message["uri"] = f"/restapi/v2.1/accounts/{ACCOUNT}/envelopes/x"
+    assert parse_message(message).envelope_id == "x"
+
+
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
@@ -471,20 +510,28 @@ def test_non_finite_constants_are_rejected(constant: str) -> None:
     rejects(body, f"JSON: {constant} is not a valid JSON number")
 
 
-def test_float_overflow_is_rejected() -> None:
-    rejects(b'{"event": "envelope-sent", "x": 1e999}', "too large")
+TOO_LARGE = [(b"1e999", "too large"), (b"-" + b"9" * 31, "more than 30 digits"),
+             (b"1" * 100_000, "30 digits"), (b"0." + b"1" * 200, "longer")]  # fmt: skip
 
 
-def test_huge_integers_are_rejected_even_in_ignored_keys() -> None:
+@pytest.mark.parametrize(("literal", "reason"), TOO_LARGE, ids=lambda v: str(v)[:12])
+def test_numbers_too_large_to_read_are_refused_by_the_strict_loader(
+    literal: bytes, reason: str
+) -> None:
+    """``load_object`` as ``Delivery.body`` uses it: no huge number is ever converted."""
+    with pytest.raises(ParseError, match=reason):
+        load_object(b'{"envelopeId": "e", "status": "sent", "x": ' + literal + b"}")
+
+
+@pytest.mark.parametrize(("literal", "reason"), TOO_LARGE, ids=lambda v: str(v)[:12])
+def test_numbers_too_large_to_read_in_ignored_keys_keep_the_message(
+    literal: bytes, reason: str
+) -> None:
+    """Valid JSON: the parser leaves them unconverted (tests/parse/test_parse_lenient.py)."""
     ok = b'{"envelopeId": "e", "status": "sent", "x": ' + b"9" * 30 + b"}"
     assert parse(ok).envelope_id == "e"
-    huge = b'{"envelopeId": "e", "status": "sent", "x": -' + b"9" * 31 + b"}"
-    rejects(huge, "more than 30 digits")
-    rejects(b'{"envelopeId": "e", "status": "sent", "x": ' + b"1" * 100_000 + b"}", "30 digits")
-
-
-def test_long_float_literal_is_rejected() -> None:
-    rejects(b'{"envelopeId": "e", "status": "sent", "x": 0.' + b"1" * 200 + b"}", "longer")
+    body = b'{"envelopeId": "e", "status": "sent", "x": ' + literal + b"}"
+    assert parse(body).envelope_id == "e"
 
 
 @pytest.mark.parametrize(
@@ -539,10 +586,25 @@ def test_invalid_utf8_is_rejected() -> None:
     rejects(b'{"envelopeId": "\xed\xa0\x80", "status": "sent"}', "not valid UTF-8")
 
 
-def test_lone_surrogate_in_kept_text_is_rejected() -> None:
-    rejects(full_with("data.envelopeSummary.emailSubject", "Hi \ud83d"), "lone surrogate")
+def leaves_empty(body: bytes, fragment: str) -> Notification:
+    """``body`` parses, its identity intact, with ``fragment`` among its parse warnings."""
+    notification = parse(body, "application/json")
+    assert any(fragment in warning for warning in notification.parse_warnings), (
+        notification.parse_warnings
+    )
+    return notification
+
+
+def test_lone_surrogate_in_kept_text_is_left_empty() -> None:
+    body = full_with("data.envelopeSummary.emailSubject", "Hi \ud83d")
+    assert leaves_empty(body, "lone surrogate").subject is None
     body = json.dumps({"envelopeId": "e", "status": "sent", "emailSubject": "a\udc00"}).encode()
-    rejects(body, "JSON: emailSubject contains a lone surrogate")
+    n = leaves_empty(body, "JSON: emailSubject contains a lone surrogate")
+    assert (n.envelope_id, n.subject) == ("e", None)
+
+
+def test_lone_surrogate_in_an_identity_field_is_rejected() -> None:
+    rejects(full_with("data.envelopeId", "e\ud83d"), "lone surrogate")
 
 
 def test_lone_surrogate_in_ignored_text_is_tolerated() -> None:
@@ -550,9 +612,9 @@ def test_lone_surrogate_in_ignored_text_is_tolerated() -> None:
     assert parse(body).envelope_id == "e"
 
 
-def test_nul_in_kept_text_is_rejected() -> None:
+def test_nul_in_kept_text_is_left_empty() -> None:
     body = full_with("data.envelopeSummary.recipients.signers.0.name", "Zoë\u0000")
-    rejects(body, "signers[0].name contains a NUL character")
+    assert leaves_empty(body, "signers[0].name contains a NUL character").recipients[0].name is None
 
 
 def test_surrogate_pair_escapes_are_fine() -> None:
@@ -567,27 +629,39 @@ def test_surrogate_pair_escapes_are_fine() -> None:
     ("path", "value", "fragment"),
     [
         ("data", "envelope", "JSON: data must be an object"),
+        ("generatedDateTime", "06.03.2024 10:15", "JSON: generatedDateTime is not an ISO-8601"),
+        ("generatedDateTime", 5, "JSON: generatedDateTime must be a string"),
+        ("data.envelopeId", 5, "JSON: data.envelopeId must be a string"),
+        ("data.envelopeSummary.envelopeId", ["x"], "envelopeSummary.envelopeId must be a string"),
+        ("event", {}, "JSON: event must be a string"),
+    ],
+)
+def test_identity_fields_of_the_wrong_type_are_rejected(
+    path: str, value: object, fragment: str
+) -> None:
+    rejects(full_with(path, value), fragment)
+
+
+_SIGNER = "data.envelopeSummary.recipients.signers.0"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
         ("data.envelopeSummary", [], "JSON: data.envelopeSummary must be an object"),
+        ("data.envelopeSummary", "completed", "JSON: data.envelopeSummary must be an object"),
         ("data.envelopeSummary.recipients", "signers", "envelopeSummary.recipients must be an"),
         ("data.envelopeSummary.recipients.signers", {}, "recipients.signers must be an array"),
-        ("data.envelopeSummary.recipients.signers.0", "x", "recipients.signers[0] must be an"),
-        (
-            "data.envelopeSummary.recipients.signers.0.routingOrder",
-            "abc",
-            "signers[0].routingOrder",
-        ),
-        ("data.envelopeSummary.recipients.signers.0.routingOrder", -1, "signers[0].routingOrder"),
-        ("data.envelopeSummary.recipients.signers.0.routingOrder", True, "signers[0].routingOrder"),
-        ("data.envelopeSummary.recipients.signers.0.routingOrder", 1.0, "signers[0].routingOrder"),
-        (
-            "data.envelopeSummary.recipients.signers.0.recipientId",
-            1,
-            "recipientId must be a string",
-        ),
-        ("data.envelopeSummary.recipients.signers.0.status", "done!", "is not a status name"),
-        ("data.envelopeSummary.recipients.signers.0.customFields", "x", "customFields must be an"),
-        ("data.envelopeSummary.recipients.signers.0.customFields", [3], "customFields[0] must be"),
-        ("data.envelopeSummary.recipients.signers.0.signedDateTime", "yesterday", "signedDateTime"),
+        (f"{_SIGNER}", "x", "recipients.signers[0] must be an"),
+        (f"{_SIGNER}.routingOrder", "abc", "signers[0].routingOrder"),
+        (f"{_SIGNER}.routingOrder", -1, "signers[0].routingOrder"),
+        (f"{_SIGNER}.routingOrder", True, "signers[0].routingOrder"),
+        (f"{_SIGNER}.routingOrder", 1.0, "signers[0].routingOrder"),
+        (f"{_SIGNER}.recipientId", 1, "recipientId must be a string"),
+        (f"{_SIGNER}.status", "done!", "is not a status name"),
+        (f"{_SIGNER}.customFields", "x", "customFields must be an"),
+        (f"{_SIGNER}.customFields", [3], "customFields[0] must be"),
+        (f"{_SIGNER}.signedDateTime", "yesterday", "signedDateTime"),
         ("data.envelopeSummary.status", 3, "JSON: data.envelopeSummary.status must be a string"),
         ("data.envelopeSummary.emailSubject", 5, "emailSubject must be a string"),
         ("data.envelopeSummary.sentDateTime", "2024-13-01T00:00:00Z", "Summary.sentDateTime"),
@@ -599,12 +673,66 @@ def test_surrogate_pair_escapes_are_fine() -> None:
         ("retryCount", "x", "JSON: retryCount must be a non-negative integer"),
         ("retryCount", 1.5, "JSON: retryCount must be a non-negative integer"),
         ("configurationId", [1], "JSON: configurationId must be a non-negative integer"),
-        ("generatedDateTime", "06.03.2024 10:15", "JSON: generatedDateTime is not an ISO-8601"),
         ("data.accountId", {}, "JSON: data.accountId must be a string"),
+        ("data.recipientId", 7, "JSON: data.recipientId must be a string"),
     ],
 )
-def test_wrong_types_are_rejected_naming_the_field(path: str, value: object, fragment: str) -> None:
-    rejects(full_with(path, value), fragment)
+def test_secondary_fields_of_the_wrong_type_are_left_empty_naming_the_field(
+    path: str, value: object, fragment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="connect_mw")
+    n = leaves_empty(full_with(path, value), fragment)
+    assert (n.envelope_id, n.event) == (FULL_ENVELOPE, "envelope-completed")
+    assert n.generated_at is not None
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and fragment in warnings[0].getMessage()
+
+
+def test_routing_order_abc_leaves_only_that_field_empty() -> None:
+    n = leaves_empty(full_with(f"{_SIGNER}.routingOrder", "abc"), "routingOrder")
+    reference = parse(fixture_bytes("sim_envelope_completed_full.json"))
+    assert n.recipients[0].routing_order is None
+    assert dataclasses.replace(n.recipients[0], routing_order=1) == reference.recipients[0]
+    assert n.status is reference.status and n.recipients[1:] == reference.recipients[1:]
+
+
+def test_a_summary_of_the_wrong_type_falls_back_to_the_event() -> None:
+    n = leaves_empty(full_with("data.envelopeSummary", "completed"), "envelopeSummary")
+    assert (n.status, n.recipients, n.full_recipient_list) == (EnvelopeStatus.COMPLETED, (), False)
+
+
+def test_recipients_of_the_wrong_type_are_not_a_full_list() -> None:
+    n = leaves_empty(full_with("data.envelopeSummary.recipients", "all"), "recipients")
+    assert (n.recipients, n.full_recipient_list) == ((), False)
+
+
+def test_warn_false_parses_the_same_without_logging(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="connect_mw")
+    body = full_with(f"{_SIGNER}.routingOrder", "abc")
+    quiet = parse(body, warn=False)
+    assert caplog.records == []
+    assert quiet == parse(body) and quiet.parse_warnings == parse(body).parse_warnings
+
+
+def test_many_bad_fields_are_one_warning_with_a_bounded_list(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("WARNING", logger="connect_mw")
+    message = load("sim_envelope_completed_full.json")
+    signer = message["data"]["envelopeSummary"]["recipients"]["signers"][0]
+    message["data"]["envelopeSummary"]["recipients"]["signers"] = [
+        dict(signer, routingOrder="abc", recipientId=str(n)) for n in range(50)
+    ]
+    n = parse(encode(message))
+    signers = [r for r in n.recipients if r.recipient_type == "signer"]
+    assert len(signers) == 50 and all(r.routing_order is None for r in signers)
+    assert len(n.parse_warnings) == 11 and n.parse_warnings[-1] == "and 40 more"
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+
+
+def test_aggregate_status_is_the_event_so_stays_strict() -> None:
+    body = json.dumps({"envelopeId": "e", "status": "done!"}).encode()
+    rejects(body, "JSON: status is not a status name")
 
 
 @pytest.mark.parametrize(

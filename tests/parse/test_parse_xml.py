@@ -445,8 +445,32 @@ def test_missing_recipient_id_falls_back_to_a_stable_identity() -> None:
         ("<Status>Created</", "<Status>Créé</", "RecipientStatus[2]/Status"),
     ],
 )
-def test_wrong_values_are_rejected_naming_the_field(old: str, new: str, fragment: str) -> None:
-    rejects(variant("xml_sent_pretty.xml", old, new), fragment)
+def test_secondary_values_of_the_wrong_shape_are_left_empty_naming_the_field(
+    old: str, new: str, fragment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="connect_mw")
+    reference = parse(fixture_bytes("xml_sent_pretty.xml"))
+    n = parse(variant("xml_sent_pretty.xml", old, new))
+    assert any(fragment in warning for warning in n.parse_warnings), n.parse_warnings
+    assert (n.envelope_id, n.event, n.generated_at) == (
+        reference.envelope_id,
+        reference.event,
+        reference.generated_at,
+    )
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and fragment in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ("</Email>\n    <Status>Sent</", "</Email>\n    <Status>Sent!</", "EnvelopeStatus/Status"),
+        ("<TimeGenerated>", "<TimeGenerated>x", "EnvelopeStatus/TimeGenerated"),
+    ],
+)
+def test_identity_values_of_the_wrong_shape_are_rejected(old: str, new: str, fragment: str) -> None:
+    body = variant("xml_sent_pretty.xml", old, new)
+    rejects(body, fragment)
 
 
 def test_content_document_without_id_gets_its_position() -> None:
@@ -498,9 +522,16 @@ def test_deep_nesting_anywhere_is_rejected_early() -> None:
     rejects(variant("xml_voided.xml", "<Subject>", f"{junk}<Subject>"), "nested deeper than 64")
 
 
-def test_elements_inside_a_scalar_are_rejected() -> None:
+def test_elements_inside_a_secondary_scalar_leave_it_empty() -> None:
     body = variant("xml_voided.xml", "<Subject>Visitor NDA</", "<Subject><b>x</b></")
-    rejects(body, "EnvelopeStatus/Subject must hold text")
+    n = parse(body)
+    assert n.subject is None
+    assert n.parse_warnings == ("XML: EnvelopeStatus/Subject must hold text, not elements",)
+
+
+def test_elements_inside_an_identity_scalar_are_rejected() -> None:
+    body = variant("xml_voided.xml", "<EnvelopeID>", "<EnvelopeID><b>x</b>")
+    rejects(body, "EnvelopeStatus/EnvelopeID must hold text")
 
 
 def test_latin1_declared_body() -> None:

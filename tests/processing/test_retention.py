@@ -69,6 +69,38 @@ def test_zero_turns_retention_off_and_negative_is_refused() -> None:
         Receiver(hmac_keys=KEY, store=MemoryStore(), purge_every=-1)
 
 
+@pytest.mark.parametrize(
+    "every", [float("nan"), float("inf"), -float("inf"), 1e300, -1, "60", True]
+)
+def test_an_interval_that_is_not_a_finite_number_is_refused_at_construction(every: object) -> None:
+    """inf would kill the retention thread at its first wait; NaN would turn it off silently."""
+    with pytest.raises(ConfigurationError, match="purge_every"):
+        RetentionSchedule(MemoryStore(), every)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="purge_every"):
+        RetentionThread(MemoryStore(), every)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="purge_every"):
+        Receiver(hmac_keys=KEY, store=MemoryStore(), purge_every=every)  # type: ignore[arg-type]
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    with pytest.raises(ConfigurationError, match="purge_every"):
+        receiver.worker(purge_every=every)
+
+
+@pytest.mark.parametrize(
+    "retention", [timedelta(seconds=-1), timedelta.max, timedelta(days=40_000), 30, "30d"]
+)
+def test_a_retention_that_is_not_a_sensible_duration_is_refused(retention: object) -> None:
+    with pytest.raises(ConfigurationError, match="retention"):
+        Receiver(hmac_keys=KEY, store=MemoryStore(), retention=retention)  # type: ignore[arg-type]
+
+
+def test_sensible_settings_are_kept() -> None:
+    receiver = Receiver(
+        hmac_keys=KEY, store=MemoryStore(), retention=timedelta(days=36_500), purge_every=0.5
+    )
+    assert receiver.store.retention == timedelta(days=36_500) and receiver.purge_every == 0.5
+    assert RetentionSchedule(MemoryStore(), 365 * 24 * 3600).enabled
+
+
 def test_a_failed_purge_is_logged_and_tried_again_next_turn(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

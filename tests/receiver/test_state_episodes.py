@@ -8,6 +8,7 @@ list marks the recipients it omits removed.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_mw.model import EnvelopeState, EnvelopeTimes, Notification, Recipient, Transition
-from connect_mw.state import fold
+from connect_mw.state import RUN_POINTS, fold
 from connect_mw.testing import notification, recipient
 from connect_mw.testing.builders import BASE_TIME
 
@@ -350,3 +351,75 @@ def test_random_corrections_fold_the_same_in_any_order(choices, data) -> None:  
     for rid, statuses in history.items():
         folded = state.recipient(rid)
         assert folded is not None and folded.status == statuses[-1]
+
+
+def test_a_removed_recipient_named_again_is_removed_once() -> None:
+    """Messages still naming a removed recipient, between newer lists, fire no new removal."""
+    state = fold(None, listing(minute(0), recipient("1", "sent"), recipient("2", "sent"))).state
+    fired: list[str] = []
+    for i in range(1, 9):
+        if i % 2:
+            message = notification(
+                "env",
+                None,
+                at=minute(i),
+                event="recipient-sent",
+                recipients=(recipient("2", "sent"),),
+            )
+        else:
+            message = listing(minute(i), recipient("1", "sent"))
+        result = fold(state, message)
+        state = result.state
+        fired.extend(f"{t.name}:{t.recipient_id}" for t in result.transitions)
+    assert fired == ["recipient-removed:2"]
+    removed = state.recipient("2")
+    assert removed is not None and removed.removed
+
+
+def long_history(messages: int) -> list[Notification]:
+    """An envelope that stays sent for ``messages`` messages, each listing its two signers."""
+    return [
+        listing(
+            minute(i),
+            recipient("1", "sent", sent_at=minute(0)),
+            recipient("2", "delivered", sent_at=minute(0), delivered_at=minute(0)),
+            status="sent",
+        )
+        for i in range(1, messages + 1)
+    ]
+
+
+def test_a_long_lived_envelope_keeps_a_bounded_timeline() -> None:
+    """Every message re-observes each recipient at its own time: runs keep RUN_POINTS."""
+    state, _ = fold_all([notification("env", "sent", at=minute(0)), *long_history(300)])
+    runs = [state.timeline] + [r.timeline for r in state.recipients]
+    assert all(len(points) <= RUN_POINTS + 1 for points in runs), [len(p) for p in runs]
+    r1 = state.recipient("1")
+    assert r1 is not None and r1.timeline[0].at == minute(0)  # the run's entry is kept
+    assert r1.timeline[-1].at == minute(300) and r1.status_at == minute(0)
+
+
+def without_timelines(state: EnvelopeState) -> EnvelopeState:
+    recipients = tuple(replace(r, timeline=()) for r in comparable(state).recipients)
+    return replace(comparable(state), recipients=recipients, timeline=())
+
+
+def test_recent_messages_still_fold_the_same_in_any_order_after_a_long_run() -> None:
+    """A correction among the latest messages, in any order, fires what it fired in order."""
+    history = long_history(100)
+    r2 = recipient("2", "delivered", sent_at=minute(0), delivered_at=minute(0))
+    steps = [("delivered", 0, 101), ("sent", 102, 101), ("delivered", 102, 103)]  # a correction
+    latest = [
+        listing(
+            minute(at), recipient("1", status, sent_at=minute(sent), delivered_at=minute(seen)), r2
+        )
+        for at, (status, sent, seen) in enumerate(steps, start=101)
+    ]
+    in_order, fired = fold_all([*history, *latest])
+    expected = Counter((t.recipient_id, t.status) for t in fired)
+    assert expected[("1", "sent")] == 2 and expected[("1", "delivered")] == 2
+    for order in itertools.permutations(latest):
+        state, again = fold_all([*history, *order])
+        assert Counter((t.recipient_id, t.status) for t in again) == expected
+        # which old points of the long run are kept may differ; nothing else does
+        assert without_timelines(state) == without_timelines(in_order)

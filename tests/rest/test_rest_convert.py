@@ -13,6 +13,7 @@ from connect_mw.errors import ParseError
 from connect_mw.keys import default_key
 from connect_mw.model import EnvelopeStatus, PayloadFormat, RecipientStatus
 from connect_mw.parse.json import parse_json
+from connect_mw.parse.lenient import Leniency
 from connect_mw.parse.rest import envelope_bytes
 from connect_mw.rest import rest_envelope_to_notification
 from connect_mw.state import fold
@@ -107,7 +108,7 @@ def test_a_completed_envelope() -> None:
 def test_the_mapping_is_the_json_parsers_own() -> None:
     for envelope in (COMPLETED, make_envelope(4, "declined", T0), make_envelope(5, "voided", T0)):
         raw = envelope_bytes(envelope)
-        parsed = parse_json(raw, len(raw))
+        parsed = parse_json(raw, len(raw), Leniency())
         expected = replace(
             parsed, format=PayloadFormat.REST_POLL, generated_at=parsed.times.status_changed
         )
@@ -170,6 +171,14 @@ def test_folding_a_poll_fires_what_the_envelope_reached() -> None:
         (
             {"envelopeId": "x", "status": "sent", "recipients": {"signers": "bob"}},
             "must be an array",
+        ),
+        (  # strict, unlike a Connect message: a REST reply we cannot read is a bug to see
+            {
+                "envelopeId": "x",
+                "status": "sent",
+                "recipients": {"signers": [{"routingOrder": "abc"}]},
+            },
+            "routingOrder must be a non-negative integer",
         ),
     ],
 )

@@ -13,6 +13,7 @@ import pytest
 from connect_mw.errors import ConfigurationError
 from connect_mw.model import PayloadFormat
 from connect_mw.parse.json import parse_json
+from connect_mw.parse.lenient import Leniency
 from connect_mw.rest import AsyncESignClient, DocuSignSettings
 from connect_mw.rest.reconcile import (
     WATERMARK,
@@ -127,7 +128,7 @@ def test_what_connect_delivered_fires_nothing_and_what_it_missed_is_recovered(
     recorder, watermarks = DictRecorder(), DictWatermarks()
     for number in (1, 3):  # Connect delivered envelopes 1 and 3; 2, 4 and 5 were lost
         body = _connect_message(fake.envelopes[envelope_id(number)])
-        assert recorder.record(parse_json(body, len(body)), body).inserted
+        assert recorder.record(parse_json(body, len(body), Leniency()), body).inserted
     report = _run(settings, recorder, watermarks, since=times[0] - timedelta(minutes=1))
     assert _names(report, envelope_id(1)) == [] and _names(report, envelope_id(3)) == []
     assert [

@@ -37,6 +37,7 @@ from support.services import (
     postgres_namespace,
     redis_namespace,
 )
+from support.stored_state import overwrite_json_file, overwrite_sqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
@@ -66,12 +67,16 @@ class TestEncryptedSQLiteStore(StoreContract):
     def make_store(self, tmp_path: Path) -> Store:
         return EncryptedStore(SQLiteStore(tmp_path / "connect.sqlite3"), ENCRYPTOR)
 
+    overwrite_state = staticmethod(overwrite_sqlite)
+
 
 class TestEncryptedJsonFileStore(StoreContract):
     """Over the six-method custom store of ``examples/custom_store.py``."""
 
     def make_store(self, tmp_path: Path) -> Store:
         return EncryptedStore(JsonFileStore(tmp_path / "connect.json"), ENCRYPTOR)
+
+    overwrite_state = staticmethod(overwrite_json_file)
 
     def test_markers_are_kept_when_supported(self, store: Store) -> None:
         # The suite skips this for a store that keeps no markers; check instead that the

@@ -15,6 +15,7 @@ import pytest
 from connect_mw.stores import MemoryStore, SQLiteStore, Store
 from connect_mw.testing import StoreContract
 from support.services import POSTGRES_DSN, postgres_namespace, require_module
+from support.stored_state import overwrite_postgres, overwrite_sqlite
 
 
 class TestMemoryStore(StoreContract):
@@ -23,16 +24,22 @@ class TestMemoryStore(StoreContract):
 
 
 class TestSQLiteStore(StoreContract):
+    overwrite_state = staticmethod(overwrite_sqlite)
+
     def make_store(self, tmp_path: Path) -> Store:
         return SQLiteStore(tmp_path / "connect.sqlite3")
 
 
 class TestSQLiteStoreNonDurable(StoreContract):
+    overwrite_state = staticmethod(overwrite_sqlite)
+
     def make_store(self, tmp_path: Path) -> Store:
         return SQLiteStore(tmp_path / "connect.sqlite3", durable=False)
 
 
 class TestSQLiteInMemory(StoreContract):
+    overwrite_state = staticmethod(overwrite_sqlite)
+
     def make_store(self, tmp_path: Path) -> Store:
         return SQLiteStore(":memory:")
 
@@ -51,3 +58,9 @@ class TestPostgresStore(StoreContract):
         from connect_mw.stores.postgres import PostgresStore
 
         return PostgresStore(POSTGRES_DSN, schema=self.schema, max_size=8)
+
+    def overwrite_state(self, store: Store, envelope_id: str, text: str) -> None:
+        from connect_mw.stores.postgres import PostgresStore
+
+        assert isinstance(store, PostgresStore)
+        overwrite_postgres(store, envelope_id, text)

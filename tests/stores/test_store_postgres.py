@@ -28,9 +28,15 @@ from connect_mw.model import Notification  # noqa: E402
 from connect_mw.queues.sql import SQLQueue  # noqa: E402
 from connect_mw.recording import RecordOutcome, record  # noqa: E402
 from connect_mw.stores import open_store  # noqa: E402
-from connect_mw.stores.api import Commit, ProcessingState, Progress, Store  # noqa: E402
+from connect_mw.stores.api import (  # noqa: E402
+    Commit,
+    ProcessingState,
+    Progress,
+    Store,
+    StoreEncodingError,
+)
 from connect_mw.stores.group_commit import Pending  # noqa: E402
-from connect_mw.stores.postgres import SCHEMA_VERSION, PostgresStore, StoreEncodingError  # noqa: E402
+from connect_mw.stores.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402
 from connect_mw.testing import notification  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME  # noqa: E402
 from connect_mw.testing.store_contract import RAW, state_of, stored_event  # noqa: E402

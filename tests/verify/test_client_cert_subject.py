@@ -205,3 +205,34 @@ def test_a_name_written_by_cryptography_is_read_back_as_a_rule_that_matches_it(
     except ValueError:
         assume(False)  # a text cryptography itself cannot read back is not a rule anyone has
     assert NameRule.parse(text).matches(certificate_name)
+
+
+def with_undecodable(cert: x509.Certificate, marker: bytes) -> x509.Certificate:
+    """``cert`` with the UTF8String value ``marker`` made invalid UTF-8 (signature unchanged).
+
+    The proxy verified the chain; what reaches the app may still hold a name that
+    ``cryptography`` loads but cannot decode.
+    """
+    der = cert.public_bytes(serialization.Encoding.DER)
+    at = der.index(marker)
+    assert der[at - 2] == 0x0C  # a UTF8String
+    broken = der[:at] + b"\xff\xfe" + der[at + 2 :]
+    return x509.load_der_x509_certificate(broken)
+
+
+@ENTRY
+@pytest.mark.parametrize("where", ["subject", "issuer"])
+def test_a_certificate_with_an_undecodable_name_is_a_401(
+    entry: Entry, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca = Authority("CN=Test Global CA G2,O=CAMARKER" if where == "issuer" else ISSUER)
+    subject = "CN=connect.docusign.test,O=SUBJECTMARKER" if where == "subject" else SUBJECT
+    cert = with_undecodable(
+        ca.issue(subject), b"CAMARKER" if where == "issuer" else b"SUBJECTMARKER"
+    )
+    client = client_for(entry, subjects=[SUBJECT], issuers=[ISSUER])
+    with caplog.at_level(logging.WARNING, logger="connect_mw"):
+        assert post(client, cert, 1) == 401
+    lines = [r.getMessage() for r in caplog.records if "rejected 401" in r.getMessage()]
+    assert len(lines) == 1 and "cannot be decoded" in lines[0], lines
+    assert client.receiver.store.list_envelopes() == []

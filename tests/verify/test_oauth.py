@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -265,6 +266,37 @@ def test_leeway_on_expiry(issuer: Issuer) -> None:
     assert refused.status == 401 and b"expired" in refused.body
 
 
+def raw_token(issuer: Issuer, claim: str, literal: str) -> str:
+    """A token signed by k1 whose ``claim`` is the JSON text ``literal`` (NaN, 1e400…)."""
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 600}
+    text = json.dumps({**claims, claim: "@"}).replace('"@"', literal)
+    head = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode())
+    body = b64url(text.encode())
+    key = issuer.keys["k1"]
+    signature = key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{head}.{body}.{b64url(signature)}"
+
+
+NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400, "true",
+              '"1700000000"', "null"]  # fmt: skip
+
+
+@ENTRY
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_time_claim_that_is_not_a_finite_number_is_a_401(
+    entry: Entry, issuer: Issuer, claim: str
+) -> None:
+    client = entry(receiver_with(validator(issuer)))
+    for n, literal in enumerate(NOT_FINITE):
+        if literal == "null" and claim != "exp":
+            continue  # an absent nbf/iat is allowed; an absent exp is refused
+        status, answer = post(client, raw_token(issuer, claim, literal), n)
+        assert status == 401, (claim, literal, answer)
+        assert isinstance(answer, dict) and claim in answer["error"], (claim, literal, answer)
+    assert client.receiver.store.list_envelopes() == []
+
+
 def test_configuration_is_checked(issuer: Issuer) -> None:
     with pytest.raises(ConfigurationError, match="https"):
         ConnectOAuth.build(issuer=ISSUER, audience=AUDIENCE, jwks_url="http://keys.example/")
@@ -275,6 +307,16 @@ def test_configuration_is_checked(issuer: Issuer) -> None:
         Receiver(store=MemoryStore(), oauth=oauth, bearer_validator=lambda token: True)
     with pytest.raises(ConfigurationError, match="Basic and Bearer"):
         Receiver(store=MemoryStore(), oauth=oauth, basic_auth=("u", "p"))
+    # NaN passes plain comparisons: it would switch off the refresh or the rate limit.
+    for ttl, min_interval in ((float("nan"), 30.0), (float("inf"), 30.0), (60.0, float("nan"))):
+        with pytest.raises(ConfigurationError, match="finite"):
+            ConnectOAuth.build(
+                issuer=ISSUER,
+                audience=AUDIENCE,
+                jwks_url=issuer.jwks_url,
+                ttl=ttl,
+                min_interval=min_interval,
+            )
 
 
 def test_jwks_keeps_only_rs256_signing_keys_of_2048_bits() -> None:

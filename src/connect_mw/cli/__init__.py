@@ -36,6 +36,7 @@ from .failures import (
     silence_stdout,
     store_failure,
 )
+from .numbers import ArgumentRefused, Parser
 from .serve import build_receiver
 
 __all__ = ["build_parser", "build_receiver", "main"]
@@ -43,9 +44,7 @@ __all__ = ["build_parser", "build_receiver", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``connect-mw``."""
-    parser = argparse.ArgumentParser(
-        prog="connect-mw", description="Receive and process DocuSign Connect webhooks."
-    )
+    parser = Parser(prog="connect-mw", description="Receive and process DocuSign Connect webhooks.")
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
@@ -76,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentRefused as exc:
+        return fail(str(exc), CONFIGURATION)
     configure_logs(log_level(args), log_format(args))
     redact_logs()
     try:

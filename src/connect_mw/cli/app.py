@@ -3,6 +3,7 @@
 With ``--app``, ``serve`` runs the :class:`~connect_mw.Receiver` your module builds (its
 callbacks, store, retry policy and options). The settings given on the command line or in
 their ``CONNECT_MW_*`` variables (``--hmac-key``, ``--account-key``, ``--basic-auth``,
+the OAuth-for-Connect and client-certificate options of :mod:`.auth_options`,
 ``--path``, ``--max-body-size``, ``--lease-seconds``, ``--retention-days``,
 ``--purge-every``) replace the receiver's; the store
 belongs to the receiver, so ``--store``, ``--encryption-keys`` and
@@ -21,16 +22,14 @@ import dataclasses
 import logging
 import os
 from datetime import timedelta
-from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, Receiver
-from ..redaction import redact_uri
 from ..retention import DEFAULT_PURGE_EVERY
-from ..stores import DEFAULT_STORE_URI, SQLiteStore, Store
-from ..stores.encrypted import EncryptedStore
+from ..stores import DEFAULT_STORE_URI
 from ..verify import BasicCredentials, HmacKeys
-from .common import account_keys, load_receiver
+from .auth_options import client_certificate_from, oauth_from
+from .common import account_keys, describe_store, load_receiver
 from .retention import DEFAULT_RETENTION_DAYS, purge_every_from, retention_from
 
 __all__ = [
@@ -95,6 +94,11 @@ def apply_overrides(receiver: Receiver, args: argparse.Namespace) -> Receiver:
         if not sep:
             raise ConfigurationError("--basic-auth takes USER:PASSWORD")
         auth = dataclasses.replace(auth, basic=BasicCredentials(user, password))
+    oauth, certificate = oauth_from(args), client_certificate_from(args)
+    if oauth is not None:
+        auth = dataclasses.replace(auth, bearer=oauth)
+    if certificate is not None:
+        auth = dataclasses.replace(auth, client_certificate=certificate)
     receiver.authenticator = auth
     if args.lease_seconds != DEFAULT_LEASE_SECONDS:
         lease_for = timedelta(seconds=args.lease_seconds)
@@ -134,14 +138,3 @@ def callbacks_line(receiver: Receiver, args: argparse.Namespace, runs: bool) -> 
     if args.app is not None and not args.no_worker:
         return f"{args.app} has no callbacks: events stay pending for `connect-mw worker`"
     return "no callbacks here: events stay pending until `connect-mw worker MODULE:RECEIVER` runs"
-
-
-def describe_store(store: Store, uri: str | None = None) -> str:
-    """The store for a log line: a SQLite file by absolute path, a URI without secrets."""
-    inner = store.inner if isinstance(store, EncryptedStore) else store
-    sealed = " (encrypted)" if inner is not store else ""
-    if isinstance(inner, SQLiteStore):
-        return f"sqlite:///{Path(inner.path).resolve()}{sealed}"
-    if uri is not None:
-        return redact_uri(uri) + sealed
-    return type(inner).__name__ + sealed

@@ -12,13 +12,17 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..encryption import Encryptor
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StoreUnavailable
 from ..logs import LogFormat
 from ..receiver import Receiver
-from ..stores import DEFAULT_STORE_URI, Store, open_store
+from ..redaction import redact_uri
+from ..stores import DEFAULT_STORE_URI, SQLiteStore, Store, open_store
 from ..stores.encrypted import EncryptedStore
 
 Subparsers = Any  # argparse's private _SubParsersAction
+#: Seconds a command waits for its store to answer before it gives up (exit status 1),
+#: unless ``CONNECT_MW_PROBE_TIMEOUT`` says otherwise (a distant database over TLS).
+PROBE_TIMEOUT = 1.0
 
 
 def load_receiver(spec: str) -> Receiver:
@@ -110,12 +114,55 @@ def store_from(args: argparse.Namespace, *, must_exist: bool = True) -> Store:
     empty database (a mistyped path would otherwise answer "not found" for everything).
     """
     if args.app:
-        return load_receiver(args.app).store
+        return answering(load_receiver(args.app).store)
     if must_exist:
         require_database(args.store)
     store = open_store(args.store)
     encryptor = encryptor_from(args)
-    return EncryptedStore(store, encryptor) if encryptor else store
+    return answering(EncryptedStore(store, encryptor) if encryptor else store, args.store)
+
+
+def probe_timeout() -> float:
+    """``CONNECT_MW_PROBE_TIMEOUT`` (seconds, positive), else :data:`PROBE_TIMEOUT`."""
+    text = os.environ.get("CONNECT_MW_PROBE_TIMEOUT", "").strip()
+    if not text:
+        return PROBE_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ConfigurationError(
+            f"CONNECT_MW_PROBE_TIMEOUT must be a number of seconds from 0 to 3600: {text!r}"
+        )
+    return seconds
+
+
+def answering(store: Store, uri: str | None = None) -> Store:
+    """``store``, once it answered a probe within :func:`probe_timeout` seconds.
+
+    Otherwise the store is closed and :class:`~connect_mw.errors.StoreUnavailable` raised,
+    its one-line reason naming the store (``uri`` redacted), so a server that is down ends
+    the command at once (exit status 1) instead of after a pool's timeout.
+    """
+    try:
+        store.probe(probe_timeout())
+    except StoreUnavailable as exc:
+        store.close()
+        named = describe_store(store, uri)
+        raise StoreUnavailable(f"{named} did not answer: {exc.reason}") from exc
+    return store
+
+
+def describe_store(store: Store, uri: str | None = None) -> str:
+    """The store for a log line: a SQLite file by absolute path, a URI without secrets."""
+    inner = store.inner if isinstance(store, EncryptedStore) else store
+    sealed = " (encrypted)" if inner is not store else ""
+    if isinstance(inner, SQLiteStore):
+        return f"sqlite:///{Path(inner.path).resolve()}{sealed}"
+    if uri is not None:
+        return redact_uri(uri) + sealed
+    return type(inner).__name__ + sealed
 
 
 _LEVELS = ["debug", "info", "warning", "error"]

@@ -26,7 +26,7 @@ from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
 from ..rest.errors import DocuSignError
 from ..rest.settings import DocuSignSettings
-from .common import Subparsers, add_store_arguments, load_receiver, store_from
+from .common import Subparsers, add_store_arguments, answering, load_receiver, store_from
 
 if TYPE_CHECKING:
     from ..rest.reconcile import ReconcileReport
@@ -91,7 +91,9 @@ def _refuse_http(token: str) -> bool:
 def recording_receiver(args: argparse.Namespace) -> Receiver:
     """The receiver that records: ``--app``'s, or one over ``--store`` that serves nothing."""
     if args.app:
-        return load_receiver(args.app)
+        receiver = load_receiver(args.app)
+        answering(receiver.store)
+        return receiver
     return Receiver(store=store_from(args, must_exist=False), bearer_validator=_refuse_http)
 
 

@@ -9,13 +9,13 @@ when callbacks run on a task queue, or to purge now.
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import timedelta
 
 from ..errors import ConfigurationError
 from ..retention import DEFAULT_PURGE_EVERY
 from ..stores.api import utcnow
 from .common import Subparsers, add_store_arguments, store_from
+from .numbers import MAX_DAYS, MAX_SECONDS, env_default, number
 
 #: Days a finished event keeps its raw body unless ``--retention-days`` says otherwise.
 DEFAULT_RETENTION_DAYS = 30.0
@@ -38,7 +38,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     purge.add_argument(
         "--older-than",
-        type=float,
+        type=number(0, MAX_DAYS),
         metavar="DAYS",
         help="purge events received more than DAYS ago (default: the store's retention)",
     )
@@ -48,19 +48,18 @@ def add_parser(commands: Subparsers) -> None:
 
 def add_retention_arguments(parser: argparse.ArgumentParser, *, with_days: bool) -> None:
     """``--purge-every SECONDS`` (and, for ``serve``, ``--retention-days DAYS``)."""
-    env = os.environ.get
     parser.add_argument(
         "--purge-every",
-        type=float,
-        default=float(env("CONNECT_MW_PURGE_EVERY", str(DEFAULT_PURGE_EVERY))),
+        type=number(0, MAX_SECONDS, env="CONNECT_MW_PURGE_EVERY"),
+        default=env_default("CONNECT_MW_PURGE_EVERY", DEFAULT_PURGE_EVERY),
         metavar="SECONDS",
         help="purge expired events this often from the worker; 0 turns it off (default 3600)",
     )
     if with_days:
         parser.add_argument(
             "--retention-days",
-            type=float,
-            default=float(env("CONNECT_MW_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))),
+            type=number(0, MAX_DAYS, env="CONNECT_MW_RETENTION_DAYS"),
+            default=env_default("CONNECT_MW_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
             metavar="DAYS",
             help="keep raw bodies of finished events this long (default 30)",
         )

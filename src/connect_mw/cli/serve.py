@@ -29,15 +29,24 @@ from .app import (
     describe_store,
     runs_callbacks,
 )
+from .auth_options import (
+    ENVIRONMENT,
+    add_auth_options,
+    authentication_line,
+    client_certificate_from,
+    oauth_from,
+)
 from .common import (
     Subparsers,
     account_keys,
     add_encryption_argument,
     add_log_arguments,
+    answering,
     encryptor_from,
     log_level,
 )
 from .failures import check_listen
+from .numbers import MAX_BODY_SIZE, MAX_SECONDS, env_default, number
 from .retention import add_retention_arguments, purge_every_from, retention_from
 
 if TYPE_CHECKING:
@@ -45,14 +54,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connect_mw")
 
-_SERVE_EPILOG = """\
+_SERVE_EPILOG = (
+    """\
 examples:
   connect-mw serve --hmac-key "$DOCUSIGN_HMAC_KEY"   # records; `connect-mw worker` runs callbacks
   connect-mw serve --app myapp.hooks:receiver        # your receiver: its callbacks run here
   connect-mw serve --hmac-key OLD --hmac-key NEW            # during key rotation
   connect-mw serve --account-key 7ed9...294a=KEY --store sqlite:///events.db
-  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \
+  CONNECT_MW_HMAC_KEYS=KEY1,KEY2 connect-mw serve --host 0.0.0.0 --port 8080 \\
       --dashboard-token "$(openssl rand -hex 24)"
+  connect-mw serve --hmac-key KEY --oauth-issuer https://login.example.com/t/v2.0 \\
+      --oauth-audience api://connect --oauth-jwks-url https://login.example.com/t/keys
+  connect-mw serve --hmac-key KEY --client-cert-header x-ssl-client-cert \\
+      --client-cert-subject "CN=<DocuSign's Connect CN>,O=<its O>"
 
 Prometheus metrics: --metrics serves GET /metrics (pip install 'connect-mw[prometheus]').
 Health checks: GET /healthz (the process answers) and GET /readyz (the store answers within
@@ -67,8 +81,12 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
 CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
-CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT, CONNECT_MW_METRICS=1
+CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT, CONNECT_MW_METRICS=1,
+CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
+    + ENVIRONMENT
+    + "\n"
+)
 DASHBOARD_PATH = "/dashboard"
 METRICS_PATH = "/metrics"
 
@@ -88,7 +106,11 @@ def add_parser(commands: Subparsers) -> None:
     )
     env = os.environ.get
     serve.add_argument("--host", default=env("CONNECT_MW_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(env("CONNECT_MW_PORT", "8000")))
+    serve.add_argument(
+        "--port",
+        type=number(1, 65535, integer=True, env="CONNECT_MW_PORT"),
+        default=env_default("CONNECT_MW_PORT", 8000),
+    )
     serve.add_argument("--path", default=env("CONNECT_MW_PATH", DEFAULT_PATH))
     serve.add_argument(
         "--store",
@@ -117,8 +139,9 @@ def add_parser(commands: Subparsers) -> None:
     )
     serve.add_argument(
         "--max-body-size",
-        type=int,
-        default=int(env("CONNECT_MW_MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE))),
+        type=number(0, MAX_BODY_SIZE, integer=True, above=True, env="CONNECT_MW_MAX_BODY_SIZE"),
+        default=env_default("CONNECT_MW_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE),
+        metavar="BYTES",
     )
     serve.add_argument(
         "--allow-unauthenticated",
@@ -129,8 +152,8 @@ def add_parser(commands: Subparsers) -> None:
     add_log_arguments(serve)
     serve.add_argument(
         "--lease-seconds",
-        type=float,
-        default=float(env("CONNECT_MW_LEASE_SECONDS", "300")),
+        type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_LEASE_SECONDS"),
+        default=env_default("CONNECT_MW_LEASE_SECONDS", 300.0),
         help="how long a worker may hold an event before another takes it (default 300)",
     )
     serve.add_argument(
@@ -138,6 +161,7 @@ def add_parser(commands: Subparsers) -> None:
         action="store_true",
         help="with --app: do not run its callbacks here (run `connect-mw worker` instead)",
     )
+    add_auth_options(serve)
     add_encryption_argument(serve)
     add_app_argument(serve)
     add_retention_arguments(serve, with_days=True)
@@ -160,8 +184,8 @@ def _add_health_arguments(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--ready-timeout",
-        type=float,
-        default=float(os.environ.get("CONNECT_MW_READY_TIMEOUT", str(DEFAULT_READY_TIMEOUT))),
+        type=number(0, MAX_SECONDS, above=True, env="CONNECT_MW_READY_TIMEOUT"),
+        default=env_default("CONNECT_MW_READY_TIMEOUT", DEFAULT_READY_TIMEOUT),
         metavar="SECONDS",
         help=f"{READYZ} answers 503 when the store takes longer (default: %(default)s)",
     )
@@ -208,15 +232,20 @@ def build_receiver(args: argparse.Namespace) -> Receiver:
         return receiver
     check_http_flags(args)
     basic = _user_password(args.basic_auth, "--basic-auth")
-    if not (args.hmac_key or args.account_key or basic or args.allow_unauthenticated):
+    oauth, certificate = oauth_from(args), client_certificate_from(args)
+    given = (args.hmac_key, args.account_key, basic, oauth, certificate)
+    if not (any(given) or args.allow_unauthenticated):
         raise ConfigurationError(
             "no authentication configured: give --hmac-key KEY (or --account-key, "
-            "--basic-auth, CONNECT_MW_HMAC_KEYS), or --allow-unauthenticated for development"
+            "--basic-auth, --oauth-issuer…, --client-cert-subject…, CONNECT_MW_HMAC_KEYS), "
+            "or --allow-unauthenticated for development"
         )
     return Receiver(
         metrics=PrometheusMetrics() if getattr(args, "metrics", False) else None,
         hmac_keys=args.hmac_key,
         account_keys=account_keys(args.account_key),
+        oauth=oauth,
+        client_certificate=certificate,
         store=args.store,
         path=args.path,
         max_body_size=args.max_body_size,
@@ -276,6 +305,24 @@ class Route:
             await self.app(scope, receive, send)
 
 
+def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
+    """The ASGI app ``serve`` runs: ``receiver`` at its path; dashboard, health, metrics beside."""
+    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
+
+    dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    app: ASGIApp = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
+    if not args.no_health:
+        from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
+
+        app = HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
+    if getattr(args, "metrics", False):
+        import prometheus_client  # noqa: PLC0415 - optional, checked by build_receiver
+
+        app = Route(METRICS_PATH, prometheus_client.make_asgi_app(), app)
+        log.info("Prometheus metrics at http://%s:%d%s", args.host, args.port, METRICS_PATH)
+    return app
+
+
 def run(args: argparse.Namespace) -> int:
     """Run uvicorn with the standalone ASGI receiver until interrupted."""
     try:
@@ -283,12 +330,12 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("connect-mw serve needs uvicorn: pip install 'connect-mw[server]'", file=sys.stderr)
         return 2
-    from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
 
     check_listen(args.host, args.port)
     receiver = build_receiver(args)
-    dashboard = build_dashboard(args, receiver.store, receiver.queue)
+    answering(receiver.store, None if args.app else args.store)
     run_worker = runs_callbacks(receiver, args)
+    app = build_app(args, receiver, run_worker=run_worker)
     log.info(
         "connect-mw listening on http://%s:%d%s, store %s",
         args.host,
@@ -296,21 +343,12 @@ def run(args: argparse.Namespace) -> int:
         receiver.path,
         describe_store(receiver.store, None if args.app else args.store),
     )
+    log.info("%s", authentication_line(receiver.authenticator))
     log.info("%s", callbacks_line(receiver, args, run_worker))
     # Without a worker (whose loop purges) serve still purges, in a thread of its own.
     purging = None if run_worker else RetentionThread(receiver.store, receiver.purge_every)
     if purging is not None:
         purging.start()
-    app: Any = ConnectASGIMiddleware(dashboard, receiver=receiver, run_worker=run_worker)
-    if not args.no_health:
-        from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
-
-        app = HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
-    if args.metrics:
-        import prometheus_client  # noqa: PLC0415 - optional, checked by build_receiver
-
-        app = Route(METRICS_PATH, prometheus_client.make_asgi_app(), app)
-        log.info("Prometheus metrics at http://%s:%d%s", args.host, args.port, METRICS_PATH)
     try:
         uvicorn.run(
             app,

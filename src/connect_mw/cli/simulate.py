@@ -1,8 +1,11 @@
 """``connect-mw simulate``: send realistic, signed Connect traffic to a listener.
 
-Whole envelope lifecycles in XML legacy or JSON SIM, delivered like DocuSign delivers them
-(100 s timeout, non-2xx is a failure, retries with ``retryCount`` incremented), with
-optional duplicates, shuffling and concurrency. A progress bar on stderr, a summary on
+Whole envelope lifecycles (and template and click events) in XML legacy or JSON SIM,
+delivered like DocuSign delivers them (100 s timeout, non-2xx is a failure, retries with
+``retryCount`` incremented), with optional duplicates, shuffling, concurrency, and a mode
+that holds later messages back behind a failing one, as a failing SIM configuration does.
+By default it sends the events the default ``connect-mw event-notification`` subscribes to,
+as JSON with the envelope summary. A progress bar on stderr, a summary on
 stdout; the exit status is 1 when some message was never acknowledged.
 """
 
@@ -27,10 +30,13 @@ from ..simulate import (
     DeliveryOptions,
     Progress,
     SimulatedMessage,
+    build_lifecycle,
     build_lifecycles,
     deliver,
     messages_for,
 )
+from ..simulate.messages import delivered
+from ..subscriptions import DEFAULT_EVENTS, KNOWN_EVENTS, check_events
 from .common import Subparsers
 
 _EPILOG = """\
@@ -40,10 +46,19 @@ examples:
   connect-mw simulate --url http://127.0.0.1:8000 --format xml --lifecycle declined
   connect-mw simulate --url https://staging.example.com/hook --format json-documents \\
       --document-size 5000000 --concurrency 2
+  connect-mw simulate --url http://127.0.0.1:8000 --all-events --envelopes 36
+  connect-mw simulate --url http://127.0.0.1:8000 --hold-on-failure --max-attempts 5
 
-lifecycles: completed, routing (two signers in order + a carbon copy), declined, voided,
-corrected, resent (default: all, in turn). formats: json (minimal SIM), json-summary
-(with envelopeSummary), json-documents (with base64 documents), xml (legacy).
+lifecycles (default: every one that has an event to send, in turn): completed (embedded
+signer), routing (two signers in order + a carbon copy), declined, voided, corrected,
+corrected-after-delivery, resent, bounced, reassigned, delegated, finish-later,
+authentication-failed, purged, deleted, discarded, every-recipient-type, template,
+clickwrap. Together they produce all 26 event triggers; by default only the events the
+default event-notification subscribes to are sent (--event NAME, repeatable, or
+--all-events to change that).
+formats: json (SIM with envelopeSummary; json-summary is the same), json-minimal (no
+summary), json-documents (with base64 documents), xml (legacy, with TimeZoneOffset),
+xml-no-time-zone (without time zone elements). XML has no template or click events.
 
 Retries here are quick (--max-attempts, --retry-delay doubling) so a run ends in seconds;
 DocuSign itself retries a failed message about once a day, at most 10 times.
@@ -64,6 +79,13 @@ def add_parser(commands: Subparsers) -> None:
     add("--url", required=True, help=f"the listener (a bare host gets {DEFAULT_PATH})")
     add("--envelopes", type=int, default=10, metavar="N", help="lifecycles to play (10)")
     add("--lifecycle", action="append", choices=KINDS, dest="kinds", help="repeatable")
+    add("--event", action="append", dest="events", metavar="EVENT", help="send only these")
+    add("--all-events", action="store_true", help="send all 26 event triggers")
+    add(
+        "--hold-on-failure",
+        action="store_true",
+        help="one queue in DocuSign order; hold later messages behind a failing one",
+    )
     add("--format", choices=FORMATS, default="json", dest="payload_format")
     add("--document-size", type=int, metavar="BYTES", help="embed documents of this size")
     add("--duplicates", type=float, default=0.0, metavar="FRACTION", help="resend this share")
@@ -101,17 +123,42 @@ def _headers(basic_auth: str | None) -> tuple[tuple[str, str], ...]:
     return (("Authorization", f"Basic {token}"),)
 
 
+def chosen_events(args: argparse.Namespace) -> tuple[str, ...]:
+    """The events to send: ``--event``s, every trigger, or the default subscription's."""
+    if args.all_events and args.events:
+        raise ConfigurationError("--all-events and --event exclude each other")
+    if args.all_events:
+        return KNOWN_EVENTS
+    return tuple(check_events(args.events)) if args.events else DEFAULT_EVENTS
+
+
+def chosen_kinds(args: argparse.Namespace, events: tuple[str, ...]) -> tuple[str, ...]:
+    """``--lifecycle``s, else every kind that has one of ``events`` to send in the format."""
+    if args.kinds:
+        return tuple(args.kinds)
+    sample = [build_lifecycle(kind, rng=random.Random(0)) for kind in KINDS]
+    kinds = tuple(lc.kind for lc in delivered(sample, args.payload_format, events))
+    if not kinds:
+        raise ConfigurationError("no lifecycle sends any of these events in this format")
+    return kinds
+
+
 def build_messages(args: argparse.Namespace) -> tuple[int, list[SimulatedMessage]]:
-    """The lifecycles the arguments ask for, as messages; and how many envelopes."""
+    """The lifecycles the arguments ask for, as messages; and how many lifecycles send any."""
     if args.envelopes < 1:
         raise ConfigurationError("--envelopes must be at least 1")
+    events = chosen_events(args)
     rng = random.Random(args.seed)
-    lifecycles = build_lifecycles(args.envelopes, tuple(args.kinds or KINDS), rng=rng)
+    lifecycles = build_lifecycles(args.envelopes, chosen_kinds(args, events), rng=rng)
     account = Account(account_id=args.account_id) if args.account_id else Account()
     messages = messages_for(
-        lifecycles, args.payload_format, account=account, document_size=args.document_size
+        lifecycles,
+        args.payload_format,
+        account=account,
+        document_size=args.document_size,
+        events=events,
     )
-    return len(lifecycles), messages
+    return len(delivered(lifecycles, args.payload_format, events)), messages
 
 
 def build_options(args: argparse.Namespace) -> DeliveryOptions:
@@ -128,6 +175,7 @@ def build_options(args: argparse.Namespace) -> DeliveryOptions:
             shuffle=args.shuffle,
             seed=args.seed,
             headers=_headers(args.basic_auth),
+            hold_on_failure=args.hold_on_failure,
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc

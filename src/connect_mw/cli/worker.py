@@ -9,6 +9,10 @@ expire, so another worker takes the events over.
 worker (:class:`~connect_mw.rest.ReconcileJob`), with the DocuSign settings given as flags
 or ``CONNECT_MW_DOCUSIGN_*`` variables; one worker with it is enough. The first run needs a
 watermark in the store or ``--reconcile-since``.
+
+A receiver with no callbacks is refused (exit 2): its worker would mark every pending event
+processed without running anything. ``--drain`` does exactly that, on purpose (say, to
+clear a backlog nobody needs processed).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..receiver import Receiver
 from ..rest.cli import add_docusign_arguments, settings_from
-from .common import Subparsers, add_log_arguments, load_receiver
+from ..worker import check_callbacks
+from .common import Subparsers, add_log_arguments, answering, load_receiver
+from .numbers import MAX_CONCURRENCY, MAX_SECONDS, number
 from .reconcile import moment
 from .retention import purge_every_from
 
@@ -39,6 +45,7 @@ examples:
   connect-mw worker myapp.hooks:receiver
   connect-mw worker myapp.asgi:app --concurrency 8     # an app exposing .receiver
   connect-mw worker myapp.hooks:receiver --reconcile-every 900
+  connect-mw worker myapp.hooks:bare --drain --once   # no callbacks: mark pending processed
 """
 
 
@@ -52,15 +59,28 @@ def add_parser(commands: Subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("app", metavar="MODULE:RECEIVER", help="where your Receiver is")
-    parser.add_argument("--concurrency", type=int, default=4, help="events at once")
-    parser.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS")
-    parser.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument(
+        "--concurrency", type=number(1, MAX_CONCURRENCY, integer=True), default=4,
+        help="events at once",
+    )  # fmt: skip
+    parser.add_argument(
+        "--poll-interval", type=number(0, 3600, above=True), default=1.0, metavar="SECONDS"
+    )
+    parser.add_argument(
+        "--shutdown-timeout", type=number(0, MAX_SECONDS), default=30.0, metavar="SECONDS"
+    )
     parser.add_argument(
         "--once", action="store_true", help="process one batch and exit (reconcile once first)"
     )
     parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="the receiver has no callbacks: mark pending events processed anyway "
+        "(refused otherwise)",
+    )
+    parser.add_argument(
         "--reconcile-every",
-        type=float,
+        type=number(0, MAX_SECONDS, above=True),
         metavar="SECONDS",
         help="also reconcile with DocuSign's REST API, every SECONDS (e.g. 900)",
     )
@@ -71,7 +91,7 @@ def add_parser(commands: Subparsers) -> None:
     )
     parser.add_argument(
         "--purge-every",
-        type=float,
+        type=number(0, MAX_SECONDS),
         metavar="SECONDS",
         help="purge expired events this often; 0 turns it off (default: the receiver's, 3600)",
     )
@@ -102,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM/SIGINT (or one batch with ``--once``)."""
     receiver = load_receiver(args.app)
     options = {} if args.purge_every is None else {"purge_every": purge_every_from(args)}
+    check_callbacks(receiver.router, args.app, drain=args.drain)
+    answering(receiver.store)
+    if args.drain:
+        log.warning("draining: %s has no callbacks; pending events are marked processed", args.app)
     worker = receiver.worker(
         concurrency=args.concurrency, poll_interval=args.poll_interval, **options
     )

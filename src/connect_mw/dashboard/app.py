@@ -128,16 +128,31 @@ def _safe_next(target: str | None, base: str) -> str:
     return path if path.startswith(f"{base}/") and not unsafe else f"{base}/dead-letters"
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
+def _form_refused(reason: str, status: int) -> Response:
+    return PlainTextResponse(reason, status, headers=_SECURITY_HEADERS)
+
+
+async def _read_form(request: Request) -> dict[str, str] | Response:
+    """The fields of a small url-encoded form, or the answer refusing it.
+
+    Not url-encoded: 400. Over :data:`MAX_FORM_BYTES` (declared or read): 413, read no
+    further. A field given twice with different values (which one would count?): 400.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return None
-    body = b""
+        return _form_refused("expected a small url-encoded form", 400)
+    too_large = _form_refused(f"form larger than {MAX_FORM_BYTES} bytes", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return too_large
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return None
+            return too_large
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if any(len(set(values)) > 1 for values in fields.values()):
+        return _form_refused("a form field repeated with different values", 400)
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -323,8 +338,8 @@ class Dashboard:
     async def retry(self, request: Request) -> Response:
         """Requeue one event (POST with the CSRF token), then go back where the form was."""
         form = await _read_form(request)
-        if form is None:
-            return PlainTextResponse("expected a small url-encoded form", 400)
+        if isinstance(form, Response):
+            return form
         if not self.csrf.accepts(request, form.get("csrf")):
             return PlainTextResponse("CSRF check failed: reload the page and try again.", 403)
         key = form.get("key", "")
@@ -337,8 +352,8 @@ class Dashboard:
     async def retry_all(self, request: Request) -> Response:
         """Requeue every dead letter (POST with the CSRF token), then show how many."""
         form = await _read_form(request)
-        if form is None:
-            return PlainTextResponse("expected a small url-encoded form", 400)
+        if isinstance(form, Response):
+            return form
         if not self.csrf.accepts(request, form.get("csrf")):
             return PlainTextResponse("CSRF check failed: reload the page and try again.", 403)
         requeued = await self._requeue_dead()

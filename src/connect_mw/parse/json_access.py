@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..errors import ParseError
-from .json_load import JSONObject
+from .json_load import JSONObject, UnreadableNumber
 from .timestamps import parse_timestamp, quick_timestamp
 from .values import boolean, clean_text, count, identifier, plain_identifier, plain_text
 
@@ -29,9 +29,17 @@ def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _value(obj: JSONObject, key: str, path: str) -> object:
+    """The value under ``key``; ``ParseError`` for a number a lenient load left unread."""
+    value = obj.get(key)
+    if isinstance(value, UnreadableNumber):
+        raise ParseError(f"{where(path, key)} is a number too large to read")
+    return value
+
+
 def get_object(obj: JSONObject, key: str, path: str) -> JSONObject | None:
     """The object under ``key``; ``None`` when absent or null."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -41,7 +49,7 @@ def get_object(obj: JSONObject, key: str, path: str) -> JSONObject | None:
 
 def get_objects(obj: JSONObject, key: str, path: str) -> list[JSONObject]:
     """The array of objects under ``key``; empty when absent or null."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return []
     if not isinstance(value, list):
@@ -54,7 +62,7 @@ def get_objects(obj: JSONObject, key: str, path: str) -> list[JSONObject]:
 
 def get_string(obj: JSONObject, key: str, path: str) -> str | None:
     """The raw string under ``key``; ``None`` when absent or null."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if not isinstance(value, str):
@@ -64,7 +72,7 @@ def get_string(obj: JSONObject, key: str, path: str) -> str | None:
 
 def get_text(obj: JSONObject, key: str, path: str) -> str | None:
     """The stripped text under ``key``; ``None`` when absent, null or empty."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if type(value) is str and plain_text(value):
@@ -75,7 +83,7 @@ def get_text(obj: JSONObject, key: str, path: str) -> str | None:
 
 def get_id(obj: JSONObject, key: str, path: str) -> str | None:
     """The identifier under ``key`` (see ``values.identifier``)."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if type(value) is str:
@@ -88,7 +96,7 @@ def get_id(obj: JSONObject, key: str, path: str) -> str | None:
 
 def get_count(obj: JSONObject, key: str, path: str) -> int | None:
     """The non-negative integer under ``key``, given as a JSON integer or a digit string."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if not isinstance(value, (str, int)):
@@ -98,7 +106,7 @@ def get_count(obj: JSONObject, key: str, path: str) -> int | None:
 
 def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
     """The boolean under ``key``, given as a JSON boolean or ``"true"``/``"false"``."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if not isinstance(value, (str, bool)):
@@ -108,7 +116,7 @@ def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
 
 def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
     """The timestamp under ``key``; times without an offset are UTC."""
-    value = obj.get(key)
+    value = _value(obj, key, path)
     if value is None:
         return None
     if type(value) is str:

@@ -6,6 +6,10 @@ share of a ``Notification``. Recipients come from every recipient list DocuSign 
 (``signers``, ``carbonCopies``, ...; see ``recipients``), in that order; each keeps the short
 ``recipientId`` (``"1"``) as ``recipient_id`` and ``recipientIdGuid`` as
 ``recipient_id_guid``.
+
+Apart from the envelope id, every field is secondary (:mod:`.lenient`): with a non-strict
+:class:`~.lenient.Leniency` a field of an unexpected shape is left empty and noted; with
+``STRICT`` (the default, used for REST replies) it raises ``ParseError``.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from .json_access import (
     join,
     where,
 )
-from .json_load import JSONObject
+from .json_load import JSONObject, plain
+from .lenient import STRICT, Leniency
 from .tabs import TabBudget, json_tabs
 from .values import check_text, clean_text, status_name
 
@@ -82,29 +87,35 @@ class EnvelopeParts:
     extras: Mapping[str, Any] = field(default_factory=no_raw)
 
 
-def read_envelope(envelope: JSONObject, path: str) -> EnvelopeParts:
+def read_envelope(envelope: JSONObject, path: str, lenient: Leniency = STRICT) -> EnvelopeParts:
     """Read the REST envelope object found at ``path`` (``""`` for the top level)."""
-    status = status_name(get_string(envelope, "status", path), where(path, "status"))
-    recipients = _recipients(envelope, path)
+    recipients, full = _recipients(envelope, path, lenient)
+    times = {f: lenient.read(get_time, envelope, k, path) for f, k in _TIME_KEYS.items()}
     return EnvelopeParts(
         envelope_id=get_id(envelope, "envelopeId", path),
-        status=EnvelopeStatus(status) if status is not None else None,
-        subject=get_text(envelope, "emailSubject", path),
-        sender=_sender(envelope, path),
-        times=EnvelopeTimes(**{f: get_time(envelope, k, path) for f, k in _TIME_KEYS.items()}),
+        status=lenient.read(read_status, envelope, path),
+        subject=lenient.read(get_text, envelope, "emailSubject", path),
+        sender=lenient.read(_sender, envelope, path),
+        times=EnvelopeTimes(**times),
         recipients=recipients,
-        void_reason=get_text(envelope, "voidedReason", path),
+        void_reason=lenient.read(get_text, envelope, "voidedReason", path),
         decline_reason=envelope_decline_reason(recipients),
-        custom_fields=_custom_fields(envelope, path),
-        documents=_documents(envelope, path),
-        full_recipient_list=get_object(envelope, "recipients", path) is not None,
+        custom_fields=lenient.read(_custom_fields, envelope, path) or (),
+        documents=_documents(envelope, path, lenient),
+        full_recipient_list=full,
         extras=_extras(envelope),
     )
 
 
+def read_status(envelope: JSONObject, path: str) -> EnvelopeStatus | None:
+    """The envelope object's ``status``, lower-cased into the open enum."""
+    status = status_name(get_string(envelope, "status", path), where(path, "status"))
+    return EnvelopeStatus(status) if status is not None else None
+
+
 def _extras(envelope: JSONObject) -> Mapping[str, Any]:
     """The :data:`EXTRA_SECTIONS` the envelope carries, as they are (read-only)."""
-    found = {key: envelope[key] for key in EXTRA_SECTIONS if envelope.get(key) is not None}
+    found = {key: plain(envelope[key]) for key in EXTRA_SECTIONS if envelope.get(key) is not None}
     return MappingProxyType(found) if found else NO_RAW
 
 
@@ -152,51 +163,66 @@ def _custom_field(item: JSONObject, path: str, field_type: str | None) -> Custom
     )
 
 
-def _recipients(envelope: JSONObject, path: str) -> tuple[Recipient, ...]:
-    """Every recipient of every known list in ``recipients``, list by list."""
+def _recipients(
+    envelope: JSONObject, path: str, lenient: Leniency
+) -> tuple[tuple[Recipient, ...], bool]:
+    """Every recipient of every known list in ``recipients``, list by list.
+
+    Also whether the envelope has a readable ``recipients`` object (then it is the whole
+    recipient list).
+    """
     recipients_path = join(path, "recipients")
-    raw = get_object(envelope, "recipients", path)
+    raw = lenient.read(get_object, envelope, "recipients", path)
     if raw is None:
-        return ()
+        return (), False
     found: list[Recipient] = []
-    budget = TabBudget()
+    budget = TabBudget(sink=None if lenient.strict else lenient.skip)
     for key, recipient_type in JSON_RECIPIENT_LISTS.items():
         if raw.get(key) is None:
             continue
         list_path = join(recipients_path, key)
-        for index, item in enumerate(get_objects(raw, key, recipients_path)):
-            found.append(_recipient(item, f"{list_path}[{index}]", recipient_type, budget))
-    return tuple(found)
+        for index, item in enumerate(lenient.objects(raw, key, recipients_path)):
+            item_path = f"{list_path}[{index}]"
+            found.append(_recipient(item, item_path, recipient_type, budget, lenient))
+    return tuple(found), True
 
 
-def _recipient(item: JSONObject, path: str, recipient_type: str, budget: TabBudget) -> Recipient:
+def _recipient(
+    item: JSONObject, path: str, recipient_type: str, budget: TabBudget, lenient: Leniency
+) -> Recipient:
     """One recipient object; in-person signers fall back to ``signerName``/``signerEmail``."""
-    status = status_name(get_string(item, "status", path), where(path, "status"))
-    email = get_text(item, "email", path) or get_text(item, "signerEmail", path)
-    name = get_text(item, "name", path) or get_text(item, "signerName", path)
-    order = get_count(item, "routingOrder", path)
-    guid = get_id(item, "recipientIdGuid", path)
-    recipient_id = get_id(item, "recipientId", path) or guid
+    read = lenient.read
+    email = read(get_text, item, "email", path) or read(get_text, item, "signerEmail", path)
+    name = read(get_text, item, "name", path) or read(get_text, item, "signerName", path)
+    order = read(get_count, item, "routingOrder", path)
+    guid = read(get_id, item, "recipientIdGuid", path)
+    recipient_id = read(get_id, item, "recipientId", path) or guid
     recipient_id = recipient_id or fallback_recipient_id(recipient_type, order, email, name)
     tabs = json_tabs(item.get("tabs"), join(path, "tabs"), recipient_id, budget)
     return Recipient(
         recipient_id=recipient_id,
         recipient_type=recipient_type,
-        status=RecipientStatus(status) if status is not None else None,
+        status=read(_recipient_status, item, path),
         email=email,
         name=name,
         routing_order=order,
         recipient_id_guid=guid,
-        client_user_id=get_id(item, "clientUserId", path),
-        sent_at=get_time(item, "sentDateTime", path),
-        delivered_at=get_time(item, "deliveredDateTime", path),
-        signed_at=get_time(item, "signedDateTime", path),
-        declined_at=get_time(item, "declinedDateTime", path),
-        decline_reason=get_text(item, "declinedReason", path),
-        auto_responded_reason=get_text(item, "autoRespondedReason", path),
-        custom_fields=_recipient_custom_fields(item, path),
+        client_user_id=read(get_id, item, "clientUserId", path),
+        sent_at=read(get_time, item, "sentDateTime", path),
+        delivered_at=read(get_time, item, "deliveredDateTime", path),
+        signed_at=read(get_time, item, "signedDateTime", path),
+        declined_at=read(get_time, item, "declinedDateTime", path),
+        decline_reason=read(get_text, item, "declinedReason", path),
+        auto_responded_reason=read(get_text, item, "autoRespondedReason", path),
+        custom_fields=read(_recipient_custom_fields, item, path) or (),
         tabs=tabs,
     )
+
+
+def _recipient_status(item: JSONObject, path: str) -> RecipientStatus | None:
+    """A recipient's ``status``, lower-cased into the open enum."""
+    status = status_name(get_string(item, "status", path), where(path, "status"))
+    return RecipientStatus(status) if status is not None else None
 
 
 def _recipient_custom_fields(item: JSONObject, path: str) -> tuple[CustomField, ...]:
@@ -222,13 +248,17 @@ def _recipient_custom_fields(item: JSONObject, path: str) -> tuple[CustomField, 
     return tuple(fields)
 
 
-def _documents(envelope: JSONObject, path: str) -> tuple[DocumentRef, ...]:
-    """``envelopeDocuments[]{documentId, name, type, PDFBytes}``, bytes kept as base64."""
+def _documents(envelope: JSONObject, path: str, lenient: Leniency) -> tuple[DocumentRef, ...]:
+    """``envelopeDocuments[]{documentId, name, type, PDFBytes}``, bytes kept as base64.
+
+    A document of an unexpected shape is left out (noted by ``lenient``).
+    """
     documents_path = join(path, "envelopeDocuments")
-    return tuple(
-        _document(item, f"{documents_path}[{index}]", index + 1)
-        for index, item in enumerate(get_objects(envelope, "envelopeDocuments", path))
+    found = (
+        lenient.read(_document, item, f"{documents_path}[{index}]", index + 1)
+        for index, item in enumerate(lenient.objects(envelope, "envelopeDocuments", path))
     )
+    return tuple(document for document in found if document is not None)
 
 
 def _document(item: JSONObject, path: str, position: int) -> DocumentRef:

@@ -8,7 +8,10 @@ This loader rejects, with ``ParseError``:
   ``json.loads`` does: BOM or the pattern of NUL bytes);
 * ``NaN``, ``Infinity`` and ``-Infinity``, and floats too large to be finite;
 * integers of more than ``MAX_INT_DIGITS`` digits (checked before conversion, so Python
-  3.10, which has no limit of its own, never converts a megabyte of digits);
+  3.10, which has no limit of its own, never converts a megabyte of digits), float
+  literals over ``MAX_FLOAT_LENGTH`` characters and floats too large to be finite — unless
+  the caller keeps them as :class:`UnreadableNumber` (``keep_unreadable``, the parser's
+  lenient mode: valid JSON, so a secondary field holding one is only left empty);
 * an object with the same key twice;
 * nesting deep enough to exhaust the interpreter's recursion limit;
 * a top level that is not an object.
@@ -30,16 +33,36 @@ MAX_FLOAT_LENGTH = 100
 JSONObject = dict[str, object]
 
 
-def load_object(body: bytes) -> JSONObject:
-    """Decode ``body`` and parse it as one JSON object."""
+class UnreadableNumber:
+    """A JSON number a lenient load left unconverted: too many digits, or beyond a float.
+
+    Every reader takes it for a value of the wrong shape: a secondary field holding one is
+    left empty (and noted), an identity field is refused. Only its literal's length is kept.
+    """
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __repr__(self) -> str:
+        return f"UnreadableNumber(length={self.length})"
+
+
+def load_object(body: bytes, *, keep_unreadable: bool = False) -> JSONObject:
+    """Decode ``body`` and parse it as one JSON object.
+
+    With ``keep_unreadable`` a number too large to read becomes an :class:`UnreadableNumber`
+    instead of failing the whole body.
+    """
     text = _decode(body)
     try:
         value = json.loads(
             text,
             object_pairs_hook=_unique_keys,
             parse_constant=_reject_constant,
-            parse_int=_bounded_int,
-            parse_float=_finite_float,
+            parse_int=_kept_int if keep_unreadable else _bounded_int,
+            parse_float=_kept_float if keep_unreadable else _finite_float,
         )
     except json.JSONDecodeError as exc:
         raise ParseError(
@@ -82,6 +105,35 @@ def _bounded_int(literal: str) -> int:
     if len(literal.lstrip("-")) > MAX_INT_DIGITS:
         raise ParseError(f"JSON: an integer has more than {MAX_INT_DIGITS} digits")
     return int(literal)
+
+
+def _kept_int(literal: str) -> int | UnreadableNumber:
+    """:func:`_bounded_int`, or an :class:`UnreadableNumber` for too many digits."""
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        return UnreadableNumber(len(literal))
+    return int(literal)
+
+
+def _kept_float(literal: str) -> float | UnreadableNumber:
+    """:func:`_finite_float`, or an :class:`UnreadableNumber` for what it refuses."""
+    if len(literal) > MAX_FLOAT_LENGTH:
+        return UnreadableNumber(len(literal))
+    value = float(literal)
+    return value if math.isfinite(value) else UnreadableNumber(len(literal))
+
+
+def plain(value: object) -> object:
+    """``value`` (decoded JSON) with every :class:`UnreadableNumber` in it made ``None``.
+
+    For the sections a notification keeps as the message carried them (``extras``).
+    """
+    if isinstance(value, UnreadableNumber):
+        return None
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
 
 
 def _finite_float(literal: str) -> float:

@@ -30,14 +30,18 @@ class TabBudget:
     """What one message's tabs may still cost: tabs left to read, and one warning per kind.
 
     A hostile body can hold thousands of malformed tabs; each kind of warning (too many
-    tabs, a field left empty) is logged once per message, not once per tab.
+    tabs, a field left empty) is logged once per message, not once per tab. With a
+    ``sink`` (the parser's :class:`~.lenient.Leniency`) warnings go there instead, to be
+    logged with the message's other secondary fields in one line.
     """
 
-    __slots__ = ("left", "warned")
+    __slots__ = ("left", "sink", "warned")
 
-    def __init__(self, limit: int = MAX_TABS) -> None:
+    def __init__(self, limit: int = MAX_TABS, *, sink: Callable[[str], None] | None = None) -> None:
         self.left = limit
         self.warned: set[str] = set()
+        #: Where warnings go instead of the log (the message's :class:`~.lenient.Leniency`).
+        self.sink = sink
 
     def take(self) -> bool:
         """Whether one more tab may be read."""
@@ -51,7 +55,10 @@ class TabBudget:
         """Log ``message`` unless a warning of ``kind`` was logged for this message."""
         if kind not in self.warned:
             self.warned.add(kind)
-            log.warning(message, *args)
+            if self.sink is not None:
+                self.sink(message % args)
+            else:
+                log.warning(message, *args)
 
     def read(self, parse: Callable[[str, str], _T], value: object, where: str) -> _T | None:
         """``parse(text, where)`` on a scalar, or ``None`` (warned once) when it does not fit."""

@@ -8,11 +8,17 @@ in the message's ``TimeZoneOffset`` (UTC when absent; see ``timestamps``). The b
 account id: ``account_id`` stays ``None`` for the receiver to fill from the
 ``X-DocuSign-AccountId`` header. ``PDFBytes`` stays base64 text until someone asks a
 ``DocumentRef`` for its content.
+
+``EnvelopeID``, ``Status`` (the event is derived from it), ``TimeGenerated`` and
+``TimeZoneOffset`` (that time is read in it) identify the message and are strict; every
+other field is secondary (:mod:`.lenient`): left empty when its shape is unexpected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from ..errors import ParseError
 from ..model import (
@@ -32,6 +38,7 @@ from .conventions import (
     fallback_recipient_id,
     recipient_type,
 )
+from .lenient import Leniency
 from .tabs import TabBudget, xml_tabs
 from .timestamps import parse_timestamp, parse_utc_offset
 from .values import boolean, count, identifier, required_identifier, status_name
@@ -44,12 +51,14 @@ _RECIPIENTS = f"{_ENVELOPE}/RecipientStatuses"
 _DOCUMENTS = "DocumentPDFs"
 #: Elements whose text may be megabytes long (base64 documents).
 _BULKY = frozenset({"PDFBytes"})
+_T = TypeVar("_T")
 
 
-def parse_xml(document: bytes | str, raw_size: int) -> Notification:
+def parse_xml(document: bytes | str, raw_size: int, lenient: Leniency) -> Notification:
     """Parse a ``DocuSignEnvelopeInformation`` document into a ``Notification``.
 
-    ``raw_size`` is the length of the body as received, kept on the notification.
+    ``raw_size`` is the length of the body as received, kept on the notification;
+    secondary fields of an unexpected shape are left empty and noted in ``lenient``.
     """
     root = child(load(document, _BULKY), _ROOT, "")
     if root is None:
@@ -58,34 +67,36 @@ def parse_xml(document: bytes | str, raw_size: int) -> Notification:
     if envelope is None:
         raise ParseError(f"XML: {_ENVELOPE} is missing")
     offset = parse_utc_offset(child_text(root, "TimeZoneOffset", _ROOT), "XML: TimeZoneOffset")
-    return _notification(root, envelope, offset or timezone.utc, raw_size)
+    return _notification(root, envelope, offset or timezone.utc, raw_size, lenient)
 
 
 def _notification(
-    root: XmlElement, envelope: XmlElement, tz: timezone, raw_size: int
+    root: XmlElement, envelope: XmlElement, tz: timezone, raw_size: int, lenient: Leniency
 ) -> Notification:
     """Map ``EnvelopeStatus`` (and the ``DocumentPDFs`` beside it) onto the model."""
     envelope_id = required_identifier(
         child_text(envelope, "EnvelopeID", _ENVELOPE), f"XML: {_ENVELOPE}/EnvelopeID"
     )
     status = _envelope_status(envelope)
-    recipients = _recipients(envelope, tz)
+    generated_at = _time(envelope, "TimeGenerated", _ENVELOPE, tz)
+    recipients, full = _recipients(envelope, tz, lenient)
+    read = lenient.read
     return Notification(
         event=f"envelope-{status.value}",
         envelope_id=envelope_id,
         format=PayloadFormat.XML_LEGACY,
         status=status,
-        generated_at=_time(envelope, "TimeGenerated", _ENVELOPE, tz),
-        times=_times(envelope, tz),
-        subject=child_text(envelope, "Subject", _ENVELOPE),
-        sender=_sender(envelope),
+        generated_at=generated_at,
+        times=_times(envelope, tz, lenient),
+        subject=read(child_text, envelope, "Subject", _ENVELOPE),
+        sender=read(_sender, envelope),
         recipients=recipients,
-        void_reason=child_text(envelope, "VoidReason", _ENVELOPE),
+        void_reason=read(child_text, envelope, "VoidReason", _ENVELOPE),
         decline_reason=envelope_decline_reason(recipients),
-        custom_fields=_custom_fields(envelope, _ENVELOPE),
-        documents=_documents(root),
+        custom_fields=read(_custom_fields, envelope, _ENVELOPE) or (),
+        documents=_documents(root, lenient),
         raw_size=raw_size,
-        full_recipient_list=child(envelope, "RecipientStatuses", _ENVELOPE) is not None,
+        full_recipient_list=full,
     )
 
 
@@ -106,13 +117,13 @@ def _time(parent: XmlElement, name: str, path: str, tz: timezone) -> datetime | 
     return parse_timestamp(value, f"XML: {path}/{name}", tz)
 
 
-def _times(envelope: XmlElement, tz: timezone) -> EnvelopeTimes:
+def _times(envelope: XmlElement, tz: timezone, lenient: Leniency) -> EnvelopeTimes:
     """The envelope's per-status times (``Voided`` if present; XML has no status-change time).
 
     ``TimedOut`` (the WSDL's expiry time) becomes ``timed_out``.
     """
     stamps = {
-        field: _time(envelope, name, _ENVELOPE, tz)
+        field: lenient.read(_time, envelope, name, _ENVELOPE, tz)
         for field, name in (
             ("created", "Created"),
             ("sent", "Sent"),
@@ -173,31 +184,40 @@ def _custom_field(element: XmlElement, path: str) -> CustomField | None:
     )
 
 
-def _recipients(envelope: XmlElement, tz: timezone) -> tuple[Recipient, ...]:
-    """Every ``RecipientStatuses/RecipientStatus``, in document order."""
-    container = child(envelope, "RecipientStatuses", _ENVELOPE)
+def _recipients(
+    envelope: XmlElement, tz: timezone, lenient: Leniency
+) -> tuple[tuple[Recipient, ...], bool]:
+    """Every ``RecipientStatuses/RecipientStatus``, in document order.
+
+    Also whether the message has a readable ``RecipientStatuses`` (the whole list).
+    """
+    container = lenient.read(child, envelope, "RecipientStatuses", _ENVELOPE)
     if container is None:
-        return ()
-    budget = TabBudget()
-    return tuple(
-        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz, budget)
+        return (), False
+    budget = TabBudget(sink=lenient.skip)
+    found = tuple(
+        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz, budget, lenient)
         for index, element in enumerate(children(container, "RecipientStatus"), start=1)
     )
+    return found, True
 
 
-def _recipient(element: XmlElement, path: str, tz: timezone, budget: TabBudget) -> Recipient:
+def _recipient(
+    element: XmlElement, path: str, tz: timezone, budget: TabBudget, lenient: Leniency
+) -> Recipient:
     """One ``RecipientStatus``; its ``RecipientId`` GUID is both ``recipient_id`` and guid.
 
-    Without a ``RecipientId`` the recipient gets a fallback id from type, routing order and
-    email (``conventions.fallback_recipient_id``).
+    Without a (readable) ``RecipientId`` the recipient gets a fallback id from type, routing
+    order and email (``conventions.fallback_recipient_id``).
     """
-    guid = identifier(child_text(element, "RecipientId", path), f"XML: {path}/RecipientId")
-    status = status_name(child_text(element, "Status", path), f"XML: {path}/Status")
-    kind = recipient_type(child_text(element, "Type", path), f"XML: {path}/Type")
-    email = child_text(element, "Email", path)
-    name = child_text(element, "UserName", path)
-    order = count(child_text(element, "RoutingOrder", path), f"XML: {path}/RoutingOrder")
+    read = lenient.read
+    guid = read(_scalar, element, "RecipientId", path, identifier)
+    kind = read(_scalar, element, "Type", path, recipient_type)
+    email = read(child_text, element, "Email", path)
+    name = read(child_text, element, "UserName", path)
+    order = read(_scalar, element, "RoutingOrder", path, count)
     recipient_id = guid or fallback_recipient_id(kind, order, email, name)
+    status = read(_scalar, element, "Status", path, status_name)
     return Recipient(
         recipient_id=recipient_id,
         recipient_type=kind,
@@ -206,29 +226,38 @@ def _recipient(element: XmlElement, path: str, tz: timezone, budget: TabBudget) 
         name=name,
         routing_order=order,
         recipient_id_guid=guid,
-        client_user_id=identifier(
-            child_text(element, "ClientUserId", path), f"XML: {path}/ClientUserId"
-        ),
-        sent_at=_time(element, "Sent", path, tz),
-        delivered_at=_time(element, "Delivered", path, tz),
-        signed_at=_time(element, "Signed", path, tz),
-        declined_at=_time(element, "Declined", path, tz),
-        decline_reason=child_text(element, "DeclineReason", path),
-        auto_responded_reason=child_text(element, "AutoRespondedReason", path),
-        custom_fields=_custom_fields(element, path),
+        client_user_id=read(_scalar, element, "ClientUserId", path, identifier),
+        sent_at=read(_time, element, "Sent", path, tz),
+        delivered_at=read(_time, element, "Delivered", path, tz),
+        signed_at=read(_time, element, "Signed", path, tz),
+        declined_at=read(_time, element, "Declined", path, tz),
+        decline_reason=read(child_text, element, "DeclineReason", path),
+        auto_responded_reason=read(child_text, element, "AutoRespondedReason", path),
+        custom_fields=read(_custom_fields, element, path) or (),
         tabs=xml_tabs(element, path, recipient_id, budget),
     )
 
 
-def _documents(root: XmlElement) -> tuple[DocumentRef, ...]:
-    """Every ``DocumentPDFs/DocumentPDF``, its ``PDFBytes`` kept as base64 text."""
-    container = child(root, _DOCUMENTS, _ROOT)
+def _scalar(
+    parent: XmlElement, name: str, path: str, convert: Callable[[str | None, str], _T]
+) -> _T:
+    """``convert`` applied to the text of ``parent``'s child ``name`` (labelled for errors)."""
+    return convert(child_text(parent, name, path), f"XML: {path}/{name}")
+
+
+def _documents(root: XmlElement, lenient: Leniency) -> tuple[DocumentRef, ...]:
+    """Every ``DocumentPDFs/DocumentPDF``, its ``PDFBytes`` kept as base64 text.
+
+    A document of an unexpected shape is left out (noted by ``lenient``).
+    """
+    container = lenient.read(child, root, _DOCUMENTS, _ROOT)
     if container is None:
         return ()
-    return tuple(
-        _document(element, f"{_DOCUMENTS}/DocumentPDF[{index}]", index)
+    found = (
+        lenient.read(_document, element, f"{_DOCUMENTS}/DocumentPDF[{index}]", index)
         for index, element in enumerate(children(container, "DocumentPDF"), start=1)
     )
+    return tuple(document for document in found if document is not None)
 
 
 def _document(element: XmlElement, path: str, position: int) -> DocumentRef:

@@ -12,6 +12,12 @@ acknowledgement is lost), ``shuffle`` (any order, across and within envelopes) a
 ``concurrency`` (requests in flight). Without ``shuffle`` each envelope's messages go in
 DocuSign order, one at a time, envelopes in parallel.
 
+``hold_on_failure`` behaves like a Connect configuration with SIM and acknowledgement that
+DocuSign has marked as failing: every message goes in one queue, in DocuSign order (by the
+time of its event), one at a time; while a message is failing, every later message is held
+back behind it (counted in ``Report.held``) until it is acknowledged or given up, then the
+queue is flushed in order.
+
 Needs ``httpx`` (``pip install 'connect-mw[server]'``).
 """
 
@@ -47,8 +53,11 @@ class DeliveryOptions:
     shuffle: bool = False
     seed: int | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    hold_on_failure: bool = False
 
     def __post_init__(self) -> None:
+        if self.hold_on_failure and self.shuffle:
+            raise ValueError("hold_on_failure keeps DocuSign's order: it excludes shuffle")
         if self.max_attempts < 1 or self.concurrency < 1:
             raise ValueError("max_attempts and concurrency must be at least 1")
         if not 0.0 <= self.duplicates <= 1.0:
@@ -82,9 +91,11 @@ def plan(
     if options.shuffle:
         rng.shuffle(sends)
         return [[send] for send in sends]
+    if options.hold_on_failure:  # one queue, in the order the events happened
+        return [sorted(sends, key=lambda send: send.message.moment.at)]
     lanes: dict[str, list[Send]] = {}
     for send in sends:
-        lanes.setdefault(send.message.envelope_id, []).append(send)
+        lanes.setdefault(send.message.lane, []).append(send)
     return list(lanes.values())
 
 
@@ -124,10 +135,16 @@ class Deliverer:
 
     async def _work(self, client: httpx.AsyncClient, lanes: Iterator[list[Send]]) -> None:
         for lane in lanes:  # one iterator shared by every worker: each lane is taken once
-            for send in lane:
-                await self._deliver(client, send)
+            held: set[int] = set()
+            for position, send in enumerate(lane):
+                behind = range(position + 1, len(lane)) if self.options.hold_on_failure else ()
+                await self._deliver(client, send, behind, held)
+            self.report.held += len(held)
 
-    async def _deliver(self, client: httpx.AsyncClient, send: Send) -> bool:
+    async def _deliver(
+        self, client: httpx.AsyncClient, send: Send, behind: range | tuple[()], held: set[int]
+    ) -> bool:
+        """Deliver one send with retries; while it fails, the sends ``behind`` it are held."""
         options = self.options
         ok = False
         for attempt in range(options.max_attempts):
@@ -138,6 +155,7 @@ class Deliverer:
             )
             if ok:
                 break
+            held.update(behind)
             if attempt + 1 < options.max_attempts:
                 await asyncio.sleep(options.retry_delay * 2**attempt)
         self.report.delivered += ok

@@ -2,7 +2,11 @@
 
 Shapes follow DocuSign's published Connect 2.0 schema and real captures: every scalar in
 ``envelopeSummary`` is a string, only ``retryCount`` and ``configurationId`` are numbers,
-``generatedDateTime`` has seven fractional digits and ``Z``.
+``generatedDateTime`` has seven fractional digits and ``Z``. Every recipient type goes to
+its own list (``signers``, ``agents`` … ``notaries``); a recipient who filled in form fields
+has them as ``tabs.<kind>Tabs``; an embedded signer has a ``clientUserId``. Template and
+click events carry no envelope: a ``templateId`` or ``clickwrapId`` (and ``agreementId``)
+in ``data`` and a ``uri`` naming the template or clickwrap.
 """
 
 from __future__ import annotations
@@ -15,15 +19,25 @@ from .account import Account
 from .documents import encoded_pdf
 from .lifecycles import Lifecycle, Moment, Party, PartyState
 
-_SUMMARY_TIMES = ("created", "sent", "delivered", "completed", "declined", "voided")
+_SUMMARY_TIMES = ("created", "sent", "delivered", "completed", "declined", "voided", "deleted")
 _PARTY_TIMES = (
     ("sentDateTime", "sent_at"),
     ("deliveredDateTime", "delivered_at"),
     ("signedDateTime", "signed_at"),
     ("declinedDateTime", "declined_at"),
 )
-_LISTS = {"signer": "signers", "carbon_copy": "carbonCopies"}
-_TYPES = {"signer": "signer", "carbon_copy": "carboncopy"}
+_LISTS = {
+    "signer": "signers",
+    "agent": "agents",
+    "editor": "editors",
+    "intermediary": "intermediaries",
+    "carbon_copy": "carbonCopies",
+    "certified_delivery": "certifiedDeliveries",
+    "in_person_signer": "inPersonSigners",
+    "seal": "seals",
+    "witness": "witnesses",
+    "notary": "notaries",
+}
 
 
 def generated_time(moment: datetime) -> str:
@@ -47,8 +61,14 @@ def _recipient(party: Party, state: PartyState) -> dict[str, Any]:
         "recipientIdGuid": party.guid,
         "routingOrder": str(party.routing_order),
         "status": state.status,
-        "recipientType": _TYPES[party.kind],
+        "recipientType": party.kind.replace("_", ""),
     }
+    if party.client_user_id is not None:
+        entry["clientUserId"] = party.client_user_id
+    if party.tabs and state.status == "completed":
+        entry["tabs"] = _tabs(party)
+    if state.auto_responded_reason:
+        entry["autoRespondedReason"] = state.auto_responded_reason
     for key, attribute in _PARTY_TIMES:
         stamp = getattr(state, attribute)
         if stamp is not None:
@@ -58,16 +78,34 @@ def _recipient(party: Party, state: PartyState) -> dict[str, Any]:
     return entry
 
 
-def _recipients(lifecycle: Lifecycle, moment: Moment) -> dict[str, Any]:
+def _tabs(party: Party) -> dict[str, list[dict[str, str]]]:
+    """The recipient's filled-in form fields, ``<kind>Tabs`` lists as the REST API shows."""
+    tabs: dict[str, list[dict[str, str]]] = {}
+    for number, (kind, label, value) in enumerate(party.tabs, start=1):
+        tabs.setdefault(f"{kind}Tabs", []).append(
+            {
+                "tabLabel": label,
+                "value": value,
+                "documentId": "1",
+                "pageNumber": "1",
+                "recipientId": party.recipient_id,
+                "tabId": f"{party.guid[:-4]}{number:04d}",
+                "status": "signed",
+            }
+        )
+    return tabs
+
+
+def _recipients(moment: Moment) -> dict[str, Any]:
     lists: dict[str, Any] = {name: [] for name in _LISTS.values()}
-    for party, state in zip(lifecycle.parties, moment.parties, strict=True):
+    for party, state in moment.recipients:
         lists[_LISTS[party.kind]].append(_recipient(party, state))
     active = [
         party.routing_order
-        for party, state in zip(lifecycle.parties, moment.parties, strict=True)
+        for party, state in moment.recipients
         if state.status in ("sent", "delivered")
     ]
-    lists["recipientCount"] = str(len(lifecycle.parties))
+    lists["recipientCount"] = str(len(moment.recipients))
     lists["currentRoutingOrder"] = str(min(active, default=1))
     return lists
 
@@ -132,7 +170,7 @@ def envelope_summary(
         ],
         "listCustomFields": [],
     }  # fmt: skip
-    summary["recipients"] = _recipients(lifecycle, moment)
+    summary["recipients"] = _recipients(moment)
     summary["envelopeDocuments"] = _documents(lifecycle, moment, document_size)
     return summary
 
@@ -147,6 +185,8 @@ def sim_message(
     document_size: int = 0,
 ) -> dict[str, Any]:
     """One SIM message for ``moment``; with ``summary`` it carries ``envelopeSummary``."""
+    if not moment.about_envelope:
+        return _non_envelope_message(lifecycle, moment, account, retry_count)
     eid = lifecycle.envelope_id
     data: dict[str, Any] = {
         "accountId": account.account_id,
@@ -161,6 +201,34 @@ def sim_message(
         "event": moment.event,
         "apiVersion": "v2.1",
         "uri": f"/restapi/v2.1/accounts/{account.account_id}/envelopes/{eid}",
+        "retryCount": retry_count,
+        "configurationId": account.configuration_id,
+        "generatedDateTime": generated_time(moment.at),
+        "data": data,
+    }
+
+
+def _non_envelope_message(
+    lifecycle: Lifecycle, moment: Moment, account: Account, retry_count: int
+) -> dict[str, Any]:
+    """A template or click event: about a template or clickwrap, not an envelope."""
+    subject = moment.subject_id or ""
+    data: dict[str, Any] = {"accountId": account.account_id, "userId": account.user_id}
+    if lifecycle.kind == "template":
+        data["templateId"] = subject
+        uri = f"/restapi/v2.1/accounts/{account.account_id}/templates/{subject}"
+        api_version = "v2.1"
+    else:
+        data["clickwrapId"] = subject
+        data["versionNumber"] = "1"
+        data["status"] = moment.event.removeprefix("click-")
+        uri = f"/clickapi/v1/accounts/{account.account_id}/clickwraps/{subject}"
+        api_version = "v1"
+    data.update(moment.data)
+    return {
+        "event": moment.event,
+        "apiVersion": api_version,
+        "uri": uri,
         "retryCount": retry_count,
         "configurationId": account.configuration_id,
         "generatedDateTime": generated_time(moment.at),

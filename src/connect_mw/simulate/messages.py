@@ -17,11 +17,17 @@ from .json_sim import sim_body
 from .lifecycles import Lifecycle, Moment
 from .xml_legacy import xml_body
 
-#: ``json``: minimal SIM (no ``envelopeSummary``); ``json-summary``: with it;
-#: ``json-documents``: with it and base64 documents; ``xml``: XML legacy.
-FORMATS = ("json", "json-summary", "json-documents", "xml")
+#: ``json``: SIM with ``envelopeSummary`` (recipients and custom fields, what the default
+#: subscription's ``includeData`` asks for; ``json-summary`` is the same); ``json-minimal``:
+#: no ``envelopeSummary``; ``json-documents``: with it and base64 documents; ``xml``: XML
+#: legacy with ``TimeZone``/``TimeZoneOffset``; ``xml-no-time-zone``: without them.
+FORMATS = ("json", "json-summary", "json-minimal", "json-documents", "xml", "xml-no-time-zone")
+#: Formats that carry the envelope's whole recipient list in every message.
+FULL_LIST_FORMATS = frozenset(FORMATS) - {"json-minimal"}
+#: The legacy XML formats (no template or click events: XML cannot express them).
+XML_FORMATS = frozenset({"xml", "xml-no-time-zone"})
 DEFAULT_DOCUMENT_SIZE = 64 * 1024
-_CONTENT_TYPES = {"xml": "text/xml; charset=utf-8"}
+_XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
 def signed_headers(
@@ -50,8 +56,13 @@ class SimulatedMessage:
 
     @property
     def envelope_id(self) -> str:
-        """The envelope the message is about."""
+        """The envelope the message is about (``""`` for template and click events)."""
         return self.lifecycle.envelope_id
+
+    @property
+    def lane(self) -> str:
+        """What orders the message: its envelope, or its template or clickwrap."""
+        return self.lifecycle.lane
 
     @property
     def event(self) -> str:
@@ -61,20 +72,26 @@ class SimulatedMessage:
     @property
     def content_type(self) -> str:
         """``application/json`` or ``text/xml``, with the charset."""
-        return _CONTENT_TYPES.get(self.format, "application/json; charset=utf-8")
+        if self.format in XML_FORMATS:
+            return _XML_CONTENT_TYPE
+        return "application/json; charset=utf-8"
 
     def body(self, retry_count: int = 0) -> bytes:
         """The body of the attempt whose ``retryCount`` is ``retry_count``."""
-        if self.format == "xml":
+        if self.format in XML_FORMATS:
             return xml_body(
-                self.lifecycle, self.moment, self.account, document_size=self.document_size
+                self.lifecycle,
+                self.moment,
+                self.account,
+                document_size=self.document_size,
+                time_zone=self.format == "xml",
             )
         return sim_body(
             self.lifecycle,
             self.moment,
             self.account,
             retry_count=retry_count,
-            summary=self.format != "json",
+            summary=self.format != "json-minimal",
             document_size=self.document_size,
         )
 
@@ -99,15 +116,37 @@ def check_format(payload_format: str) -> str:
     return payload_format
 
 
+def delivered(
+    lifecycles: Iterable[Lifecycle], payload_format: str, events: Iterable[str] | None = None
+) -> list[Lifecycle]:
+    """The lifecycles as a subscription to ``events`` in ``payload_format`` sees them.
+
+    Moments of other events are left out (``None``: every event), and so are template and
+    click events in XML; a lifecycle left with no moment is left out.
+    """
+    wanted = None if events is None else frozenset(events)
+    seen = []
+    for lifecycle in lifecycles:
+        visible = lifecycle.only(wanted)
+        if payload_format in XML_FORMATS and not visible.about_envelope:
+            continue
+        if visible.moments:
+            seen.append(visible)
+    return seen
+
+
 def messages_for(
     lifecycles: Iterable[Lifecycle],
     payload_format: str = "json",
     *,
     account: Account | None = None,
     document_size: int | None = None,
+    events: Iterable[str] | None = None,
 ) -> list[SimulatedMessage]:
     """Every moment of every lifecycle as a message, each envelope's in DocuSign order.
 
+    ``events`` limits them to those event names, as a subscription does (``None``: all);
+    XML formats leave template and click events out (see :func:`delivered`).
     ``document_size`` (bytes) embeds documents; ``json-documents`` defaults to
     :data:`DEFAULT_DOCUMENT_SIZE`, the other formats to none.
     """
@@ -116,6 +155,6 @@ def messages_for(
         document_size = DEFAULT_DOCUMENT_SIZE if payload_format == "json-documents" else 0
     return [
         SimulatedMessage(lifecycle, moment, payload_format, account or Account(), document_size)
-        for lifecycle in lifecycles
+        for lifecycle in delivered(lifecycles, payload_format, events)
         for moment in lifecycle.moments
     ]

@@ -16,7 +16,8 @@ class Report:
 
     ``total`` sends were planned (messages plus duplicates). ``sent`` counts HTTP requests,
     ``acknowledged`` those answered 2xx, ``retried`` the requests that were retries;
-    ``delivered`` and ``failed`` count sends that ended acknowledged or gave up.
+    ``delivered`` and ``failed`` count sends that ended acknowledged or gave up; ``held``
+    counts sends held back behind a failing one (``hold_on_failure``).
     """
 
     total: int
@@ -26,6 +27,7 @@ class Report:
     duplicates: int = 0
     delivered: int = 0
     failed: int = 0
+    held: int = 0
     responses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
@@ -64,6 +66,7 @@ class Report:
             "failed": self.failed,
             "retried": self.retried,
             "duplicates": self.duplicates,
+            "held": self.held,
             "responses": dict(sorted(self.responses.items())),
             "p50_ms": None if p50 is None else round(p50 * 1000, 2),
             "p99_ms": None if p99 is None else round(p99 * 1000, 2),
@@ -80,6 +83,7 @@ class Report:
             f"acknowledged  {self.acknowledged}\n"
             f"failed        {self.failed} (gave up after every attempt)\n"
             f"retried       {self.retried}\n"
+            f"held back     {self.held} (behind a failing message)\n"
             f"latency       p50 {_ms(data['p50_ms'])}, p99 {_ms(data['p99_ms'])}\n"
             f"responses     {responses or 'none'}"
         )

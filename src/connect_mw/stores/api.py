@@ -9,12 +9,14 @@ letters) is a :class:`~connect_mw.queues.Queue`; by default it runs on this same
 through :meth:`Store.update_event`, a compare-and-set of one event's processing fields.
 
 Encodings for stores that keep text: :func:`dump_state` / :func:`load_state` (an envelope
-state as JSON text), :func:`event_to_dict` / :func:`event_from_dict` (every field of an
-event as JSON-ready values), :func:`dump_time` / :func:`load_time` (a UTC time as sortable
-text).
+state as JSON text, through msgspec; :class:`StoreEncodingError` for a state that cannot be
+written or stored text that does not decode), :func:`event_to_dict` /
+:func:`event_from_dict` (every field of an event as JSON-ready values), :func:`dump_time` /
+:func:`load_time` (a UTC time as sortable text).
 
 A store implements the six abstract methods of :class:`Store`. Everything else has a
-working default built on them: :meth:`Store.purge`, the read shortcuts, the overview
+working default built on them: :meth:`Store.purge`, :meth:`Store.probe` (does the store
+answer within a bound?), the read shortcuts, the overview
 queries the dashboard uses (:meth:`Store.envelope_counts`, :meth:`Store.backlog`,
 :meth:`Store.search_envelopes`), the async face
 (blocking methods run in a worker thread, see :meth:`Store.offload`), and the work queue
@@ -38,6 +40,7 @@ import anyio.to_thread
 from ..errors import ConfigurationError
 from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
 from .codec import (
+    StoreEncodingError,
     dump_state,
     dump_time,
     event_from_dict,
@@ -45,6 +48,7 @@ from .codec import (
     load_state,
     load_time,
 )
+from .probe import PROBE_ENVELOPE, answer_within
 
 if TYPE_CHECKING:
     from ..queues.api import Queue
@@ -66,7 +70,9 @@ __all__ = [
     "Progress",
     "Snapshot",
     "Store",
+    "StoreEncodingError",
     "StoredEvent",
+    "answer_within",
     "dump_state",
     "dump_time",
     "envelope_position",
@@ -450,6 +456,20 @@ class Store(abc.ABC):
     def write_marker(self, name: str, value: str) -> None:
         """Keep ``value`` under ``name`` durably (see :meth:`read_marker`)."""
         raise ConfigurationError(f"{type(self).__name__} keeps no markers")
+
+    def probe(self, timeout: float) -> None:
+        """Return once the store answered within ``timeout`` seconds; else raise.
+
+        Raises :class:`~connect_mw.errors.StoreUnavailable`, its ``reason`` one line
+        without credentials (for operators: logs, the command line), when the backend is
+        down, refuses, or has not answered in time; a
+        :class:`~connect_mw.errors.ConfigurationError` when it answered but is set up
+        wrong. The default loads an envelope (``PROBE_ENVELOPE``, which need not exist) in
+        a thread and waits at most ``timeout`` for it (:func:`answer_within`). Override it
+        when that load could wait longer than the server takes to fail, as a pool waiting
+        for a free connection does: try one direct, short connection instead.
+        """
+        answer_within(timeout, lambda: self.load(PROBE_ENVELOPE))
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

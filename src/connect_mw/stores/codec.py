@@ -10,15 +10,10 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
 
-from ..model import (
-    EnvelopeState,
-    EnvelopeStatus,
-    Observation,
-    PayloadFormat,
-    RecipientState,
-    RecipientStatus,
-    Transition,
-)
+import msgspec
+
+from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
+from .codec_v1 import load_state_v1
 
 if TYPE_CHECKING:
     from .api import StoredEvent
@@ -58,99 +53,41 @@ def load_transitions(text: str) -> tuple[Transition, ...]:
     return tuple(Transition(kind, status, rid) for kind, status, rid in json.loads(text))
 
 
-def _dump_timeline(timeline: tuple[Observation, ...]) -> list[list[str | None]]:
-    return [[dump_time(point.at), point.status] for point in timeline]
+class StoreEncodingError(ValueError):
+    """A state or value a store cannot encode, or stored text that does not decode to one."""
 
 
-def _load_timeline(items: list[list[str | None]] | None) -> tuple[Observation, ...]:
-    """Observations as ``[time, status]`` pairs; a state stored before timelines has none."""
-    return tuple(Observation(load_time(at), str(status)) for at, status in items or ())
-
-
-def _recipient_dict(r: RecipientState) -> dict[str, Any]:
-    return {
-        "id": r.recipient_id,
-        "type": r.recipient_type,
-        "email": r.email,
-        "name": r.name,
-        "routing_order": r.routing_order,
-        "status": None if r.status is None else r.status.value,
-        "status_at": dump_time(r.status_at),
-        "reached": sorted(r.reached),
-        "removed_at": dump_time(r.removed_at),
-        "last_seen_at": dump_time(r.last_seen_at),
-        "identity_at": dump_time(r.identity_at),
-        "timeline": _dump_timeline(r.timeline),
-        "guid": r.recipient_id_guid,
-    }
-
-
-def _recipient_from(d: dict[str, Any]) -> RecipientState:
-    return RecipientState(
-        recipient_id=d["id"],
-        recipient_type=d["type"],
-        email=d["email"],
-        name=d["name"],
-        routing_order=d["routing_order"],
-        status=None if d["status"] is None else RecipientStatus(d["status"]),
-        status_at=load_time(d["status_at"]),
-        reached=frozenset(d["reached"]),
-        removed_at=load_time(d.get("removed_at")),
-        last_seen_at=load_time(d.get("last_seen_at")),
-        identity_at=load_time(d.get("identity_at")),
-        timeline=_load_timeline(d.get("timeline")),
-        recipient_id_guid=d.get("guid"),
-    )
+#: States as msgspec writes the model's dataclasses: one JSON object per dataclass, fields in
+#: model order, sets sorted (so equal states are equal text), times in RFC 3339 with their
+#: offsets, non-ASCII as is (``Dialect.search_text`` relies on that).
+_ENCODER = msgspec.json.Encoder(order="deterministic")
+_DECODER = msgspec.json.Decoder(EnvelopeState)
 
 
 def dump_state(state: EnvelopeState) -> str:
-    """An envelope state as compact JSON text."""
-    return json.dumps(
-        {
-            "envelope_id": state.envelope_id,
-            "account_id": state.account_id,
-            "status": None if state.status is None else state.status.value,
-            "status_at": dump_time(state.status_at),
-            "updated_at": dump_time(state.updated_at),
-            "subject": state.subject,
-            "void_reason": state.void_reason,
-            "decline_reason": state.decline_reason,
-            "reached": sorted(state.reached),
-            "recipients": [_recipient_dict(r) for r in state.recipients],
-            "event_count": state.event_count,
-            "timeline": _dump_timeline(state.timeline),
-            "roster": None if state.roster is None else sorted(state.roster),
-            "roster_at": dump_time(state.roster_at),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    """An envelope state as compact JSON text; :class:`StoreEncodingError` if it cannot be."""
+    try:
+        return _ENCODER.encode(state).decode("utf-8")
+    except (UnicodeEncodeError, TypeError) as exc:  # a lone surrogate; a value of no JSON type
+        raise StoreEncodingError(f"state of {state.envelope_id!r} cannot be stored: {exc}") from exc
 
 
-def load_state(text: str) -> EnvelopeState:
-    """The inverse of :func:`dump_state`.
+def load_state(text: str | bytes) -> EnvelopeState:
+    """The inverse of :func:`dump_state`; :class:`StoreEncodingError` for text that is not one.
 
-    Also reads states written before timelines, removals and rosters were stored: those
-    fields are then empty, and the fold starts their timelines from ``status``.
+    Also reads the first layout (short recipient keys, ``[time, status]`` timeline points;
+    before that, no timelines, removals or rosters: those are then empty, and the fold starts
+    their timelines from ``status``). The next commit of the envelope rewrites it.
     """
-    d = json.loads(text)
-    roster = d.get("roster")
-    return EnvelopeState(
-        envelope_id=d["envelope_id"],
-        account_id=d["account_id"],
-        status=None if d["status"] is None else EnvelopeStatus(d["status"]),
-        status_at=load_time(d["status_at"]),
-        updated_at=load_time(d["updated_at"]),
-        subject=d["subject"],
-        void_reason=d["void_reason"],
-        decline_reason=d["decline_reason"],
-        reached=frozenset(d["reached"]),
-        recipients=tuple(_recipient_from(r) for r in d["recipients"]),
-        event_count=d["event_count"],
-        timeline=_load_timeline(d.get("timeline")),
-        roster=None if roster is None else frozenset(roster),
-        roster_at=load_time(d.get("roster_at")),
-    )
+    try:
+        return _DECODER.decode(text)
+    except msgspec.ValidationError as exc:
+        try:
+            return load_state_v1(text)
+        except msgspec.DecodeError:
+            raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
 
 
 def event_to_dict(event: StoredEvent) -> dict[str, Any]:

@@ -154,6 +154,10 @@ class EncryptedStore(Store):
         """Blocking calls run the way the inner store's do."""
         return await self.inner.offload(call)
 
+    def probe(self, timeout: float) -> None:
+        """The wrapped store's :meth:`~connect_mw.stores.api.Store.probe`."""
+        self.inner.probe(timeout)
+
     def close(self) -> None:
         """Close the inner store."""
         self.inner.close()

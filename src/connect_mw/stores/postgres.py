@@ -42,6 +42,8 @@ from .api import (
     Snapshot,
     Store,
     StoredEvent,
+    StoreEncodingError,
+    answer_within,
     dump_state,
     load_state,
     search_in_pages,
@@ -142,10 +144,6 @@ _QUERIES = {
 }
 
 
-class StoreEncodingError(ValueError):
-    """A value holds text PostgreSQL cannot store (a NUL character, a lone surrogate)."""
-
-
 class PostgresStore(Store):
     """A store in PostgreSQL; safe to share between threads and between processes.
 
@@ -170,6 +168,7 @@ class PostgresStore(Store):
     ) -> None:
         self.schema = schema
         self.table_prefix = table_prefix
+        self._dsn = dsn
         self.statement_timeout_ms = statement_timeout_ms
         self._names = _names(schema, table_prefix)
         self._q = {name: sql.SQL(text).format(**self._names) for name, text in _QUERIES.items()}
@@ -437,6 +436,21 @@ class PostgresStore(Store):
             conn.execute(
                 self._q["write_marker"], tuple(_storable({"name": name, "value": value}).values())
             )
+
+    def probe(self, timeout: float) -> None:
+        """See :meth:`Store.probe`: one direct connection and ``SELECT 1``, not the pool.
+
+        A pooled connection would wait ``pool_timeout`` for a server that is down; this
+        attempt fails as soon as the connection is refused, and is waited for at most
+        ``timeout`` seconds whatever happens.
+        """
+
+        def connect_once() -> None:
+            seconds = max(1, math.ceil(timeout))
+            with psycopg.connect(self._dsn, connect_timeout=seconds) as conn:
+                conn.execute("SELECT 1")
+
+        answer_within(timeout, connect_once)
 
     def close(self) -> None:
         """Close the pool and its connections."""

@@ -88,6 +88,22 @@ class OverviewContract:
         assert store.commit(_event("no-envelope", ""), None, 0) is Commit.INSERTED
         assert store.envelope_counts() == {"sent": 3, "completed": 1, None: 1}
 
+    def test_envelope_counts_follow_status_changes(self, store: Store, small_pages: None) -> None:
+        """Each envelope counts once, under its current status, however often it changed."""
+        for n in range(3):
+            _put(store, _envelope(f"env-{n}", "sent", n))
+        steps = [("env-0", "delivered"), ("env-0", "completed"), ("env-1", "voided"),
+                 ("env-0", "deleted"), ("env-2", None), ("env-1", "deleted")]  # fmt: skip
+        versions = {f"env-{n}": 1 for n in range(3)}
+        for step, (envelope_id, status) in enumerate(steps):
+            state = _envelope(envelope_id, status, 10 + step)
+            event = _event(f"k-{envelope_id}-{step}", envelope_id)
+            assert store.commit(event, state, versions[envelope_id]) is Commit.INSERTED
+            versions[envelope_id] += 1
+        assert store.envelope_counts() == {"deleted": 2, None: 1}
+        _put(store, _envelope("env-3", "sent", 30))
+        assert store.envelope_counts() == {"deleted": 2, "sent": 1, None: 1}
+
     def test_backlog_counts_unfinished_and_dead_events(self, store: Store) -> None:
         assert store.backlog() == Backlog()
         plan = [

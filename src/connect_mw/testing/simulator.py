@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..http import Response
+from ..model import PayloadFormat
 from ..receiver import Receiver
 from ..simulate import (
     KINDS,
@@ -37,6 +38,7 @@ from ..simulate import (
     deliver,
     messages_for,
 )
+from ..simulate.messages import FULL_LIST_FORMATS, XML_FORMATS, delivered
 from ..stores import Store
 
 __all__ = ["Simulator"]
@@ -62,10 +64,10 @@ class Simulator:
         self.rng = random.Random(seed)
 
     def lifecycle(self, kind: str = "completed", *, envelope_id: str | None = None) -> Lifecycle:
-        """One envelope's lifecycle of ``kind``.
+        """One lifecycle of ``kind``: one of :data:`connect_mw.simulate.KINDS`.
 
-        ``completed``, ``routing``, ``declined``, ``voided``, ``corrected`` or ``resent``
-        (see :func:`connect_mw.simulate.build_lifecycle`).
+        Between them they produce all 26 Connect event triggers; see
+        :func:`connect_mw.simulate.build_lifecycle`.
         """
         return build_lifecycle(kind, rng=self.rng, envelope_id=envelope_id)
 
@@ -78,13 +80,20 @@ class Simulator:
         *lifecycles: Lifecycle,
         payload_format: str = "json",
         document_size: int | None = None,
+        events: Sequence[str] | None = None,
     ) -> list[SimulatedMessage]:
         """Every moment of ``lifecycles`` as messages in ``payload_format``.
 
-        Formats: ``json``, ``json-summary``, ``json-documents``, ``xml``.
+        Formats: ``json`` (with the envelope summary), ``json-minimal``,
+        ``json-documents``, ``xml``, ``xml-no-time-zone``. ``events`` keeps only those
+        event names, as a subscription does (default: every event).
         """
         return messages_for(
-            lifecycles, payload_format, account=self.account, document_size=document_size
+            lifecycles,
+            payload_format,
+            account=self.account,
+            document_size=document_size,
+            events=events,
         )
 
     def deliver(
@@ -118,40 +127,71 @@ class Simulator:
 
     @staticmethod
     def mismatches(
-        store: Store, lifecycles: Sequence[Lifecycle], payload_format: str = "json"
+        store: Store,
+        lifecycles: Sequence[Lifecycle],
+        payload_format: str = "json",
+        events: Sequence[str] | None = None,
     ) -> list[str]:
-        """How ``store``'s folded states differ from the lifecycles' truth (empty: none).
+        """How ``store`` differs from the lifecycles' truth (empty: not at all).
 
-        Recipients are compared by GUID for ``xml`` (the id XML carries) and, for minimal
-        ``json``, only those a ``recipient-*`` event named.
+        ``events`` is the subscription the messages were filtered by (``None``: all). For
+        each envelope: its status and each recipient's, and which recipients a later full
+        recipient list removed; recipients are compared by GUID in XML (the id XML carries)
+        and, for ``json-minimal``, as far as the events themselves tell. Template and click
+        events: one stored event, about no envelope, for each message.
         """
-        problems: list[str] = []
-        for lifecycle in lifecycles:
-            state = store.get_envelope(lifecycle.envelope_id)
-            if state is None:
-                problems.append(f"{lifecycle.envelope_id} ({lifecycle.kind}): not stored")
-                continue
-            status = None if state.status is None else state.status.value
-            if status != lifecycle.final_status:
-                problems.append(
-                    f"{lifecycle.envelope_id} ({lifecycle.kind}): status {status}, "
-                    f"expected {lifecycle.final_status}"
-                )
-            expected = lifecycle.final_recipients(
-                by_guid=payload_format == "xml", reported_only=payload_format == "json"
-            )
-            found = {r.recipient_id: str(r.status) for r in state.recipients}
-            if found != expected:
-                problems.append(
-                    f"{lifecycle.envelope_id} ({lifecycle.kind}): recipients {found}, "
-                    f"expected {expected}"
-                )
+        seen = delivered(lifecycles, payload_format, events)
+        problems = [
+            problem
+            for lifecycle in seen
+            if lifecycle.about_envelope
+            for problem in _envelope_mismatches(store, lifecycle, payload_format)
+        ]
+        expected = sum(len(lifecycle.moments) for lifecycle in seen if not lifecycle.about_envelope)
+        stored = [
+            e
+            for e in store.list_events()
+            if e.envelope_id == "" and e.format is not PayloadFormat.UNPARSED
+        ]
+        if len(stored) != expected:
+            problems.append(f"{len(stored)} events about no envelope stored, expected {expected}")
         return problems
 
     def check(
-        self, store: Store, lifecycles: Sequence[Lifecycle], payload_format: str = "json"
+        self,
+        store: Store,
+        lifecycles: Sequence[Lifecycle],
+        payload_format: str = "json",
+        events: Sequence[str] | None = None,
     ) -> None:
         """Raise ``AssertionError`` unless every lifecycle ended in its true final state."""
-        problems = self.mismatches(store, lifecycles, payload_format)
+        problems = self.mismatches(store, lifecycles, payload_format, events)
         if problems:
             raise AssertionError("\n".join(problems))
+
+
+def _envelope_mismatches(store: Store, lifecycle: Lifecycle, payload_format: str) -> list[str]:
+    """How the stored state of one envelope differs from its truth."""
+    name = f"{lifecycle.envelope_id} ({lifecycle.kind})"
+    state = store.get_envelope(lifecycle.envelope_id)
+    if state is None:
+        return [f"{name}: not stored"]
+    by_guid = payload_format in XML_FORMATS
+    if payload_format in FULL_LIST_FORMATS:
+        expected_status: str | None = lifecycle.final_status
+        expected = lifecycle.final_recipients(by_guid=by_guid)
+        removed = lifecycle.removed_recipients(by_guid=by_guid)
+    else:
+        expected_status, expected = lifecycle.reported_truth()
+        removed = set()
+    problems = []
+    status = None if state.status is None else state.status.value
+    if status != expected_status:
+        problems.append(f"{name}: status {status}, expected {expected_status}")
+    found = {r.recipient_id: str(r.status) for r in state.recipients if not r.removed}
+    if found != expected:
+        problems.append(f"{name}: recipients {found}, expected {expected}")
+    gone = {r.recipient_id for r in state.recipients if r.removed}
+    if gone != removed:
+        problems.append(f"{name}: removed recipients {sorted(gone)}, expected {sorted(removed)}")
+    return problems

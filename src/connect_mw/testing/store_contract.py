@@ -40,6 +40,7 @@ from ..stores.api import (
     Progress,
     Store,
     StoredEvent,
+    StoreEncodingError,
     utcnow,
 )
 from .builders import BASE_TIME, notification, recipient
@@ -133,6 +134,14 @@ class StoreContract(QueueContract, OverviewContract):
         """Record through the core, as the receiver does."""
         return drive(record(store, n, raw, key))
 
+    def overwrite_state(self, store: Store, envelope_id: str, text: str) -> None:
+        """Replace the stored state text of ``envelope_id`` by ``text``, past the codec.
+
+        Optional: implement it for a store that keeps states as text (``dump_state``) to
+        check that text which does not decode fails as :class:`StoreEncodingError`.
+        """
+        pytest.skip("this store keeps no state text to damage (optional)")
+
     # The primitives: load and commit ----------------------------------------------
 
     def test_unknown_envelope_and_event(self, store: Store) -> None:
@@ -212,6 +221,29 @@ class StoreContract(QueueContract, OverviewContract):
         listed = store.list_events(processing=ProcessingState.DEAD)
         assert [(e.key, e.error) for e in listed] == [("unparsed:1", "JSON: not well-formed")]
         assert store.queue().claim("w", lease_for=timedelta(minutes=5), limit=10) == []
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "{not json",
+            '{"envelope_id": 7}',
+            '{"envelope_id": "e1", "recipients": [{"id": null}]}',
+            '{"envelope_id": "e1", "status_at": "yesterday"}',
+        ],
+    )
+    def test_stored_state_that_does_not_decode_is_a_store_encoding_error(
+        self, store: Store, text: str
+    ) -> None:
+        self.record(store, notification("e1"))
+        self.overwrite_state(store, "e1", text)
+        with pytest.raises(StoreEncodingError):
+            store.load("e1")
+        with pytest.raises(StoreEncodingError):
+            store.envelopes(EnvelopeQuery())
+        later = notification("e1", "delivered", at=BASE_TIME + timedelta(minutes=1))
+        with pytest.raises(StoreEncodingError):
+            self.record(store, later, key="k2")
+        assert store.get_event("k2") is None
 
     def test_sequence_grows_with_each_commit(self, store: Store) -> None:
         for i in range(3):

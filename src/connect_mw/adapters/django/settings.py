@@ -12,6 +12,7 @@ Every key is optional; an unknown key, or a value of the wrong type, raises
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +21,10 @@ from typing import Any, cast
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ...auth_settings import ClientCertificateSettings, OAuthSettings
+from ...client_cert import ClientCertificatePolicy
+from ...jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
+from ...oauth import DEFAULT_LEEWAY, ConnectOAuth
 from ...processing import Mode, RetryPolicy
 from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT
 from ...retention import DEFAULT_PURGE_EVERY
@@ -50,11 +55,65 @@ class ConnectSettings:
     lease_for: float = 300.0
     retention_days: float | None = None
     purge_every: float = DEFAULT_PURGE_EVERY
+    oauth_issuer: str | None = None
+    oauth_audiences: tuple[str, ...] = ()
+    oauth_jwks_url: str | None = None
+    oauth_leeway: float = DEFAULT_LEEWAY
+    oauth_jwks_ttl: float = DEFAULT_TTL
+    oauth_jwks_min_interval: float = DEFAULT_MIN_INTERVAL
+    client_cert_subjects: tuple[str, ...] = ()
+    client_cert_issuers: tuple[str, ...] = ()
+    client_cert_fingerprints: tuple[str, ...] = ()
+    client_cert_header: str | None = None
+
+    @property
+    def oauth_settings(self) -> OAuthSettings:
+        """The ``OAUTH_*`` keys."""
+        return OAuthSettings(
+            issuer=self.oauth_issuer,
+            audiences=self.oauth_audiences,
+            jwks_url=self.oauth_jwks_url,
+            leeway=self.oauth_leeway,
+            jwks_ttl=self.oauth_jwks_ttl,
+            jwks_min_interval=self.oauth_jwks_min_interval,
+        )
+
+    @property
+    def client_certificate_settings(self) -> ClientCertificateSettings:
+        """The ``CLIENT_CERT_*`` keys."""
+        return ClientCertificateSettings(
+            subjects=self.client_cert_subjects,
+            issuers=self.client_cert_issuers,
+            fingerprints=self.client_cert_fingerprints,
+            header=self.client_cert_header,
+        )
+
+    def oauth(self) -> ConnectOAuth | None:
+        """The OAuth-for-Connect validator; ``ConfigurationError`` naming the keys if invalid."""
+        return self.oauth_settings.build(lambda field: f"CONNECT_MW['OAUTH_{field.upper()}']")
+
+    def client_certificate(self) -> ClientCertificatePolicy | None:
+        """The client-certificate policy; ``ConfigurationError`` naming the keys if invalid."""
+        settings = self.client_certificate_settings
+        return settings.build(lambda field: f"CONNECT_MW['CLIENT_CERT_{field.upper()}']")
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether any authentication mechanism is configured (valid or not)."""
+        mechanisms = (self.hmac_keys, self.account_keys, self.basic_auth)
+        extra = (self.oauth_settings.given, self.client_certificate_settings.given)
+        return any(mechanisms) or any(extra)
 
     def receiver_options(self) -> dict[str, Any]:
-        """The :class:`~connect_mw.Receiver` keyword options, except ``store``."""
+        """The :class:`~connect_mw.Receiver` keyword options, except ``store``.
+
+        Raises ``ConfigurationError`` when the ``OAUTH_*`` or ``CLIENT_CERT_*`` keys are
+        incomplete or invalid.
+        """
         days = self.retention_days
         return {
+            "oauth": self.oauth(),
+            "client_certificate": self.client_certificate(),
             "hmac_keys": self.hmac_keys,
             "account_keys": dict(self.account_keys) or None,
             "path": self.path,
@@ -104,16 +163,30 @@ def _store(value: Any) -> str | Store:
     return value
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
+
+
 def _optional_alias(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError("expected a database alias (a key of DATABASES)")
     return value
 
 
+def _finite(value: float) -> bool:
+    """Whether ``value`` is a finite float (NaN, infinities and huge ints are not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         numeric = isinstance(value, int | float) if kind is float else isinstance(value, int)
-        if isinstance(value, bool) or not numeric or value <= 0:
+        if isinstance(value, bool) or not numeric or not (_finite(value) and value > 0):
             raise ValueError(f"expected a positive {kind.__name__}")
         return kind(value)
 
@@ -121,8 +194,9 @@ def _positive(kind: type[int] | type[float]) -> Callable[[Any], Any]:
 
 
 def _non_negative(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError("expected a number >= 0 (0 turns it off)")
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if not numeric or not (_finite(value) and value >= 0):  # NaN fails the comparisons
+        raise ValueError("expected a finite number >= 0 (0 turns it off)")
     return float(value)
 
 
@@ -169,6 +243,16 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "LEASE_FOR": _positive(float),
     "RETENTION_DAYS": _positive(float),
     "PURGE_EVERY": _non_negative,
+    "OAUTH_ISSUER": _text,
+    "OAUTH_AUDIENCES": _strings,
+    "OAUTH_JWKS_URL": _text,
+    "OAUTH_LEEWAY": _non_negative,
+    "OAUTH_JWKS_TTL": _positive(float),
+    "OAUTH_JWKS_MIN_INTERVAL": _non_negative,
+    "CLIENT_CERT_SUBJECTS": _strings,
+    "CLIENT_CERT_ISSUERS": _strings,
+    "CLIENT_CERT_FINGERPRINTS": _strings,
+    "CLIENT_CERT_HEADER": _text,
 }
 
 

@@ -18,6 +18,8 @@ failed and retried like a failing callback.
 
 The signals are sent by the callbacks of a :class:`~connect_mw.routing.Router`
 (:func:`signal_router`), which the project's receiver includes (:func:`connect_signals`).
+That router counts as empty while no receiver is connected to any of the signals, so
+``connect_mw_worker`` can tell that it has nothing to run.
 """
 
 from __future__ import annotations
@@ -75,12 +77,30 @@ def _sender(signal: Signal, name: str, sender: object) -> Callback:
     return send_signal
 
 
+#: Every signal the receiver sends.
+ALL_SIGNALS: tuple[Signal, ...] = (*TRANSITION_SIGNALS.values(), connect_event)
+
+
+class SignalRouter(Router):
+    """The callbacks sending the signals; :attr:`empty` while no signal has a receiver."""
+
+    def __init__(self, sender: object) -> None:
+        super().__init__()
+        self.sender = sender
+
+    @property
+    def empty(self) -> bool:
+        """Whether no receiver is connected to any signal (for ``sender``) nor callback included."""
+        listened = any(s.has_listeners(self.sender) for s in ALL_SIGNALS)
+        return not listened and all(other.empty for other in self.others)
+
+
 def signal_router(sender: object) -> Router:
     """A router with one callback per transition (and ``on_any``), each sending its signal.
 
     The signals go out with ``sender`` as their sender (the project's receiver).
     """
-    router = Router()
+    router = SignalRouter(sender)
     for name, signal in TRANSITION_SIGNALS.items():
         kind, status = name.split("-", 1)
         router.on_transition(kind, status)(_sender(signal, name, sender))

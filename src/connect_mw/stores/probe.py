@@ -1,0 +1,59 @@
+"""Probing a store: does it answer within a bound? (:meth:`Store.probe <.api.Store.probe>`).
+
+A command or a health check asks before it relies on the store, so a server that is down
+shows as one clear error within about the bound, not as a wait of a pool's timeout followed
+by a traceback. :func:`answer_within` runs one blocking call in a daemon thread and waits at
+most the bound for it; a call still running then is left to finish (or fail) on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from ..errors import ConfigurationError, StoreUnavailable
+from ..redaction import redact
+
+__all__ = ["PROBE_ENVELOPE", "answer_within", "one_line"]
+
+#: The envelope id the default probe loads: any id will do, none needs to exist.
+PROBE_ENVELOPE = "connect-mw-probe"
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line without credentials: its type when it has no message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text)
+
+
+def answer_within(timeout: float, call: Callable[[], object]) -> None:
+    """Run ``call`` and return once it returned, within ``timeout`` seconds.
+
+    Raises :class:`~connect_mw.errors.StoreUnavailable` (its ``reason`` one line, redacted)
+    when ``call`` raised or had not returned in time; a
+    :class:`~connect_mw.errors.ConfigurationError` it raised is re-raised as it is (the
+    store answered: it is set up wrong).
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, name="connect-mw-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise StoreUnavailable(f"no answer within {timeout:g} s")
+    error = outcome[0]
+    if error is None:
+        return
+    if isinstance(error, ConfigurationError):
+        raise error
+    raise StoreUnavailable(one_line(error)) from error

@@ -1,0 +1,151 @@
+"""Secondary fields of any shape never fail a message; identity fields stay strict."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connect_mw.errors import ParseError
+from connect_mw.parse import parse
+from connect_mw.parse.raw_body import decode_body
+from support.payloads import fixture_bytes
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FULL = json.loads(fixture_bytes("sim_envelope_completed_full.json"))
+REFERENCE = parse(fixture_bytes("sim_envelope_completed_full.json"))
+#: Paths whose value identifies the message (or holds what does): never replaced here.
+IDENTITY = {("event",), ("generatedDateTime",), ("data",), ("data", "envelopeId")}
+IDENTITY_IN_SUMMARY = {("data", "envelopeSummary", "envelopeId")}
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+SECONDARY = [
+    p
+    for p in _paths(FULL)
+    if p not in IDENTITY and p not in IDENTITY_IN_SUMMARY and p[:1] != ("uri",)
+]
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+
+
+def _replaced(path: tuple[Any, ...], value: Any) -> bytes:
+    message = copy.deepcopy(FULL)
+    target = message
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return json.dumps(message).encode()
+
+
+@SETTINGS
+@given(path=st.sampled_from(SECONDARY), value=JSON_VALUES)
+def test_any_secondary_json_value_keeps_the_message(path: tuple[Any, ...], value: Any) -> None:
+    notification = parse(_replaced(path, value), warn=False)
+    assert notification.envelope_id == REFERENCE.envelope_id
+    assert notification.event == REFERENCE.event
+    assert notification.generated_at == REFERENCE.generated_at
+
+
+XML = fixture_bytes("xml_sent_pretty.xml").decode()
+XML_REFERENCE = parse(XML.encode())
+_TEXT = re.compile(r"<(?P<name>[A-Za-z]+)>(?P<text>[^<]*)</(?P=name)>")
+XML_IDENTITY = {"EnvelopeID", "TimeGenerated", "TimeZoneOffset"}
+_RECIPIENTS = range(XML.find("<RecipientStatuses>"), XML.find("</RecipientStatuses>"))
+XML_SECONDARY = [  # every text element but the identity ones and the envelope's Status
+    m.span("text")
+    for m in _TEXT.finditer(XML)
+    if m["name"] not in XML_IDENTITY and (m["name"] != "Status" or m.start() in _RECIPIENTS)
+]
+XML_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="<&\ufffe\uffff"),
+    max_size=20,
+) | st.sampled_from(["<b>x</b>", "<i/>", "&#x85;"])
+
+
+@SETTINGS
+@given(span=st.sampled_from(XML_SECONDARY), text=XML_TEXT)
+def test_any_secondary_xml_text_keeps_the_message(span: tuple[int, int], text: str) -> None:
+    start, end = span
+    body = (XML[:start] + text + XML[end:]).encode()
+    notification = parse(body, warn=False)
+    assert notification.envelope_id == XML_REFERENCE.envelope_id
+    assert notification.event == XML_REFERENCE.event
+    assert notification.generated_at == XML_REFERENCE.generated_at
+
+
+def _with_literal(path: tuple[Any, ...], literal: str) -> bytes:
+    """The full fixture with the value at ``path`` written as the raw JSON text ``literal``."""
+    return _replaced(path, "@literal@").replace(b'"@literal@"', literal.encode())
+
+
+HUGE_NUMBERS = ["9" * 31, "-" + "9" * 400, "1" * 100_000, "1e400", "-1e999", "0." + "1" * 200]
+NUMBER_PATHS = [
+    ("retryCount",),
+    ("configurationId",),
+    ("data", "envelopeSummary", "recipients", "signers", 0, "routingOrder"),
+    ("data", "envelopeSummary", "emailSubject"),
+    ("data", "somethingNew"),
+]
+
+
+@pytest.mark.parametrize("literal", HUGE_NUMBERS, ids=lambda s: f"{s[:8]}…{len(s)}")
+@pytest.mark.parametrize("path", NUMBER_PATHS, ids=lambda p: ".".join(map(str, p)))
+def test_a_number_too_large_to_read_in_a_secondary_field_keeps_the_message(
+    path: tuple[Any, ...], literal: str
+) -> None:
+    """Valid JSON, but not converted (CPU cost, overflow): that field alone is left empty."""
+    notification = parse(_with_literal(path, literal), warn=False)
+    assert notification.envelope_id == REFERENCE.envelope_id
+    assert notification.event == REFERENCE.event
+    assert notification.generated_at == REFERENCE.generated_at
+    if path[-1] != "somethingNew":  # a field the parser reads is noted as left empty
+        assert any("a number too large to read" in w for w in notification.parse_warnings), (
+            notification.parse_warnings
+        )
+
+
+@pytest.mark.parametrize("literal", ["9" * 31, "1e400"])
+def test_a_number_too_large_to_read_as_an_identity_field_is_a_parse_error(literal: str) -> None:
+    with pytest.raises(ParseError):
+        parse(_with_literal(("data", "envelopeId"), literal))
+
+
+def test_the_raw_body_mapping_stays_strict_about_huge_numbers() -> None:
+    """``Delivery.body`` never hands a callback a number it could not convert."""
+    with pytest.raises(ParseError, match="30 digits"):
+        decode_body(_with_literal(("retryCount",), "9" * 31))
+
+
+@SETTINGS
+@given(path=st.sampled_from(SECONDARY), literal=st.sampled_from(HUGE_NUMBERS))
+def test_a_number_too_large_to_read_anywhere_secondary_keeps_the_message(
+    path: tuple[Any, ...], literal: str
+) -> None:
+    notification = parse(_with_literal(path, literal), warn=False)
+    assert notification.envelope_id == REFERENCE.envelope_id
+    assert notification.event == REFERENCE.event
+    assert "UnreadableNumber" not in repr(dict(notification.extras))  # sections stay JSON
