@@ -81,6 +81,8 @@ environment: CONNECT_MW_HMAC_KEYS (comma-separated), CONNECT_MW_ACCOUNT_KEYS
 CONNECT_MW_HOST, CONNECT_MW_PORT, CONNECT_MW_MAX_BODY_SIZE, CONNECT_MW_ALLOW_UNAUTHENTICATED=1,
 CONNECT_MW_DASHBOARD_TOKEN, CONNECT_MW_DASHBOARD_BASIC_AUTH (user:password), CONNECT_MW_APP,
 CONNECT_MW_RETENTION_DAYS, CONNECT_MW_PURGE_EVERY (seconds; 0 = off), CONNECT_MW_LOG_LEVEL,
+CONNECT_MW_LOG_FORMAT (text|json), CONNECT_MW_READY_TIMEOUT, CONNECT_MW_METRICS=1,
+CONNECT_MW_PROBE_TIMEOUT (seconds the store has to answer at start; default 1),
 """
     + ENVIRONMENT
     + "\n"
@@ -304,7 +306,7 @@ class Route:
 
 
 def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool) -> ASGIApp:
-    """``serve``'s ASGI app: ``receiver`` at its path; dashboard, health, metrics beside it."""
+    """The ASGI app ``serve`` runs: ``receiver`` at its path; dashboard, health, metrics beside."""
     from ..adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415 - needs starlette
 
     dashboard = build_dashboard(args, receiver.store, receiver.queue)
@@ -313,7 +315,7 @@ def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool)
         from ..adapters.health import HealthASGIMiddleware  # noqa: PLC0415
 
         app = HealthASGIMiddleware(app, receiver.store, timeout=args.ready_timeout)
-    if args.metrics:
+    if getattr(args, "metrics", False):
         import prometheus_client  # noqa: PLC0415 - optional, checked by build_receiver
 
         app = Route(METRICS_PATH, prometheus_client.make_asgi_app(), app)
