@@ -124,7 +124,11 @@ class HealthCheck:
         if not self._waiting.acquire(blocking=False):
             return _json(503, "unavailable", "the store has not answered a previous check")
 
+        claimed = threading.Lock()  # taken by whichever comes first: the probe or the timeout
+
         def probe() -> object:
+            if not claimed.acquire(blocking=False):
+                return None  # started after its check gave up: the check released the lock
             try:
                 return self.probe()
             finally:  # whenever the store answers, however late
@@ -137,6 +141,9 @@ class HealthCheck:
             return _json(503, "unavailable", reason)
         except Exception as exc:
             return _json(503, "unavailable", f"the store failed: {type(exc).__name__}")
+        finally:  # the probe never started (no free worker thread, cancelled): free the slot
+            if claimed.acquire(blocking=False):
+                self._waiting.release()
         return _json(200, "ready")
 
     def steps(self, method: str, path: str) -> Steps[Response]:

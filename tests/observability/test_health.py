@@ -163,3 +163,24 @@ def test_serve_answers_health_and_no_health_turns_it_off(tmp_path: Path) -> None
         assert posted.status_code == 200
     with serving([*store, "--no-health"], tmp_path, {}) as server:
         assert httpx.get(server.url + "/healthz").status_code == 404
+
+
+def test_asgi_readyz_recovers_after_a_check_that_never_got_a_thread() -> None:
+    # Every worker thread busy (sync stores under load): the check times out waiting for
+    # one, so the probe never runs; the next check must not stay "not answered" forever.
+    check = HealthCheck(MemoryStore(), 0.2)
+
+    async def main() -> tuple[int, int]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        tokens, limiter.total_tokens = limiter.total_tokens, 1
+        holder = object()
+        try:
+            await limiter.acquire_on_behalf_of(holder)
+            starved = await check.aanswer("GET", "/readyz")
+            limiter.release_on_behalf_of(holder)
+            after = await check.aanswer("GET", "/readyz")
+        finally:
+            limiter.total_tokens = tokens
+        return starved.status, after.status
+
+    assert anyio.run(main) == (503, 200)
