@@ -155,3 +155,32 @@ def test_simulate_refuses_a_bad_number(
 ) -> None:
     argv = ["simulate", "--url", "http://127.0.0.1:9", "--hmac-key", KEY, f"{flag}={value}"]
     assert flag in refused(argv, capsys)
+
+
+@pytest.mark.parametrize(
+    "setting", [("CONNECT_MW_LOG_LEVEL", "verbose"), ("CONNECT_MW_LOG_FORMAT", "xml")]
+)
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_bad_log_setting_in_the_environment_is_refused_in_one_line(
+    setting: tuple[str, str],
+    command: str,
+    app: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name, value = setting
+    monkeypatch.setenv(name, value)
+    argv = ["worker", app, "--once"] if command == "worker" else ["serve", "--hmac-key", KEY]
+    line = refused(argv, capsys)
+    assert name in line and value in line
+
+
+def test_log_settings_in_the_environment_ignore_case(
+    app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connect_mw.cli import build_parser
+
+    monkeypatch.setenv("CONNECT_MW_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("CONNECT_MW_LOG_FORMAT", "JSON")
+    args = build_parser().parse_args(["worker", app])
+    assert (args.command_log_level, args.log_format) == ("warning", "json")

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -168,23 +168,43 @@ def describe_store(store: Store, uri: str | None = None) -> str:
 _LEVELS = ["debug", "info", "warning", "error"]
 
 
+def _one_of(names: list[str], env: str) -> Callable[[str], str]:
+    """An argparse ``type``: one of ``names``, any case; refused naming ``env`` otherwise.
+
+    argparse checks ``choices`` only on the command line, not on a default taken from the
+    environment, so the check is here: a bad variable is one line, not a traceback.
+    """
+
+    def convert(text: str) -> str:
+        value = text.strip().lower()
+        if value not in names:
+            wanted = "|".join(names)
+            raise argparse.ArgumentTypeError(f"must be {wanted} (or {env}), got {text[:40]!r}")
+        return value
+
+    convert.__name__ = "choice"
+    return convert
+
+
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     """``--log-level`` and ``--log-format text|json`` of a long-running command.
 
     Defaults: ``CONNECT_MW_LOG_LEVEL`` (else the global ``connect-mw --log-level``) and
-    ``CONNECT_MW_LOG_FORMAT`` (else ``text``).
+    ``CONNECT_MW_LOG_FORMAT`` (else ``text``); either, any case, is checked like the flag.
     """
     parser.add_argument(
         "--log-level",
         dest="command_log_level",
         default=os.environ.get("CONNECT_MW_LOG_LEVEL"),
-        choices=_LEVELS,
+        type=_one_of(_LEVELS, "CONNECT_MW_LOG_LEVEL"),
+        metavar="{" + ",".join(_LEVELS) + "}",
         help="for connect_mw and the server's loggers (default: info)",
     )
     parser.add_argument(
         "--log-format",
         default=os.environ.get("CONNECT_MW_LOG_FORMAT", "text"),
-        choices=["text", "json"],
+        type=_one_of(["text", "json"], "CONNECT_MW_LOG_FORMAT"),
+        metavar="{text,json}",
         help="text lines with time and level, or one JSON object per line",
     )
 
