@@ -19,6 +19,7 @@ dashboard over them.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from typing import Any
 
@@ -61,19 +62,29 @@ class InMemoryMetrics(Metrics):
             return self.counters[(name, _label_key(labels))]
 
 
+#: The metric families created in each registry, shared by every :class:`PrometheusMetrics`
+#: on it (a registry refuses a second collector of the same name).
+_FAMILIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_FAMILIES_LOCK = threading.Lock()
+
+
 class PrometheusMetrics(Metrics):
-    """Exports to a ``prometheus_client`` registry (the default registry unless given)."""
+    """Exports to a ``prometheus_client`` registry (the default registry unless given).
+
+    Several instances on one registry (two receivers in a process, a receiver rebuilt) share
+    its metric families, so their counts add up.
+    """
 
     def __init__(self, registry: Any = None) -> None:
         import prometheus_client  # noqa: PLC0415 - optional dependency
 
         self._client = prometheus_client
         self._registry = registry if registry is not None else prometheus_client.REGISTRY
-        self._lock = threading.Lock()
-        self._families: dict[str, Any] = {}
+        with _FAMILIES_LOCK:
+            self._families = _FAMILIES.setdefault(self._registry, {})
 
     def _family(self, kind: str, name: str, labels: dict[str, str]) -> Any:
-        with self._lock:
+        with _FAMILIES_LOCK:
             family = self._families.get(name)
             if family is None:
                 factory = self._client.Counter if kind == "counter" else self._client.Histogram

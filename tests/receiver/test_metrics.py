@@ -45,3 +45,16 @@ def test_prometheus_exporter() -> None:
     assert 'connect_mw_notifications_total{outcome="new"} 1.0' in text
     assert 'connect_mw_rejections_total{status="401"} 1.0' in text
     assert "connect_mw_request_seconds_count 1.0" in text
+
+
+def test_two_receivers_export_to_one_registry() -> None:
+    # two Connect paths in one process, or a receiver rebuilt: each has PrometheusMetrics()
+    registry = prometheus_client.CollectorRegistry()
+    first, second = (
+        Receiver(hmac_keys=KEY, store=MemoryStore(), metrics=PrometheusMetrics(registry))
+        for _ in range(2)
+    )
+    assert first.handle(signed_request(sim_body())).status == 200
+    assert second.handle(signed_request(sim_body())).status == 200
+    text = prometheus_client.generate_latest(registry).decode()
+    assert 'connect_mw_notifications_total{outcome="new"} 2.0' in text
