@@ -117,3 +117,19 @@ def test_system_checks() -> None:
         assert [m.id for m in check_connect_settings()] == ["connect_mw.E002", "connect_mw.W001"]
     with override_settings(CONNECT_MW={"HMAC_KEYS": [KEY], "STORE": "memory://"}, USE_TZ=False):
         assert check_connect_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ({"RETENTION_DAYS": 1e300}, "RETENTION_DAYS"),  # timedelta overflowed: a traceback
+        ({"RETENTION_DAYS": 40_000}, "RETENTION_DAYS"),  # the receiver refused it only later
+        ({"PURGE_EVERY": 1e12}, "PURGE_EVERY"),
+        ({"LEASE_FOR": 1e300}, "LEASE_FOR"),
+        ({"POLL_INTERVAL": 1e300}, "POLL_INTERVAL"),
+        ({"READ_TIMEOUT": 1e300}, "READ_TIMEOUT"),
+    ],
+)
+def test_numbers_beyond_their_range_are_refused_by_the_check(value: Any, key: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=rf"CONNECT_MW\['{key}'\]: expected"):
+        parse_settings(value)

@@ -27,7 +27,7 @@ from ...jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
 from ...oauth import DEFAULT_LEEWAY, ConnectOAuth
 from ...processing import Mode, RetryPolicy
 from ...receiver import DEFAULT_MAX_BODY_SIZE, DEFAULT_PATH, DEFAULT_READ_TIMEOUT
-from ...retention import DEFAULT_PURGE_EVERY
+from ...retention import DEFAULT_PURGE_EVERY, MAX_PURGE_EVERY, MAX_RETENTION
 from ...stores.api import Store
 
 #: ``STORE`` value selecting :class:`~connect_mw.adapters.django.store.DjangoStore`.
@@ -200,6 +200,22 @@ def _non_negative(value: Any) -> float:
     return float(value)
 
 
+#: The longest interval a seconds key takes (``LEASE_FOR``, ``POLL_INTERVAL``…): a year.
+_YEAR = 365 * 24 * 3600.0
+
+
+def _at_most(check: Callable[[Any], Any], high: float, unit: str) -> Callable[[Any], Any]:
+    """``check``, then refuse a value above ``high`` (a timer or a date would overflow)."""
+
+    def bounded(value: Any) -> Any:
+        checked = check(value)
+        if checked > high:
+            raise ValueError(f"expected at most {high:g} {unit}")
+        return checked
+
+    return bounded
+
+
 def _pair(value: Any) -> tuple[str, str]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError("expected (username, password)")
@@ -232,17 +248,17 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "STORE": _store,
     "DATABASE": _optional_alias,
     "MAX_BODY_SIZE": _positive(int),
-    "READ_TIMEOUT": _positive(float),
+    "READ_TIMEOUT": _at_most(_positive(float), _YEAR, "seconds"),
     "BASIC_AUTH": _pair,
     "ALLOW_UNAUTHENTICATED": _flag,
     "MODE": _mode,
     "RUN_WORKER": _optional_flag,
     "WORKER_CONCURRENCY": _positive(int),
-    "POLL_INTERVAL": _positive(float),
+    "POLL_INTERVAL": _at_most(_positive(float), _YEAR, "seconds"),
     "MAX_ATTEMPTS": _positive(int),
-    "LEASE_FOR": _positive(float),
-    "RETENTION_DAYS": _positive(float),
-    "PURGE_EVERY": _non_negative,
+    "LEASE_FOR": _at_most(_positive(float), _YEAR, "seconds"),
+    "RETENTION_DAYS": _at_most(_positive(float), MAX_RETENTION.days, "days"),
+    "PURGE_EVERY": _at_most(_non_negative, MAX_PURGE_EVERY, "seconds"),
     "OAUTH_ISSUER": _text,
     "OAUTH_AUDIENCES": _strings,
     "OAUTH_JWKS_URL": _text,
