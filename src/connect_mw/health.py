@@ -27,10 +27,12 @@ import anyio.to_thread
 from .effects import Effect, Steps, adrive, drive
 from .http import Response
 from .stores.api import Store
+from .stores.probe import PROBE_ENVELOPE  # the envelope Store.probe asks for, too
 
 __all__ = [
     "DEFAULT_READY_TIMEOUT",
     "HEALTHZ",
+    "PROBE_ENVELOPE",
     "READYZ",
     "Bounded",
     "HealthCheck",
@@ -39,8 +41,6 @@ __all__ = [
 HEALTHZ = "/healthz"
 READYZ = "/readyz"
 DEFAULT_READY_TIMEOUT = 2.0
-#: The envelope id readiness asks the store for (never stored: the answer is "none").
-PROBE_ENVELOPE = "connect-mw-readiness-probe"
 _HEADERS = (("content-type", "application/json"), ("cache-control", "no-store"))
 
 
