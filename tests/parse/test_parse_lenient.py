@@ -149,3 +149,19 @@ def test_a_number_too_large_to_read_anywhere_secondary_keeps_the_message(
     assert notification.envelope_id == REFERENCE.envelope_id
     assert notification.event == REFERENCE.event
     assert "UnreadableNumber" not in repr(dict(notification.extras))  # sections stay JSON
+
+
+def test_the_warning_line_shows_a_key_from_the_body_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a tab list's key is any text the body holds; printed raw, a line feed forges a log line
+    body = copy.deepcopy(FULL)
+    signer = body["data"]["envelopeSummary"]["recipients"]["signers"][0]
+    signer["tabs"] = {"x\nWARNING connect_mw: forged\u202eTabs": [{"pageNumber": "abc"}]}
+    with caplog.at_level("WARNING", logger="connect_mw"):
+        notification = parse(json.dumps(body).encode())
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("parsed ")]
+    line = record.getMessage()
+    assert "\n" not in line and "\u202e" not in line
+    assert "x\\x0aWARNING connect_mw: forged\\u202eTabs" in line
+    assert "\n" in notification.parse_warnings[0]  # the model keeps the text as it came

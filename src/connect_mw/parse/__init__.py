@@ -68,10 +68,10 @@ def parse(body: bytes, content_type: str | None = None, *, warn: bool = True) ->
         log.warning(
             "parsed %s envelope=%s with %d secondary field(s) of an unexpected shape left "
             "empty (kept in the raw body): %s",
-            notification.event,
+            display(notification.event),
             display(notification.envelope_id),
             lenient.count,
-            "; ".join(warnings),
+            display("; ".join(warnings)),  # a reason may quote a key the body holds
         )
     return dataclasses.replace(notification, parse_warnings=warnings)
 

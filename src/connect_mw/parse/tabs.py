@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..display import display
 from ..errors import ParseError
 from ..model import Tab
 from .values import boolean, clean_text, count, identifier
@@ -57,8 +58,8 @@ class TabBudget:
             self.warned.add(kind)
             if self.sink is not None:
                 self.sink(message % args)
-            else:
-                log.warning(message, *args)
+            else:  # a path may hold a key from the body: escaped, one line
+                log.warning("%s", display(message % args))
 
     def read(self, parse: Callable[[str, str], _T], value: object, where: str) -> _T | None:
         """``parse(text, where)`` on a scalar, or ``None`` (warned once) when it does not fit."""
