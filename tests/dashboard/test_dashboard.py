@@ -321,3 +321,11 @@ def test_a_form_field_repeated_with_another_value_is_400(path: str) -> None:
     answer = request(app, "POST", path, headers=headers, content=same, cookies=cookies)
     assert answer.status_code == 303
     assert processing_of(store, key) is ProcessingState.PENDING
+
+
+@pytest.mark.parametrize("page", ["%C2%B2", "%E2%91%A0", "-1", "9999999"])  # "²", "①"
+def test_a_page_number_that_is_not_one_shows_the_first_page(page: str) -> None:
+    store, _ = filled_store(3)
+    app, auth = authed(store)
+    answer = request(app, "GET", f"/?page={page}", headers=auth)
+    assert answer.status_code == 200 and answer.text.count("data-envelope=") == 3

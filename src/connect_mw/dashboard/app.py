@@ -62,7 +62,7 @@ _SECURITY_HEADERS = {
 
 def _page_number(request: Request) -> int:
     value = request.query_params.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 1
 
 
 def _cursor(request: Request) -> str | None:
@@ -143,7 +143,7 @@ async def _read_form(request: Request) -> dict[str, str] | Response:
         return _form_refused("expected a small url-encoded form", 400)
     too_large = _form_refused(f"form larger than {MAX_FORM_BYTES} bytes", 413)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         return too_large
     body = bytearray()
     async for chunk in request.stream():
