@@ -291,7 +291,8 @@ class Receiver(Routes):
             raise UnsupportedMediaType(f"content encoding {encoding!r} is not accepted")
         length = headers.get("content-length")
         if length is not None:
-            if not length.strip().isdigit():
+            digits = length.strip()
+            if not (digits.isascii() and digits.isdigit()):  # "²" is a digit int() refuses
                 raise ConnectError("malformed Content-Length header")
             if int(length) > self.max_body_size:
                 raise PayloadTooLarge(f"body larger than {self.max_body_size} bytes")

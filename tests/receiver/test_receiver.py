@@ -369,3 +369,11 @@ def test_replay_leaves_a_still_unparsable_dead_letter_dead() -> None:
     assert receiver.replay(key) is Replayed.STILL_UNPARSED
     (event,) = receiver.store.list_events()
     assert event.processing is ProcessingState.DEAD
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "1\u00b9", "\u0661\u0662"])  # "²", "1¹", Arabic 12
+def test_a_content_length_of_non_ascii_digits_is_a_400(length: str) -> None:
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    request = signed_request(sim_body(), content_length=length)
+    response = receiver.handle(request)
+    assert response.status == 400 and b"Content-Length" in response.body
