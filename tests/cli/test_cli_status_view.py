@@ -72,3 +72,19 @@ def test_status_sorts_recipients_and_shows_docusign_times(
         ("3", "2026-01-05", "08:29:00"),
         ("1", "2026-01-05", "07:00:00"),  # sent: DocuSign's sentDateTime
     ]
+
+
+def test_status_shows_a_recipient_id_of_non_ascii_digits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "²" is a digit to str.isdigit() but not to int(): it sorts as text, no traceback
+    path = tmp_path / "events.sqlite3"
+    receiver = Receiver(hmac_keys=KEY, store=SQLiteStore(path))
+    listed = {"signers": [signer("\u00b2", 1, "sent"), signer("1", 1, "sent")]}
+    body = sim_body("envelope-sent", ENVELOPE, summary={**summary(), "recipients": listed})
+    assert receiver.handle(Request("POST", PATH, signed_headers(body), body)).status == 200
+    receiver.store.close()
+    assert main(["status", ENVELOPE, "--store", f"sqlite:///{path}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("RECIPIENT"))
+    assert [line.split()[0] for line in lines[header + 1 :]] == ["1", "\u00b2"]

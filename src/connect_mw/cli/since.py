@@ -39,7 +39,8 @@ class StatusTimes:
 def recipient_order(recipient: RecipientState) -> tuple[bool, int, tuple[int, int | str]]:
     """Sort key: routing order (unknown last), then recipient id (numerically when numeric)."""
     rid = recipient.recipient_id
-    by_id: tuple[int, int | str] = (0, int(rid)) if rid.isdigit() else (1, rid)
+    numeric = rid.isascii() and rid.isdigit()  # "²" is a digit int() refuses
+    by_id: tuple[int, int | str] = (0, int(rid)) if numeric else (1, rid)
     return (recipient.routing_order is None, recipient.routing_order or 0, by_id)
 
 
