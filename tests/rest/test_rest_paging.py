@@ -121,3 +121,11 @@ def test_following_position_steps_back_by_the_shrink() -> None:
     assert following_position(_page(2, 2, 2), previous_total=9) == 0
     assert following_position(_page(2, 2, 6), previous_total=5) == 4  # grew: carry on
     assert following_position(_page(4, 1, 5), previous_total=None) is None
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "-\u00b9", " 1\u00b2 "])
+def test_a_count_of_non_ascii_digits_reads_as_absent(text: str) -> None:
+    from connect_mw.rest.results import number
+
+    assert number({"resultSetSize": text}, "resultSetSize") is None  # not a ValueError
+    assert number({"resultSetSize": " -12 "}, "resultSetSize") == -12

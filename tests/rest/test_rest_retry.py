@@ -123,3 +123,10 @@ def test_a_request_never_shows_its_headers() -> None:
     assert "s3cr3t" not in repr(secret) and secret.headers == (
         ("Authorization", "Bearer s3cr3t-token"),
     )
+
+
+def test_advised_waits_ignore_non_ascii_digits() -> None:
+    # "²" is a digit to str.isdigit() but not to float(): unreadable, like "soon"
+    reset = {"x-ratelimit-reset": "\u00b2", "x-ratelimit-remaining": "0"}
+    assert advised_wait(429, {"retry-after": "\u00b2"}, NOW) is None
+    assert advised_wait(429, reset, NOW) is None

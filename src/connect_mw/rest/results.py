@@ -40,7 +40,10 @@ def number(obj: Mapping[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if not isinstance(value, str):
+        return None
+    digits = value.strip().removeprefix("-")
+    if digits.isascii() and digits.isdigit():  # "²" is a digit int() refuses
         return int(value)
     return None
 

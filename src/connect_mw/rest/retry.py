@@ -49,7 +49,7 @@ def retryable(status: int) -> bool:
 def _retry_after(value: str, now: float) -> float | None:
     """``Retry-After`` as seconds from ``now``: a number of seconds or an HTTP date."""
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit float() refuses
         return float(text)
     try:
         moment = parsedate_to_datetime(text)
@@ -61,7 +61,7 @@ def _retry_after(value: str, now: float) -> float | None:
 def _rate_limit_reset(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds until ``X-RateLimit-Reset`` (epoch seconds), when it is a number."""
     value = headers.get("x-ratelimit-reset", "").strip()
-    return float(value) - now if value.isdigit() else None
+    return float(value) - now if value.isascii() and value.isdigit() else None
 
 
 def advised_wait(status: int, headers: Mapping[str, str], now: float) -> float | None:
