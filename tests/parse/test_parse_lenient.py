@@ -165,3 +165,51 @@ def test_the_warning_line_shows_a_key_from_the_body_escaped(
     assert "\n" not in line and "\u202e" not in line
     assert "x\\x0aWARNING connect_mw: forged\\u202eTabs" in line
     assert "\n" in notification.parse_warnings[0]  # the model keeps the text as it came
+
+
+@pytest.mark.parametrize(
+    "signers",
+    ["oops", [7, {"recipientId": "2", "status": "sent"}], [{"recipientId": {"id": "1"}}]],
+    ids=["list-not-an-array", "item-not-an-object", "id-unreadable"],
+)
+def test_a_recipient_list_read_in_part_removes_no_one(signers: Any) -> None:
+    # Only a list read whole says who is gone: one read in part would "remove" recipients
+    # the parser merely could not read, and fire recipient-removed for them.
+    from connect_mw import MemoryStore, Receiver
+    from support.deliveries import KEY, signed_request, sim_body
+
+    envelope = FULL["data"]["envelopeId"]
+    receiver = Receiver(hmac_keys=KEY, store=MemoryStore())
+    removed: list[str] = []
+    receiver.on_transition("recipient", "removed")(lambda d: removed.append(d.recipient_id))
+    first = {
+        "envelopeId": envelope,
+        "status": "sent",
+        "recipients": {
+            "signers": [
+                {"recipientId": "1", "status": "sent", "routingOrder": "1"},
+                {"recipientId": "2", "status": "sent", "routingOrder": "1"},
+            ]
+        },
+    }
+    later = {**first, "recipients": {"signers": signers}}
+    for minute, summary in [(1, first), (2, later)]:
+        body = sim_body(
+            "envelope-sent", envelope, generated=f"2026-01-05T09:0{minute}:00Z", summary=summary
+        )
+        assert receiver.handle(signed_request(body)).status == 200
+    receiver.worker(concurrency=1).run_once()
+    state = receiver.store.get_envelope(envelope)
+    assert state is not None
+    assert [r.removed_at for r in state.recipients if r.recipient_id in {"1", "2"}] == [None] * 2
+    assert removed == []
+
+
+def test_an_xml_recipient_list_with_an_unreadable_id_is_not_whole() -> None:
+    body = fixture_bytes("xml_aggregate_signer1_completed_signer2_sent.xml")
+    assert parse(body).full_recipient_list
+    unreadable = re.sub(
+        rb"<RecipientId>[^<]*</RecipientId>", b"<RecipientId><X/></RecipientId>", body, count=1
+    )
+    notification = parse(unreadable)
+    assert notification.parse_warnings and not notification.full_recipient_list

@@ -168,23 +168,39 @@ def _recipients(
 ) -> tuple[tuple[Recipient, ...], bool]:
     """Every recipient of every known list in ``recipients``, list by list.
 
-    Also whether the envelope has a readable ``recipients`` object (then it is the whole
-    recipient list).
+    Also whether that is the whole recipient list: a readable ``recipients`` object whose
+    lists are arrays of objects, each with readable ids. A list read only in part must not
+    count as whole, or the recipients it could not read would look removed.
     """
     recipients_path = join(path, "recipients")
     raw = lenient.read(get_object, envelope, "recipients", path)
     if raw is None:
         return (), False
     found: list[Recipient] = []
+    whole = True
     budget = TabBudget(sink=None if lenient.strict else lenient.skip)
     for key, recipient_type in JSON_RECIPIENT_LISTS.items():
         if raw.get(key) is None:
             continue
         list_path = join(recipients_path, key)
-        for index, item in enumerate(lenient.objects(raw, key, recipients_path)):
+        skipped = lenient.count
+        items = lenient.objects(raw, key, recipients_path)
+        whole = whole and lenient.count == skipped
+        for index, item in enumerate(items):
             item_path = f"{list_path}[{index}]"
+            whole = whole and _ids_readable(item, item_path)
             found.append(_recipient(item, item_path, recipient_type, budget, lenient))
-    return tuple(found), True
+    return tuple(found), whole
+
+
+def _ids_readable(item: JSONObject, path: str) -> bool:
+    """Whether the recipient's ``recipientId`` and ``recipientIdGuid`` read (absent or not)."""
+    try:
+        get_id(item, "recipientId", path)
+        get_id(item, "recipientIdGuid", path)
+    except ParseError:
+        return False
+    return True
 
 
 def _recipient(

@@ -189,17 +189,30 @@ def _recipients(
 ) -> tuple[tuple[Recipient, ...], bool]:
     """Every ``RecipientStatuses/RecipientStatus``, in document order.
 
-    Also whether the message has a readable ``RecipientStatuses`` (the whole list).
+    Also whether that is the whole list: a readable ``RecipientStatuses`` whose every
+    ``RecipientId`` reads (a list read only in part would make the recipients it could not
+    read look removed).
     """
     container = lenient.read(child, envelope, "RecipientStatuses", _ENVELOPE)
     if container is None:
         return (), False
     budget = TabBudget(sink=lenient.skip)
-    found = tuple(
-        _recipient(element, f"{_RECIPIENTS}/RecipientStatus[{index}]", tz, budget, lenient)
-        for index, element in enumerate(children(container, "RecipientStatus"), start=1)
-    )
-    return found, True
+    found: list[Recipient] = []
+    whole = True
+    for index, element in enumerate(children(container, "RecipientStatus"), start=1):
+        path = f"{_RECIPIENTS}/RecipientStatus[{index}]"
+        whole = whole and _id_readable(element, path)
+        found.append(_recipient(element, path, tz, budget, lenient))
+    return tuple(found), whole
+
+
+def _id_readable(element: XmlElement, path: str) -> bool:
+    """Whether the recipient's ``RecipientId`` reads (absent or not)."""
+    try:
+        _scalar(element, "RecipientId", path, identifier)
+    except ParseError:
+        return False
+    return True
 
 
 def _recipient(
