@@ -130,3 +130,24 @@ def test_status_on_a_missing_database_says_so(
         err = capsys.readouterr().err
         assert f"no database at {tmp_path.resolve() / 'missing.db'}" in err
     assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("command", ["envelopes", "status"])
+def test_a_stored_state_that_does_not_decode_is_one_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connect_mw import Receiver
+    from support.deliveries import signed_request, sim_body
+    from support.stored_state import overwrite_sqlite
+
+    envelope = "e8b18544-c605-4499-abcf-52209a7f4438"
+    path = tmp_path / "events.sqlite3"
+    store = SQLiteStore(path)
+    assert Receiver(hmac_keys=KEY, store=store).handle(signed_request(sim_body())).status == 200
+    overwrite_sqlite(store, envelope, '{"envelope_id": 7}')
+    store.close()
+    args = [command, envelope] if command == "status" else [command]
+    assert main([*args, "--store", f"sqlite:///{path}"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "StoreEncodingError" in err and "does not decode" in err

@@ -17,6 +17,7 @@ import sys
 
 from ..errors import ConfigurationError, StoreUnavailable
 from ..redaction import redact
+from ..stores.codec import StoreEncodingError
 
 __all__ = [
     "CANNOT_LISTEN",
@@ -103,6 +104,8 @@ def store_failure(exc: Exception) -> str | None:
     """The one line for a store (or its driver) failing at run time; ``None`` for others."""
     if isinstance(exc, StoreUnavailable):
         return f"the store is unavailable: {exc.reason}"
+    if isinstance(exc, StoreEncodingError):  # damaged stored text: says where, quotes no data
+        return f"the store failed: StoreEncodingError: {exc}"
     module = type(exc).__module__.partition(".")[0]
     if module not in _DRIVERS:
         return None
