@@ -16,6 +16,7 @@ of starting another wait, so probes never pile up.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,8 +104,8 @@ class HealthCheck:
         healthz: str = HEALTHZ,
         readyz: str = READYZ,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if not (math.isfinite(timeout) and timeout > 0):  # NaN passes "timeout <= 0"
+            raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
         self.store = store
         self.timeout = timeout
         self.probe = probe or (lambda: store.load(PROBE_ENVELOPE))

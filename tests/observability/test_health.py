@@ -147,9 +147,11 @@ def test_wsgi_broken_store() -> None:
     assert ready.status_code == 503 and SECRET not in ready.text
 
 
-def test_timeout_must_be_positive() -> None:
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+def test_timeout_must_be_positive(timeout: float) -> None:
+    # NaN passed "timeout <= 0" and then failed every check as "the store failed: ValueError"
     with pytest.raises(ValueError, match="positive"):
-        HealthCheck(MemoryStore(), 0)
+        HealthCheck(MemoryStore(), timeout)
 
 
 def test_serve_answers_health_and_no_health_turns_it_off(tmp_path: Path) -> None:

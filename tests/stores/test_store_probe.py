@@ -102,3 +102,5 @@ def test_a_configuration_error_is_not_an_outage() -> None:
         MisconfiguredStore().probe(1.0)
     with pytest.raises(ValueError, match="positive"):
         MemoryStore().probe(0)
+    with pytest.raises(ValueError, match="positive"):
+        MemoryStore().probe(float("nan"))  # passed "timeout <= 0"

@@ -8,6 +8,7 @@ most the bound for it; a call still running then is left to finish (or fail) on 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 
@@ -34,8 +35,8 @@ def answer_within(timeout: float, call: Callable[[], object]) -> None:
     :class:`~connect_mw.errors.ConfigurationError` it raised is re-raised as it is (the
     store answered: it is set up wrong).
     """
-    if timeout <= 0:
-        raise ValueError("timeout must be positive")
+    if not (math.isfinite(timeout) and timeout > 0):  # NaN passes "timeout <= 0"
+        raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
     outcome: list[BaseException | None] = []
 
     def run() -> None:
