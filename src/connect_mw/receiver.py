@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -168,8 +169,9 @@ class Receiver(Routes):
             raise ConfigurationError(f"mode must be 'deferred' or 'inline', not {mode!r}")
         if not path.startswith("/"):
             raise ConfigurationError(f"path must start with '/': {path!r}")
-        if max_body_size <= 0 or read_timeout <= 0:
-            raise ConfigurationError("max_body_size and read_timeout must be positive")
+        if not all(0 < limit < math.inf for limit in (max_body_size, read_timeout)):
+            # NaN passes "<= 0" and would switch the limit off
+            raise ConfigurationError("max_body_size and read_timeout must be positive and finite")
         if oauth is not None and bearer_validator is not None:
             raise ConfigurationError("give oauth or bearer_validator, not both")
         self.authenticator = Authenticator(

@@ -377,3 +377,18 @@ def test_a_content_length_of_non_ascii_digits_is_a_400(length: str) -> None:
     request = signed_request(sim_body(), content_length=length)
     response = receiver.handle(request)
     assert response.status == 400 and b"Content-Length" in response.body
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"read_timeout": float("nan")},  # passed "<= 0": the body read was never cut off
+        {"read_timeout": float("inf")},
+        {"read_timeout": 0},
+        {"max_body_size": float("nan")},  # passed "<= 0": no body was ever too large
+        {"max_body_size": 0},
+    ],
+)
+def test_body_limits_must_be_positive_and_finite(option: dict[str, float]) -> None:
+    with pytest.raises(ConfigurationError, match="max_body_size and read_timeout"):
+        Receiver(hmac_keys=KEY, store=MemoryStore(), **option)  # type: ignore[arg-type]
