@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import socket
 import threading
@@ -93,8 +94,8 @@ class Worker:
         around_batch: Callable[[], AbstractContextManager[object]] = nullcontext,
         purge_every: float = 0,
     ) -> None:
-        if concurrency < 1 or poll_interval <= 0:
-            raise ValueError("concurrency must be >= 1 and poll_interval > 0")
+        if concurrency < 1 or not 0 < poll_interval < math.inf:  # NaN passes "<= 0"
+            raise ValueError("concurrency must be >= 1 and poll_interval > 0 and finite")
         self.processor = processor
         self.queue = processor.queue
         self.name = name or worker_name()

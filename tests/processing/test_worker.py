@@ -298,3 +298,12 @@ def test_a_failing_enrich_is_retried_like_a_failing_callback() -> None:
     (event,) = receiver.store.list_events()
     assert ran == [] and event.processing is ProcessingState.FAILED
     assert event.error is not None and "DocuSign unreachable" in event.error
+
+
+@pytest.mark.parametrize("poll_interval", [0.0, -1.0, float("nan"), float("inf")])
+def test_poll_interval_must_be_positive_and_finite(poll_interval: float) -> None:
+    # NaN passed "<= 0": an idle worker's wait then returned at once, polling the store
+    # in a busy loop
+    receiver = Receiver(hmac_keys="k", store=MemoryStore())
+    with pytest.raises(ValueError, match="poll_interval"):
+        receiver.worker(poll_interval=poll_interval)
