@@ -359,7 +359,9 @@ class Receiver(Routes):
 
     def reject(self, error: ConnectError, request: Request | None = None) -> Response:
         """The 4xx/5xx response for ``error``, logged with the request line."""
-        where = f"{request.method} {request.path}" if request is not None else "request"
+        where = "request"
+        if request is not None:  # the path is the sender's text: escaped like any id
+            where = f"{display(request.method)} {display(request.path)}"
         log.warning(
             "rejected %s %s: %s",
             error.status,
