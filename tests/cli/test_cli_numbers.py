@@ -184,3 +184,9 @@ def test_log_settings_in_the_environment_ignore_case(
     monkeypatch.setenv("CONNECT_MW_LOG_FORMAT", "JSON")
     args = build_parser().parse_args(["worker", app])
     assert (args.command_log_level, args.log_format) == ("warning", "json")
+
+
+def test_the_global_log_level_ignores_case(app: str) -> None:
+    from connect_mw.cli import build_parser
+
+    assert build_parser().parse_args(["--log-level", "DEBUG", "worker", app]).log_level == "debug"

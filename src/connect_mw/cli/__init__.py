@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``connect-mw``."""
     parser = Parser(prog="connect-mw", description="Receive and process DocuSign Connect webhooks.")
     parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+        "--log-level", default="info", type=str.lower, choices=["debug", "info", "warning", "error"]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(commands)
