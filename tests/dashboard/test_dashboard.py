@@ -36,6 +36,7 @@ from support.dashboard import (
     processing_of,
     request,
 )
+from support.deliveries import KEY as HMAC_KEY
 from support.deliveries import signed_request, sim_body
 
 
@@ -329,3 +330,22 @@ def test_a_page_number_that_is_not_one_shows_the_first_page(page: str) -> None:
     app, auth = authed(store)
     answer = request(app, "GET", f"/?page={page}", headers=auth)
     assert answer.status_code == 200 and answer.text.count("data-envelope=") == 3
+
+
+def test_dead_letters_about_no_envelope_link_to_no_envelope_page() -> None:
+    receiver = Receiver(hmac_keys=HMAC_KEY, store="memory://")
+    click = (
+        b'{"event": "click-agreed", "apiVersion": "v2.1", "generatedDateTime": '
+        b'"2026-12-05T08:00:00.0000000Z", "data": {"clickwrapId": "c-1", "agreementId": "a"}}'
+    )
+    for body in (click, b"not json"):
+        assert receiver.handle(signed_request(body)).status == 200
+    dead = kill_all(receiver.store)
+    assert len(dead) == 2
+    app, auth = authed(receiver.store)
+    page = request(app, "GET", "/dead-letters", headers=auth).text
+    assert 'href="/envelopes/"' not in page
+    assert page.count('<span class="muted">none</span>') == 2
+    shown = {key: request(app, "GET", f"/events/{key}", headers=auth).text for key in dead}
+    assert sorted("not about an envelope" in text for text in shown.values()) == [False, True]
+    assert sorted("not parsed" in text for text in shown.values()) == [False, True]
