@@ -17,6 +17,7 @@ django_settings.setup()
 from asgiref.sync import async_to_sync  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 from django.db.models.signals import pre_delete  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -218,3 +219,21 @@ def test_purge_runs_batch_after_batch(monkeypatch: pytest.MonkeyPatch) -> None:
         assert store.update_event(f"k{i}", event.revision, done)
     assert store.purge(utcnow() + timedelta(minutes=1)) == 5
     assert {e.processing for e in store.list_events()} == {ProcessingState.PURGED}
+
+
+@pytest.mark.parametrize("alias", aliases())
+def test_probe_closes_the_connection_its_thread_opened(alias: str) -> None:
+    store = empty_store(alias)
+    opened: list[Any] = []
+
+    def created(sender: object, connection: Any, **_: object) -> None:
+        if threading.current_thread().name == "connect-mw-probe":
+            opened.append(connection)
+
+    connection_created.connect(created)
+    try:
+        store.probe(5.0)
+    finally:
+        connection_created.disconnect(created)
+    assert opened, "the probe loaded from the database in its own thread"
+    assert all(wrapper.connection is None for wrapper in opened)

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
-from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from ...health import DEFAULT_READY_TIMEOUT, HEALTHZ, PROBE_ENVELOPE, READYZ, HealthCheck
+from ...health import DEFAULT_READY_TIMEOUT, HEALTHZ, READYZ, HealthCheck
 from ...http import Response
-from ...stores import Store
 from .runtime import get_receiver
+from .store import load_and_close
 
 __all__ = ["health_urls", "healthz", "readyz", "urlpatterns"]
 
@@ -34,22 +34,13 @@ _lock = threading.Lock()
 _checks: dict[float, HealthCheck] = {}
 
 
-def _probe(store: Store) -> Callable[[], object]:
-    def probe() -> object:
-        try:
-            return store.load(PROBE_ENVELOPE)
-        finally:
-            connections.close_all()  # this thread's connections (the probe's own thread)
-
-    return probe
-
-
 def _check(timeout: float) -> HealthCheck:
     store = get_receiver().store
     with _lock:
         check = _checks.get(timeout)
         if check is None or check.store is not store:  # rebuilt runtime (settings changed)
-            check = _checks[timeout] = HealthCheck(store, timeout, probe=_probe(store))
+            probe = partial(load_and_close, store)
+            check = _checks[timeout] = HealthCheck(store, timeout, probe=probe)
         return check
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F, QuerySet
 
 from ...model import EnvelopeState
@@ -36,9 +36,11 @@ from ...stores.api import (
     Snapshot,
     Store,
     StoredEvent,
+    answer_within,
     load_state,
     search_in_pages,
 )
+from ...stores.probe import PROBE_ENVELOPE
 from . import orm
 from .insert import insert_event
 from .models import Envelope, Event, Marker
@@ -46,6 +48,19 @@ from .models import Envelope, Event, Marker
 _R = TypeVar("_R")
 #: Events one purge ``UPDATE`` turns into tombstones.
 PURGE_BATCH = 1000
+
+
+def load_and_close(store: Store) -> object:
+    """Load the probe envelope from ``store``, then close this thread's database connections.
+
+    For probes run in a thread of their own (:meth:`DjangoStore.probe`, the readiness view):
+    Django opens one connection per thread and closes it only at the end of a request, so a
+    probe thread's connection would otherwise stay open for good.
+    """
+    try:
+        return store.load(PROBE_ENVELOPE)
+    finally:
+        connections.close_all()
 
 
 class _Conflict(Exception):
@@ -70,6 +85,10 @@ class DjangoStore(Store):
         connections that nothing ever closes.
         """
         return await sync_to_async(call, thread_sensitive=True)()
+
+    def probe(self, timeout: float) -> None:
+        """See :meth:`Store.probe`; the probe thread's connection is closed afterwards."""
+        answer_within(timeout, lambda: load_and_close(self))
 
     def load(self, envelope_id: str) -> Snapshot | None:
         """See :meth:`Store.load`."""
