@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .client_cert import ClientCertificatePolicy, NameRule, normalize_fingerprint
 from .errors import ConfigurationError
-from .jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL
+from .jwks import DEFAULT_MIN_INTERVAL, DEFAULT_TTL, check_url
 from .oauth import DEFAULT_LEEWAY, ConnectOAuth
 
 __all__ = [
@@ -70,17 +70,20 @@ class OAuthSettings:
             raise ConfigurationError(
                 f"{name('jwks_min_interval')} must be from 0 to a year (0: no rate limit)"
             )
+        if not all(audience.strip() for audience in self.audiences):
+            raise ConfigurationError(f"{name('audiences')}: an audience is empty")
         try:
-            return ConnectOAuth.build(
-                issuer=str(self.issuer),
-                audience=self.audiences,
-                jwks_url=str(self.jwks_url),
-                ttl=self.jwks_ttl,
-                min_interval=self.jwks_min_interval,
-                leeway=self.leeway,
-            )
-        except ConfigurationError as exc:  # the URL: name the setting that holds it
+            check_url(str(self.jwks_url))
+        except ConfigurationError as exc:  # name the setting that holds the URL
             raise ConfigurationError(f"{name('jwks_url')}: {exc}") from exc
+        return ConnectOAuth.build(
+            issuer=str(self.issuer),
+            audience=self.audiences,
+            jwks_url=str(self.jwks_url),
+            ttl=self.jwks_ttl,
+            min_interval=self.jwks_min_interval,
+            leeway=self.leeway,
+        )
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ def test_client_certificate_from_the_environment(
             "--oauth-jwks-url: a JWKS URL must be https",
         ),
         ((*OAUTH_FLAGS, "--basic-auth", "u:p"), "Basic and Bearer"),
+        ((*OAUTH_FLAGS, "--oauth-audience", " "), "--oauth-audience: an audience is empty"),
     ],
 )
 def test_misconfigurations_are_one_line_naming_the_flags(
