@@ -18,10 +18,13 @@ dashboard over them.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections import Counter
 from typing import Any
+
+log = logging.getLogger("connect_mw.metrics")
 
 
 class Metrics:
@@ -32,6 +35,27 @@ class Metrics:
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         """Record one duration (seconds) in histogram ``name``."""
+
+
+def report_count(metrics: Metrics, name: str, **labels: str) -> None:
+    """``metrics.increment(name, **labels)``; what it raises is logged, never raised.
+
+    The core reports after the event is stored or the verdict taken: a failing metrics
+    backend must not turn a stored event into a 5xx (DocuSign would resend it) nor a
+    processed event into a retry.
+    """
+    try:
+        metrics.increment(name, **labels)
+    except Exception:
+        log.exception("%s.increment(%r) failed; the count is lost", type(metrics).__name__, name)
+
+
+def report_time(metrics: Metrics, name: str, seconds: float) -> None:
+    """``metrics.observe(name, seconds)``; what it raises is logged (see :func:`report_count`)."""
+    try:
+        metrics.observe(name, seconds)
+    except Exception:
+        log.exception("%s.observe(%r) failed; the time is lost", type(metrics).__name__, name)
 
 
 def _label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -30,7 +30,7 @@ from .correlation import bound, correlation_id
 from .display import display
 from .effects import Blocking, Invoke, Steps, adrive, drive
 from .errors import ParseError
-from .metrics import Metrics
+from .metrics import Metrics, report_count, report_time
 from .model import EnvelopeState, Notification, PayloadFormat
 from .parse import parse
 from .parse.raw_body import LazyBody
@@ -301,7 +301,7 @@ class Processor:
             if verdict is None:
                 verdict = yield from self._attempt(event, span)
             elapsed = time.perf_counter() - started
-            self.metrics.observe("connect_mw_processing_seconds", elapsed)
+            report_time(self.metrics, "connect_mw_processing_seconds", elapsed)
             span.set(outcome=verdict.state.value)
             if verdict.state is not ProcessingState.PROCESSED:
                 span.fail(verdict.state.value)
@@ -347,7 +347,7 @@ class Processor:
 
     def settle(self, key: str, worker: str, attempt: int, verdict: Verdict) -> Steps[bool]:
         """Record ``verdict`` for ``worker``'s claim on ``key``; ``False`` if it was lost."""
-        self.metrics.increment("connect_mw_events_total", state=verdict.state.value)
+        report_count(self.metrics, "connect_mw_events_total", state=verdict.state.value)
         finish = partial(
             self.queue.finish,
             key,

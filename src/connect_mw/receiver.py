@@ -42,7 +42,7 @@ from .errors import (
 from .http import Request, Response
 from .keys import KeyFunc, derive_key
 from .logs import ensure_visible
-from .metrics import Metrics
+from .metrics import Metrics, report_count, report_time
 from .model import EnvelopeState, Notification
 from .oauth import ConnectOAuth
 from .parse import parse
@@ -369,7 +369,7 @@ class Receiver(Routes):
             error.reason,
             extra={"outcome": "rejected", "status": error.status},
         )
-        self.metrics.increment("connect_mw_rejections_total", status=str(error.status))
+        report_count(self.metrics, "connect_mw_rejections_total", status=str(error.status))
         headers = _JSON_HEADERS + ((("allow", "POST"),) if error.status == 405 else ())
         body = json.dumps({"error": error.reason}, separators=(",", ":")).encode()
         return Response(error.status, headers, body)
@@ -425,7 +425,7 @@ class Receiver(Routes):
             return self.reject(error, request)
         with span.child("connect_mw.acknowledge"):
             response = self.acknowledge(outcome)
-        self.metrics.observe("connect_mw_request_seconds", time.perf_counter() - started)
+        report_time(self.metrics, "connect_mw_request_seconds", time.perf_counter() - started)
         return response
 
     def handle(self, request: Request, *, prechecked: bool = False) -> Response:
@@ -477,8 +477,8 @@ class Receiver(Routes):
             log.exception("store failed to record unparsed key=%s", event.key)
             raise StoreUnavailable() from exc
         inserted = commit is Commit.INSERTED
-        self.metrics.increment(
-            "connect_mw_unparsed_total", outcome="new" if inserted else "duplicate"
+        report_count(
+            self.metrics, "connect_mw_unparsed_total", outcome="new" if inserted else "duplicate"
         )
         log.warning(
             "stored a signed body that cannot be parsed as dead letter key=%s (%s): %s",
@@ -501,7 +501,7 @@ class Receiver(Routes):
     def _log_outcome(self, accepted: Accepted, outcome: RecordOutcome, started: float) -> None:
         n = accepted.notification
         verdict = "duplicate" if not outcome.inserted else ("stale" if outcome.stale else "new")
-        self.metrics.increment("connect_mw_notifications_total", outcome=verdict)
+        report_count(self.metrics, "connect_mw_notifications_total", outcome=verdict)
         if not log.isEnabledFor(logging.INFO):
             return  # spare building the arguments on the hot path when nobody reads the line
         fields = {

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import prometheus_client
+import pytest
 
 from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.metrics import InMemoryMetrics, PrometheusMetrics
+from connect_mw.model import PayloadFormat
+from connect_mw.stores.api import EventQuery, ProcessingState
 from support.deliveries import KEY, signed_request, sim_body
 
 
@@ -58,3 +61,33 @@ def test_two_receivers_export_to_one_registry() -> None:
     assert second.handle(signed_request(sim_body())).status == 200
     text = prometheus_client.generate_latest(registry).decode()
     assert 'connect_mw_notifications_total{outcome="new"} 2.0' in text
+
+
+class BrokenMetrics(InMemoryMetrics):
+    """A metrics backend that fails on every report (a full disk, a broken exporter)."""
+
+    def increment(self, name: str, **labels: str) -> None:
+        raise OSError("metrics backend down")
+
+    def observe(self, name: str, seconds: float, **labels: str) -> None:
+        raise OSError("metrics backend down")
+
+
+def test_a_failing_metrics_backend_never_changes_an_answer_or_a_verdict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The reports come after the commit (or the verdict): raising there would turn a stored
+    # event into a 5xx that DocuSign resends, and a processed event into a retry.
+    store = MemoryStore()
+    receiver = Receiver(hmac_keys=KEY, store=store, metrics=BrokenMetrics())
+    calls: list[str] = []
+    receiver.on_any(lambda delivery: calls.append(delivery.key))
+    assert receiver.handle(signed_request(sim_body())).status == 200
+    assert receiver.handle(signed_request(sim_body(), key="wrong")).status == 401
+    assert receiver.handle(signed_request(b"{not json")).status == 200  # a dead letter
+    receiver.worker(concurrency=1).run_once()
+    assert len(calls) == 1
+    (event,) = [e for e in store.events(EventQuery()) if e.format is not PayloadFormat.UNPARSED]
+    assert event.processing is ProcessingState.PROCESSED
+    failures = [r for r in caplog.records if "BrokenMetrics" in r.getMessage()]
+    assert failures and all(r.exc_info for r in failures)
