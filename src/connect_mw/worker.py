@@ -82,6 +82,12 @@ class Worker:
     (the Django integration closes stale database connections there, as Django does
     around a request). ``purge_every`` seconds (``0``: never) the loop also purges the
     store's expired events (:mod:`connect_mw.retention`).
+
+    While the receiver has no callbacks at all, :meth:`loop` claims nothing (one WARNING
+    says so) and the events stay pending until callbacks are registered: claiming them
+    would only mark them processed, and callbacks added later would never see them.
+    ``drain=True`` claims them anyway, to mark them processed on purpose (``connect-mw
+    worker --drain``).
     """
 
     def __init__(
@@ -93,6 +99,7 @@ class Worker:
         poll_interval: float = 1.0,
         around_batch: Callable[[], AbstractContextManager[object]] = nullcontext,
         purge_every: float = 0,
+        drain: bool = False,
     ) -> None:
         if concurrency < 1 or not 0 < poll_interval < math.inf:  # NaN passes "<= 0"
             raise ValueError("concurrency must be >= 1 and poll_interval > 0 and finite")
@@ -103,6 +110,8 @@ class Worker:
         self.poll_interval = poll_interval
         self.around_batch = around_batch
         self.retention = RetentionSchedule(processor.store, purge_every)
+        self.drain = drain
+        self._told_idle = False
 
     def wake(self) -> None:
         """Look for work now instead of at the end of the poll interval (thread-safe)."""
@@ -127,14 +136,28 @@ class Worker:
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
         while not stop.is_set():
             yield from self.retention.steps()
-            try:
-                busy = yield from self.batch()
-            except Exception:
-                log.exception("worker %s could not claim events; retrying", self.name)
-                busy = 0
+            busy = 0
+            if not self._without_callbacks():
+                try:
+                    busy = yield from self.batch()
+                except Exception:
+                    log.exception("worker %s could not claim events; retrying", self.name)
             if not busy and not stop.is_set():
                 yield Wait(self.queue.wakeup, self.poll_interval)
         log.info("worker %s stopped", self.name)
+
+    def _without_callbacks(self) -> bool:
+        """Whether the loop must not claim: no callbacks and not ``drain`` (told once)."""
+        if self.drain or not self.processor.router.empty:
+            return False
+        if not self._told_idle:
+            self._told_idle = True
+            log.warning(
+                "worker %s claims nothing: the receiver has no callbacks, so events stay "
+                "pending until callbacks are registered (drain=True marks them processed)",
+                self.name,
+            )
+        return True
 
     def run_once(self, now: datetime | None = None) -> int:
         """Claim and process one batch in this thread; return how many events it held."""

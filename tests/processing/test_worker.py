@@ -14,7 +14,7 @@ from connect_mw import Delivery, MemoryStore, Receiver
 from connect_mw.adapters.asgi import ConnectASGIMiddleware
 from connect_mw.model import Notification
 from connect_mw.processing import RetryPolicy
-from connect_mw.stores import ProcessingState, utcnow
+from connect_mw.stores import EventQuery, ProcessingState, utcnow
 from connect_mw.worker import WorkerThread
 from support.deliveries import KEY, PATH, signed_headers, signed_request, sim_body
 from support.lifespan import with_lifespan
@@ -307,3 +307,38 @@ def test_poll_interval_must_be_positive_and_finite(poll_interval: float) -> None
     receiver = Receiver(hmac_keys="k", store=MemoryStore())
     with pytest.raises(ValueError, match="poll_interval"):
         receiver.worker(poll_interval=poll_interval)
+
+
+def _processing_of(store: MemoryStore) -> list[ProcessingState]:
+    return [event.processing for event in store.events(EventQuery())]
+
+
+@pytest.mark.parametrize("drain", [False, True])
+def test_a_worker_without_callbacks_claims_nothing_unless_draining(
+    drain: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An in-process worker started before any callback is registered (or with none) would
+    # mark every event processed, and callbacks added later would never see them.
+    store = MemoryStore()
+    receiver = Receiver(hmac_keys=KEY, store=store)
+    assert receiver.handle(signed_request(sim_body())).status == 200
+    worker = receiver.worker(poll_interval=0.01, drain=drain)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        if drain:
+            wait_until(lambda: _processing_of(store) == [ProcessingState.PROCESSED])
+            assert "claims nothing" not in caplog.text
+            return
+        wait_until(lambda: "claims nothing: the receiver has no callbacks" in caplog.text)
+        assert _processing_of(store) == [ProcessingState.PENDING]
+        seen: list[str] = []
+        receiver.on_any(lambda delivery: seen.append(delivery.key))
+        worker.wake()
+        wait_until(lambda: _processing_of(store) == [ProcessingState.PROCESSED])
+        assert len(seen) == 1
+    finally:
+        stop.set()
+        worker.wake()
+        thread.join(10)

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.drain:
         log.warning("draining: %s has no callbacks; pending events are marked processed", args.app)
     worker = receiver.worker(
-        concurrency=args.concurrency, poll_interval=args.poll_interval, **options
+        concurrency=args.concurrency, poll_interval=args.poll_interval, drain=args.drain, **options
     )
     job = reconcile_job(args, receiver)
     if args.once:
