@@ -51,7 +51,7 @@ class Command(BaseCommand):
             check_callbacks(receiver.router, _WHAT, drain=drain, register=_REGISTER)
         except ConfigurationError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        worker = django_worker(receiver, **load_settings().worker_options())
+        worker = django_worker(receiver, drain=drain, **load_settings().worker_options())
         if options["once"]:
             self.stdout.write(f"processed {worker.run_once()} event(s)")
             return
