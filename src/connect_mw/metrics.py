@@ -107,6 +107,11 @@ class PrometheusMetrics(Metrics):
         with _FAMILIES_LOCK:
             self._families = _FAMILIES.setdefault(self._registry, {})
 
+    @property
+    def registry(self) -> Any:
+        """The ``prometheus_client`` registry the metrics are exported to."""
+        return self._registry
+
     def _family(self, kind: str, name: str, labels: dict[str, str]) -> Any:
         with _FAMILIES_LOCK:
             family = self._families.get(name)

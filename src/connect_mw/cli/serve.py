@@ -318,7 +318,10 @@ def build_app(args: argparse.Namespace, receiver: Receiver, *, run_worker: bool)
     if getattr(args, "metrics", False):
         import prometheus_client  # noqa: PLC0415 - optional, checked by build_receiver
 
-        app = Route(METRICS_PATH, prometheus_client.make_asgi_app(), app)
+        registry = prometheus_client.REGISTRY  # where --metrics records, and --app's default
+        if isinstance(receiver.metrics, PrometheusMetrics):
+            registry = receiver.metrics.registry
+        app = Route(METRICS_PATH, prometheus_client.make_asgi_app(registry), app)
         log.info("Prometheus metrics at http://%s:%d%s", args.host, args.port, METRICS_PATH)
     return app
 
