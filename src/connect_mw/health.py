@@ -28,7 +28,7 @@ import anyio.to_thread
 from .effects import Effect, Steps, adrive, drive
 from .http import Response
 from .stores.api import Store
-from .stores.probe import PROBE_ENVELOPE  # the envelope Store.probe asks for, too
+from .stores.probe import PROBE_ENVELOPE, call_within  # the envelope Store.probe asks for
 
 __all__ = [
     "DEFAULT_READY_TIMEOUT",
@@ -57,23 +57,7 @@ class Bounded(Effect):
 
     def run(self) -> Any:
         """Run it in a daemon thread and wait for it at most ``timeout`` seconds."""
-        outcome: list[Any] = []
-
-        def target() -> None:
-            try:
-                outcome.append((True, self.call()))
-            except BaseException as exc:
-                outcome.append((False, exc))
-
-        thread = threading.Thread(target=target, name="connect-mw-readyz", daemon=True)
-        thread.start()
-        thread.join(self.timeout)
-        if not outcome:
-            raise TimeoutError(f"no answer within {self.timeout:g} s")
-        ok, value = outcome[0]
-        if not ok:
-            raise value
-        return value
+        return call_within(self.timeout, self.call, name="connect-mw-readyz")
 
     async def arun(self) -> Any:
         """Run it in a worker thread the event loop stops waiting for after ``timeout``."""

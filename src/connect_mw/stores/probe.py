@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from ..errors import ConfigurationError, StoreUnavailable
 from ..redaction import redact
 
-__all__ = ["PROBE_ENVELOPE", "answer_within", "one_line"]
+__all__ = ["PROBE_ENVELOPE", "NoAnswer", "answer_within", "call_within", "one_line"]
+
+_R = TypeVar("_R")
 
 #: The envelope id the default probe loads: any id will do, none needs to exist.
 PROBE_ENVELOPE = "connect-mw-probe"
@@ -25,6 +28,35 @@ def one_line(exc: BaseException) -> str:
     """``exc`` as one line without credentials: its type when it has no message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return redact(text)
+
+
+class NoAnswer(TimeoutError):
+    """A call given a bound (:func:`call_within`) had not returned when the bound passed."""
+
+
+def call_within(timeout: float, call: Callable[[], _R], name: str = "connect-mw-probe") -> _R:
+    """``call()``'s result, run in a daemon thread ``name`` and waited for ``timeout`` seconds.
+
+    Raises :class:`NoAnswer` when it has not returned by then (the thread is left to finish
+    on its own), and whatever ``call`` raised.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise NoAnswer(f"no answer within {timeout:g} s")
+    returned, value = outcome[0]
+    if not returned:
+        raise value
+    return cast("_R", value)
 
 
 def answer_within(timeout: float, call: Callable[[], object]) -> None:
@@ -37,24 +69,11 @@ def answer_within(timeout: float, call: Callable[[], object]) -> None:
     """
     if not (math.isfinite(timeout) and timeout > 0):  # NaN passes "timeout <= 0"
         raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run, name="connect-mw-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
-        raise StoreUnavailable(f"no answer within {timeout:g} s")
-    error = outcome[0]
-    if error is None:
-        return
-    if isinstance(error, ConfigurationError):
-        raise error
-    raise StoreUnavailable(one_line(error)) from error
+    try:
+        call_within(timeout, call)
+    except NoAnswer as late:
+        raise StoreUnavailable(str(late)) from None
+    except ConfigurationError:
+        raise
+    except BaseException as error:
+        raise StoreUnavailable(one_line(error)) from error
