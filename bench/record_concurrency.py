@@ -1,10 +1,11 @@
 """Records per second from async code, as the receiver records: 1 or 8 deliveries at once.
 
 Each delivery offloads ``record_here`` (load, fold, commit) once, as the receiver does, on an
-envelope of its own; ``concurrency`` deliveries are in flight at any time, ``--records`` in
-all, on a fresh store per round. Stores: ``sqlite-wal`` (``durable=False``: WAL,
-``synchronous=NORMAL``), ``sqlite-durable`` (fsync before each commit returns) and
-``postgres``. Prints the minimum and the median of ``--rounds`` rounds.
+envelope of its own (or on one of ``--envelopes``, to measure contention); ``concurrency``
+deliveries are in flight at any time, ``--records`` in all, on a fresh store per round.
+Stores: ``sqlite-wal`` (``durable=False``: WAL, ``synchronous=NORMAL``), ``sqlite-durable``
+(fsync before each commit returns) and ``postgres``. Prints the minimum and the median of
+``--rounds`` rounds.
 
     .venv/bin/python bench/record_concurrency.py [sqlite-wal sqlite-durable postgres]
 """
@@ -49,7 +50,7 @@ def drop(store: Store) -> None:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-async def one_round(store: Store, records: int, concurrency: int) -> float:
+async def one_round(store: Store, records: int, concurrency: int, envelopes: int) -> float:
     """Records per second, ``concurrency`` deliveries in flight."""
     store.get_envelope("warm-up")  # creates the schema
     numbers = iter(range(records))
@@ -57,7 +58,7 @@ async def one_round(store: Store, records: int, concurrency: int) -> float:
     async def deliveries() -> int:
         done = 0
         for i in numbers:
-            n = notification(f"e{i}", "sent")
+            n = notification(f"e{i % envelopes}", "sent")
             outcome = await store.offload(partial(record_here, store, n, RAW, f"k{i}"))
             done += outcome.inserted
         return done
@@ -75,14 +76,18 @@ def main() -> None:
     parser.add_argument("kinds", nargs="*", default=list(KINDS))
     parser.add_argument("--records", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--envelopes", type=int, help="shared by the records (default: one each)")
     args = parser.parse_args()
+    envelopes = args.envelopes or args.records
     with tempfile.TemporaryDirectory(prefix="connect-mw-records-", dir="/var/tmp") as tmp:
         for kind in args.kinds:
             for concurrency in (1, 8):
                 rates = []
                 for _ in range(args.rounds):
                     store = make(kind, Path(tmp))
-                    rates.append(asyncio.run(one_round(store, args.records, concurrency)))
+                    rates.append(
+                        asyncio.run(one_round(store, args.records, concurrency, envelopes))
+                    )
                     store.close()
                     drop(store)
                 print(
