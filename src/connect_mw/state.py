@@ -32,9 +32,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
+
+import msgspec
+from msgspec.structs import replace
 
 from .model import (
     ENVELOPE_TERMINAL,
@@ -68,8 +70,7 @@ _ENVELOPE_TIME_FIELDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FoldResult:
+class FoldResult(msgspec.Struct, frozen=True):
     """The state after a fold and the transitions the notification caused."""
 
     state: EnvelopeState
@@ -77,8 +78,7 @@ class FoldResult:
     stale: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Timeline:
+class _Timeline(msgspec.Struct, frozen=True):
     """What the fold knows of one entity's status: its observations and their episodes."""
 
     points: tuple[Observation, ...]
@@ -87,17 +87,15 @@ class _Timeline:
     status_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
 class _Lifecycle:
     """The order statuses normally follow, and what may still follow a sealing status."""
 
-    order: tuple[str, ...]
-    #: A sealing status and the statuses that may still follow it.
-    after: Mapping[str, frozenset[str]]
-    ranks: dict[str, int] = field(init=False, repr=False, compare=False)
+    __slots__ = ("after", "ranks")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ranks", {status: i for i, status in enumerate(self.order)})
+    def __init__(self, order: tuple[str, ...], after: Mapping[str, frozenset[str]]) -> None:
+        #: A sealing status and the statuses that may still follow it.
+        self.after = after
+        self.ranks = {status: i for i, status in enumerate(order)}
 
     def rank(self, status: str) -> int:
         return self.ranks.get(status, -1)
