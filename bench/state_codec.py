@@ -5,8 +5,8 @@
 Two measurements, both codecs in the same run (``state_codec_v1.py`` is the first codec):
 
 1. ``dump_state`` / ``load_state`` of a folded state (timelines, roster, one removed
-   recipient) with 5 and with 1000 recipients, µs per call; pydantic and orjson beside
-   them when installed (see :func:`peers`).
+   recipient) with 5 and with 1000 recipients, µs per call; orjson beside them when
+   installed (see :func:`peers`; pydantic against msgspec: ``model_types.py``).
 2. ``Receiver.handle`` into a fresh ``SQLiteStore`` (WAL, ``durable=False``, so an fsync does
    not drown the difference) for the benchmark's JSON (~2 KB) and XML (~5 KB) bodies, µs per
    request, the store's codec swapped (wall clock and process CPU time), and beside it
@@ -50,20 +50,14 @@ CODECS: dict[str, Any] = {"json (v1)": state_codec_v1, "msgspec": msgspec_codec}
 
 
 def peers() -> dict[str, tuple[Callable[[EnvelopeState], object], Callable[[Any], object]]]:
-    """``name: (dump, load)`` of the alternatives installed here (neither is a dependency).
+    """``name: (dump, load)`` of the alternative installed here (not a dependency).
 
-    pydantic: a ``TypeAdapter`` over the same dataclasses (typed both ways, in Rust). orjson:
-    ``dumps`` with a hook for the frozensets; its ``loads`` yields dicts only, so that column
-    is a lower bound: the model would still be built from them in Python.
+    orjson: ``dumps`` with a hook for the frozensets; its ``loads`` yields dicts only, so that
+    column is a lower bound: the model would still be built from them in Python. (pydantic's
+    ``TypeAdapter`` measured here while the model was dataclasses; it builds no schema for
+    msgspec Structs.)
     """
     found: dict[str, tuple[Callable[[EnvelopeState], object], Callable[[Any], object]]] = {}
-    try:
-        import pydantic  # noqa: PLC0415 (optional: measured only when installed)
-    except ImportError:
-        pass
-    else:
-        adapter = pydantic.TypeAdapter(EnvelopeState)
-        found["pydantic"] = (adapter.dump_json, adapter.validate_json)
     try:
         import orjson  # noqa: PLC0415 (optional: measured only when installed)
     except ImportError:

@@ -1,7 +1,9 @@
 """The typed model every Connect payload is normalized into.
 
-Stdlib only. Everything is a frozen, slotted dataclass so a ``Notification`` can be shared
-between threads and callbacks without copying.
+Every type is a frozen :class:`msgspec.Struct` (built in C, so a parse or a fold that makes
+dozens of them stays cheap), so a ``Notification`` can be shared between threads and
+callbacks without copying. Copy one with a change through :func:`msgspec.structs.replace`;
+list its fields with :func:`msgspec.structs.fields` (``dataclasses`` does not know them).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import base64
 import binascii
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 #: An empty read-only mapping: the default of every raw-mapping field.
 NO_RAW: Mapping[str, Any] = MappingProxyType({})
@@ -109,8 +112,43 @@ class PayloadFormat(str, enum.Enum):
         return str(self.value)
 
 
-@dataclass(frozen=True, slots=True)
-class Sender:
+class _PartlyCompared(msgspec.Struct, frozen=True):
+    """A model type with fields left out of equality, hash and repr.
+
+    ``_uncompared`` are left out of equality and hash (as the former dataclasses'
+    ``compare=False`` fields were), ``_unshown`` out of the repr (default: the uncompared
+    ones). A Struct compares and hashes every field, and shows every one in its repr (and in
+    ``rich``'s, through ``__rich_repr__``); these four methods override that.
+    """
+
+    _uncompared: ClassVar[tuple[str, ...]] = ()
+    _unshown: ClassVar[tuple[str, ...] | None] = None
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(
+            getattr(self, name) for name in self.__struct_fields__ if name not in self._uncompared
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _PartlyCompared)
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        unshown = self._uncompared if self._unshown is None else self._unshown
+        names = (name for name in self.__struct_fields__ if name not in unshown)
+        return [(name, getattr(self, name)) for name in names]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__())
+        return f"{type(self).__name__}({shown})"
+
+
+class Sender(msgspec.Struct, frozen=True):
     """Who sent the envelope."""
 
     name: str | None = None
@@ -119,8 +157,7 @@ class Sender:
     ip_address: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CustomField:
+class CustomField(msgspec.Struct, frozen=True):
     """An envelope or recipient custom field (``text`` or ``list``)."""
 
     name: str
@@ -130,19 +167,22 @@ class CustomField:
     required: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentRef:
+class DocumentRef(_PartlyCompared, frozen=True):
     """A document attached to the notification, kept encoded until someone asks for its bytes.
 
     ``encoded_size`` is the length of the base64 text (0 when the notification only listed the
-    document without its bytes).
+    document without its bytes). The text itself (up to the body's size) stays out of the
+    repr, and out of equality and hash: documents with the same id, name, type and size
+    compare equal.
     """
 
     document_id: str
     name: str | None = None
     document_type: str | None = None
     encoded_size: int = 0
-    _encoded: str = field(default="", repr=False, compare=False)
+    _encoded: str = ""
+
+    _uncompared = ("_encoded",)
 
     @property
     def has_content(self) -> bool:
@@ -162,8 +202,7 @@ class DocumentRef:
             raise ValueError(f"document {self.document_id!r} is not valid base64") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class Tab:
+class Tab(_PartlyCompared, frozen=True):
     """One tab (form field) of a recipient, with the value the recipient gave it.
 
     ``tab_type`` is DocuSign's tab type lower-cased (``text``, ``signhere``, ``checkbox``,
@@ -173,7 +212,9 @@ class Tab:
     :meth:`Notification.form_value`. ``value`` is what the recipient typed or chose (a
     list's selected value, a radio group's selected radio); ``selected`` is a checkbox's or
     radio group's state when the message says. ``raw`` is the tab as the message carried it
-    (a JSON object, or a read-only view of the XML ``TabStatus``) for anything else.
+    (a JSON object, or a read-only view of the XML ``TabStatus``) for anything else; it stays
+    out of the repr, and out of equality and hash, so a tab read from JSON equals the same
+    tab read from XML.
     """
 
     tab_type: str
@@ -187,7 +228,9 @@ class Tab:
     status: str | None = None
     selected: bool | None = None
     recipient_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+    raw: Mapping[str, Any] = NO_RAW
+
+    _uncompared = ("raw",)
 
 
 def find_tab(tabs: tuple[Tab, ...], label: str) -> Tab | None:
@@ -204,8 +247,7 @@ def find_tab(tabs: tuple[Tab, ...], label: str) -> Tab | None:
     return next((tab for tab in tabs if tab.name == label), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(msgspec.Struct, frozen=True):
     """One recipient of the envelope as the notification describes it.
 
     ``tabs`` are its form fields with their values (when the subscription includes
@@ -234,8 +276,7 @@ class Recipient:
         return find_tab(self.tabs, label)
 
 
-@dataclass(frozen=True, slots=True)
-class EnvelopeTimes:
+class EnvelopeTimes(msgspec.Struct, frozen=True):
     """DocuSign's own per-status timestamps for the envelope, timezone-aware."""
 
     created: datetime | None = None
@@ -251,8 +292,7 @@ class EnvelopeTimes:
     timed_out: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
+class Notification(_PartlyCompared, frozen=True):
     """One Connect delivery, normalized from whichever format it arrived in.
 
     ``event`` is DocuSign's event name for JSON SIM (``envelope-completed``); XML and
@@ -268,6 +308,9 @@ class Notification:
     them, the envelope sections the model does not type (JSON ``envelopeAttachments``,
     ``attachments``, ``powerForm``, ``folders``, ``paymentTabs`` when present); for an
     event about no envelope, the message's ``data`` object under ``"data"``.
+
+    Equality and hash leave out ``extras`` and ``parse_warnings`` (the same message in JSON
+    and in XML compares equal); the repr leaves out ``extras``.
     """
 
     event: str
@@ -294,13 +337,16 @@ class Notification:
     #: ``RecipientStatuses``, a JSON ``recipients`` object), which then decides which
     #: recipients exist; a SIM recipient event without summary names only one.
     full_recipient_list: bool = False
-    extras: Mapping[str, Any] = field(default_factory=no_raw, repr=False, compare=False)
+    extras: Mapping[str, Any] = NO_RAW
     #: Secondary fields of an unexpected shape the parser left empty, and why (they stay
     #: in the raw body); empty for a message read in full.
-    parse_warnings: tuple[str, ...] = field(default=(), compare=False)
+    parse_warnings: tuple[str, ...] = ()
     #: What an event about no envelope is about: the template (``template-*``) or clickwrap
     #: (``click-*``) id when the message names one; ``None`` for envelope events.
     subject_id: str | None = None
+
+    _uncompared = ("extras", "parse_warnings")
+    _unshown = ("extras",)
 
     @property
     def about_envelope(self) -> bool:
@@ -349,13 +395,12 @@ class Notification:
             return self.generated_at
         if self.times.status_changed is not None:
             return self.times.status_changed
-        stamps = [getattr(self.times, name) for name in EnvelopeTimes.__dataclass_fields__]
+        stamps = [getattr(self.times, name) for name in EnvelopeTimes.__struct_fields__]
         present = [stamp for stamp in stamps if stamp is not None]
         return max(present) if present else None
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(msgspec.Struct, frozen=True):
     """An envelope, or one of its recipients, newly entered a status.
 
     Fired once per episode: each time the entity enters the status again by DocuSign's own
@@ -374,8 +419,7 @@ class Transition:
         return f"{self.kind}-{self.status}"
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(msgspec.Struct, frozen=True):
     """DocuSign showed an entity in ``status`` at ``at`` (``None``: the message had no time).
 
     From a message's current status at its time, and from every per-status time it carries
@@ -387,8 +431,7 @@ class Observation:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class RecipientState:
+class RecipientState(msgspec.Struct, frozen=True):
     """What is known of one recipient after folding every notification so far.
 
     ``removed_at`` is set when the newest full recipient list no longer names the recipient
@@ -420,8 +463,7 @@ class RecipientState:
         return self.removed_at is not None
 
 
-@dataclass(frozen=True, slots=True)
-class EnvelopeState:
+class EnvelopeState(msgspec.Struct, frozen=True):
     """An envelope's latest known state, folded from every notification received.
 
     ``status`` is the one DocuSign's own timestamps say is latest: an older message never

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
+import msgspec
+
 from .correlation import bound, correlation_id
 from .display import display
 from .effects import Blocking, Invoke, Steps, adrive, drive
@@ -178,7 +180,7 @@ def restore(event: StoredEvent) -> Notification:
     if event.format is PayloadFormat.REST_POLL:  # an envelope read by reconciliation
         return parse_rest_envelope(event.raw, event.account_id)
     notification = parse(event.raw, None, warn=False)  # the receiver warned already
-    return dataclasses.replace(notification, account_id=event.account_id)
+    return msgspec.structs.replace(notification, account_id=event.account_id)
 
 
 def calls_for_event(

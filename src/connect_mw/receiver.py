@@ -10,7 +10,6 @@ router, the processor — from its options, and acts through them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -23,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+import msgspec
 
 from .correlation import correlation_id
 from .display import display, display_optional
@@ -343,7 +343,7 @@ class Receiver(Routes):
             return notification
         body = notification.account_id
         if body is None:
-            return dataclasses.replace(notification, account_id=header)
+            return msgspec.structs.replace(notification, account_id=header)
         if body.lower() != header.lower():
             raise AuthenticationError("X-DocuSign-AccountId does not match the body's account")
         return notification

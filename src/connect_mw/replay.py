@@ -15,6 +15,8 @@ import enum
 import logging
 from functools import partial
 
+import msgspec
+
 from .display import display
 from .effects import Blocking, Steps, adrive, drive
 from .errors import ParseError
@@ -61,7 +63,7 @@ def steps(store: Store, queue: Queue, key: str, key_func: KeyFunc | None = None)
         log.warning("replay: key=%s still cannot be parsed: %s", display(key), exc.reason)
         return Replayed.STILL_UNPARSED
     if notification.account_id is None and event.account_id is not None:
-        notification = dataclasses.replace(notification, account_id=event.account_id)
+        notification = msgspec.structs.replace(notification, account_id=event.account_id)
     new_key = derive_key(notification, key_func)
     call = partial(record_here, store, notification, event.raw, new_key)
     outcome: RecordOutcome = yield Blocking(call, store.offload)

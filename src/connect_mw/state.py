@@ -30,11 +30,12 @@ episodes than in order.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
+
+import msgspec
+from msgspec.structs import replace
 
 from .model import (
     ENVELOPE_TERMINAL,
@@ -68,8 +69,7 @@ _ENVELOPE_TIME_FIELDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FoldResult:
+class FoldResult(msgspec.Struct, frozen=True):
     """The state after a fold and the transitions the notification caused."""
 
     state: EnvelopeState
@@ -77,43 +77,40 @@ class FoldResult:
     stale: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Timeline:
+class _Timeline(msgspec.Struct, frozen=True):
     """What the fold knows of one entity's status: its observations and their episodes."""
 
     points: tuple[Observation, ...]
-    episodes: Counter[str]
+    #: How many episodes each status has (absent: none).
+    episodes: dict[str, int]
     status: str | None
     status_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
 class _Lifecycle:
     """The order statuses normally follow, and what may still follow a sealing status."""
 
-    order: tuple[str, ...]
-    #: A sealing status and the statuses that may still follow it.
-    after: Mapping[str, frozenset[str]]
-    ranks: dict[str, int] = field(init=False, repr=False, compare=False)
+    __slots__ = ("after", "keys", "ranks", "sealed")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ranks", {status: i for i, status in enumerate(self.order)})
+    def __init__(self, order: tuple[str, ...], after: Mapping[str, frozenset[str]]) -> None:
+        #: A sealing status and the statuses that may still follow it.
+        self.after = after
+        #: A sealing status and the statuses that still count after it: itself and ``after``.
+        self.sealed = {seal: then | {seal} for seal, then in after.items()}
+        self.ranks = {status: i for i, status in enumerate(order)}
+        self.keys = {status: (False, i, status) for i, status in enumerate(order)}
 
     def rank(self, status: str) -> int:
         return self.ranks.get(status, -1)
 
     def _sort_key(self, status: str) -> tuple[bool, int, str]:
-        rank = self.ranks.get(status, -1)
-        return (rank < 0, rank, status)
+        return self.keys.get(status) or (True, -1, status)
 
     def ordered(self, statuses: Iterable[str]) -> list[str]:
         """``statuses`` in lifecycle order, unknown ones last and alphabetical."""
         return sorted(statuses, key=self._sort_key)
 
-    def _allowed(self, seal: str | None, status: str) -> bool:
-        return seal is None or status == seal or status in self.after[seal]
-
-    def timeline(self, points: Iterable[Observation]) -> _Timeline:
+    def timeline(self, points: tuple[Observation, ...]) -> _Timeline:
         """The episodes and current status ``points`` show, and the points worth keeping.
 
         Timed observations are read in time order (lifecycle order on ties) up to a sealing
@@ -121,39 +118,43 @@ class _Lifecycle:
         any time) counts as an episode of a status no timed one shows. A run keeps at most
         :data:`RUN_POINTS` points: its first and its latest ones.
         """
+        if not points:
+            return _Timeline((), {}, None, None)
         distinct = set(points)
         timed = sorted(
             (p for p in distinct if p.at is not None),
             key=lambda p: (p.at, self._sort_key(p.status)),
         )
         kept: list[Observation] = []
-        episodes: Counter[str] = Counter()
-        seal: str | None = None
+        episodes: dict[str, int] = {}
+        allowed: frozenset[str] | None = None  # once sealed, the statuses that still count
         run_start = 0
         for point in timed:
-            if not self._allowed(seal, point.status):
+            status = point.status
+            if allowed is not None and status not in allowed:
                 continue
-            if kept and kept[-1].status == point.status:
-                if seal is None:  # a sealed run never splits: one point says it all
+            if kept and kept[-1].status == status:
+                if allowed is None:  # a sealed run never splits: one point says it all
                     kept.append(point)
                     if len(kept) - run_start > RUN_POINTS:
                         del kept[run_start + 1]  # the oldest point inside the run
                 continue
             run_start = len(kept)
             kept.append(point)
-            episodes[point.status] += 1
-            if point.status in self.after:
-                seal = point.status
-        status, status_at = _entered(kept)
-        untimed = self.ordered({p.status for p in distinct if p.at is None})
-        for name in untimed:
-            if not self._allowed(seal, name):
+            episodes[status] = episodes.get(status, 0) + 1
+            allowed = self.sealed.get(status, allowed)
+        current, current_at = _entered(kept)
+        untimed = sorted(
+            (p for p in distinct if p.at is None), key=lambda p: self._sort_key(p.status)
+        )
+        for point in untimed:
+            status = point.status
+            if allowed is not None and status not in allowed:
                 continue
-            episodes[name] = max(episodes[name], 1)
-            if status is None or self._replaces(status, name):
-                status, status_at = name, None
-        untimed_points = [Observation(None, name) for name in untimed]
-        return _Timeline(tuple(kept + untimed_points), episodes, status, status_at)
+            episodes[status] = max(episodes.get(status, 0), 1)
+            if current is None or self._replaces(current, status):
+                current, current_at = status, None
+        return _Timeline(tuple(kept + untimed), episodes, current, current_at)
 
     def _replaces(self, current: str, untimed: str) -> bool:
         """Whether a status seen without a time replaces ``current`` (lifecycle rank decides)."""
@@ -264,7 +265,7 @@ def _new_episodes(
     """Each status once per episode ``after`` has beyond ``before`` (or ``reached``)."""
     fired: list[str] = []
     for status in lifecycle.ordered(after.episodes):
-        known = max(before.episodes[status], 1 if status in reached else 0)
+        known = max(before.episodes.get(status, 0), 1 if status in reached else 0)
         fired.extend([status] * max(0, after.episodes[status] - known))
     return fired
 

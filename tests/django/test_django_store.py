@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from support import django_settings
@@ -94,7 +94,7 @@ def test_a_conflict_rolls_back_the_event_and_the_recipients() -> None:
     store = empty_store("default")
     store.commit(stored_event("k1"), state_of(), 0)
     people = (RecipientState("1", name="Ann", status=RecipientStatus.SENT),)
-    moved = dataclasses.replace(state_of(status="delivered"), recipients=people)
+    moved = msgspec.structs.replace(state_of(status="delivered"), recipients=people)
     assert store.commit(stored_event("k2"), moved, 0) is Commit.CONFLICT
     assert store.commit(stored_event("k2"), moved, 2) is Commit.CONFLICT
     assert not Event.objects.filter(key="k2").exists()

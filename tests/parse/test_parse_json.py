@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 import pytest
 
 from connect_mw.errors import ParseError
@@ -148,7 +148,7 @@ def test_full_envelope_summary_envelope_fields() -> None:
 def test_full_envelope_summary_recipients() -> None:
     n = parse(fixture_bytes("sim_envelope_completed_full.json"))
     untabbed = tuple(
-        dataclasses.replace(r, tabs=()) for r in n.recipients
+        msgspec.structs.replace(r, tabs=()) for r in n.recipients
     )  # tests/parse/test_tabs.py
     assert untabbed == (
         Recipient(
@@ -692,7 +692,7 @@ def test_routing_order_abc_leaves_only_that_field_empty() -> None:
     n = leaves_empty(full_with(f"{_SIGNER}.routingOrder", "abc"), "routingOrder")
     reference = parse(fixture_bytes("sim_envelope_completed_full.json"))
     assert n.recipients[0].routing_order is None
-    assert dataclasses.replace(n.recipients[0], routing_order=1) == reference.recipients[0]
+    assert msgspec.structs.replace(n.recipients[0], routing_order=1) == reference.recipients[0]
     assert n.status is reference.status and n.recipients[1:] == reference.recipients[1:]
 
 

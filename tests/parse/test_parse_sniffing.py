@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from connect_mw.errors import ParseError
 from connect_mw.model import Notification, PayloadFormat

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from datetime import timedelta
 
 import anyio
 import httpx
+import msgspec
 import pytest
 
 from connect_mw import Delivery, MemoryStore, Receiver
@@ -275,7 +275,7 @@ def test_enrich_completes_the_notification_before_the_callbacks() -> None:
 
     async def enrich(notification: Notification) -> Notification:
         calls.append(notification.envelope_id)
-        return dataclasses.replace(notification, subject="fetched from DocuSign")
+        return msgspec.structs.replace(notification, subject="fetched from DocuSign")
 
     receiver = deferred(enrich=enrich)
     subjects: list[str | None] = []

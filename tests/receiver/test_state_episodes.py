@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from connect_mw.model import EnvelopeState, EnvelopeTimes, Notification, Recipient, Transition
 from connect_mw.state import RUN_POINTS, fold

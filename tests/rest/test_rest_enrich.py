@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from connect_mw import Delivery, Receiver
@@ -57,7 +58,7 @@ def _received(body: bytes, **options: object) -> Seen:
 
 def _same(delivery: Delivery) -> Delivery:
     """The delivery with what the body's length changes (``raw_size``) left out."""
-    notification = dataclasses.replace(delivery.notification, raw_size=0)
+    notification = msgspec.structs.replace(delivery.notification, raw_size=0)
     return dataclasses.replace(delivery, notification=notification)
 
 

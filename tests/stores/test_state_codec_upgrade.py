@@ -3,6 +3,9 @@
 ``fixtures/state_v1.json`` holds :func:`~connect_mw.stores.codec.dump_state` output of the
 states :func:`v1_states` builds, written by that codec before it was replaced. A store keeps
 such text until the envelope's next commit rewrites it, so reading it is an upgrade on read.
+
+``fixtures/state_v2.json`` holds today's layout of the same states, as the msgspec codec
+wrote them while the model was frozen dataclasses: the model's Structs write the same text.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from connect_mw.model import (
 from connect_mw.stores.codec import dump_state, load_state
 
 FIXTURE = Path(__file__).parent / "fixtures" / "state_v1.json"
+FIXTURE_V2 = Path(__file__).parent / "fixtures" / "state_v2.json"
 T0 = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=timezone.utc)
 BERLIN = timezone(timedelta(hours=1))
 
@@ -156,3 +160,10 @@ def test_the_fixture_is_the_first_codec_layout(stored: dict[str, str]) -> None:
     recipient = json.loads(stored["sent"])["recipients"][0]
     assert {"id", "type", "guid"} <= recipient.keys()
     assert json.loads(stored["sent"])["timeline"] == [["2026-01-05T09:00:00.123456Z", "sent"]]
+
+
+@pytest.mark.parametrize("name", sorted(v1_states()))
+def test_a_state_writes_the_text_the_dataclass_model_wrote(name: str) -> None:
+    stored: dict[str, str] = json.loads(FIXTURE_V2.read_text(encoding="utf-8"))
+    assert dump_state(v1_states()[name]) == stored[name]
+    assert load_state(stored[name]) == v1_states()[name]

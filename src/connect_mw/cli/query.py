@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 from ..display import display
 from ..model import EnvelopeState
 from ..stores import Store, StoredEvent
@@ -83,7 +85,9 @@ def jsonable(value: Any) -> Any:
         return sorted(jsonable(item) for item in value)
     if isinstance(value, (list, tuple)):
         return [jsonable(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, msgspec.Struct):  # the model
+        return {name: jsonable(getattr(value, name)) for name in value.__struct_fields__}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a stored event
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
 

@@ -45,7 +45,7 @@ def recipient_order(recipient: RecipientState) -> tuple[bool, int, tuple[int, in
 
 
 def _envelope_stamp(notification: Notification, status: str) -> datetime | None:
-    if status in EnvelopeTimes.__dataclass_fields__ and status != "status_changed":
+    if status in EnvelopeTimes.__struct_fields__ and status != "status_changed":
         stamp: datetime | None = getattr(notification.times, status)
         if stamp is not None:
             return stamp

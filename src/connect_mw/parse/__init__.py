@@ -13,8 +13,9 @@ empty, listed in ``Notification.parse_warnings`` and logged as one warning per m
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+
+import msgspec
 
 from ..display import display
 from ..errors import ParseError
@@ -73,7 +74,7 @@ def parse(body: bytes, content_type: str | None = None, *, warn: bool = True) ->
             lenient.count,
             display("; ".join(warnings)),  # a reason may quote a key the body holds
         )
-    return dataclasses.replace(notification, parse_warnings=warnings)
+    return msgspec.structs.replace(notification, parse_warnings=warnings)
 
 
 def _parse(body: bytes, content_type: str | None, lenient: Leniency) -> Notification:

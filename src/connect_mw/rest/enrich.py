@@ -21,9 +21,10 @@ envelope's folded state and the transitions come from the message as it arrived.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from ..errors import ParseError
 from ..model import EnvelopeTimes, Notification, PayloadFormat
@@ -68,7 +69,7 @@ def with_summary(notification: Notification, envelope: Mapping[str, Any]) -> Not
     if fetched is not None and fetched.lower() != notification.envelope_id.lower():
         raise ParseError(f"DocuSign answered envelope {fetched} for {notification.envelope_id}")
     status = notification.status if notification.status is not None else parts.status
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         notification,
         status=status,
         subject=parts.subject,

@@ -57,9 +57,10 @@ class StoreEncodingError(ValueError):
     """A state or value a store cannot encode, or stored text that does not decode to one."""
 
 
-#: States as msgspec writes the model's dataclasses: one JSON object per dataclass, fields in
-#: model order, sets sorted (so equal states are equal text), times in RFC 3339 with their
-#: offsets, non-ASCII as is (``Dialect.search_text`` relies on that).
+#: States as msgspec writes the model's Structs: one JSON object per Struct, fields in model
+#: order, sets sorted (so equal states are equal text), times in RFC 3339 with their offsets,
+#: non-ASCII as is (``Dialect.search_text`` relies on that). The text is the same as when the
+#: model was dataclasses (``tests/stores/fixtures/state_v2.json``).
 _ENCODER = msgspec.json.Encoder(order="deterministic")
 _DECODER = msgspec.json.Decoder(EnvelopeState)
 

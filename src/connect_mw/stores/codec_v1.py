@@ -13,7 +13,7 @@ from datetime import datetime
 
 import msgspec
 
-from ..model import EnvelopeState, EnvelopeStatus, Observation, RecipientState, RecipientStatus
+from ..model import EnvelopeState, EnvelopeStatus, RecipientStatus
 
 
 class _ObservationV1(msgspec.Struct, array_like=True):
@@ -21,10 +21,6 @@ class _ObservationV1(msgspec.Struct, array_like=True):
 
     at: datetime | None
     status: str
-
-
-def _observations(points: tuple[_ObservationV1, ...]) -> tuple[Observation, ...]:
-    return tuple(Observation(point.at, point.status) for point in points)
 
 
 class _RecipientV1(
@@ -66,20 +62,13 @@ class _StateV1(msgspec.Struct):
     roster: frozenset[str] | None = None
     roster_at: datetime | None = None
 
-    def upgraded(self) -> EnvelopeState:
-        """The model's state."""
-        recipients = tuple(
-            RecipientState(**{**msgspec.structs.asdict(r), "timeline": _observations(r.timeline)})
-            for r in self.recipients
-        )
-        fields = msgspec.structs.asdict(self)
-        fields.update(recipients=recipients, timeline=_observations(self.timeline))
-        return EnvelopeState(**fields)
-
 
 _DECODER = msgspec.json.Decoder(_StateV1)
 
 
 def load_state_v1(text: str | bytes) -> EnvelopeState:
-    """A state stored in the first layout; ``msgspec.DecodeError`` if ``text`` is not one."""
-    return _DECODER.decode(text).upgraded()
+    """A state stored in the first layout; ``msgspec.DecodeError`` if ``text`` is not one.
+
+    The model's Structs are built from the decoded ones' attributes, field by field.
+    """
+    return msgspec.convert(_DECODER.decode(text), EnvelopeState, from_attributes=True)

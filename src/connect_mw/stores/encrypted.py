@@ -22,6 +22,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import msgspec
+
 from ..encryption import Encryptor
 from ..queues.api import Queue
 from .api import (
@@ -62,10 +64,10 @@ class EncryptedStore(Store):
         self, state: EnvelopeState, change: Callable[[str | None], str | None]
     ) -> EnvelopeState:
         recipients = tuple(
-            dataclasses.replace(r, email=change(r.email), name=change(r.name))
+            msgspec.structs.replace(r, email=change(r.email), name=change(r.name))
             for r in state.recipients
         )
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             state,
             subject=change(state.subject),
             void_reason=change(state.void_reason),

@@ -51,7 +51,7 @@ def notification(
     set to ``at`` when the status has a time field.
     """
     if times is None:
-        known = status in EnvelopeTimes.__dataclass_fields__
+        known = status in EnvelopeTimes.__struct_fields__
         times = EnvelopeTimes(**{status: at}) if known and status else EnvelopeTimes()
     return Notification(
         event=event or f"envelope-{status or 'unknown'}",
