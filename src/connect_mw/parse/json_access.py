@@ -12,17 +12,12 @@ JSON booleans.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from ..errors import ParseError
 from .json_load import JSONObject, UnreadableNumber
 from .timestamps import parse_timestamp
 from .values import boolean, clean_text, count, identifier
-
-_V = TypeVar("_V")
-_T = TypeVar("_T")
 
 
 def where(path: str, key: str) -> str:
@@ -71,14 +66,6 @@ def get_string(obj: JSONObject, key: str, path: str) -> str | None:
     raise _wrong(value, path, key, "must be a string")
 
 
-def _checked(check: Callable[[_V, str], _T | None], value: _V, key: str, path: str) -> _T | None:
-    """``check(value, key)``; when it fails, its reason gets the path put in front."""
-    try:
-        return check(value, key)
-    except ParseError as error:
-        raise ParseError(where(path, error.reason)) from None
-
-
 def get_text(obj: JSONObject, key: str, path: str) -> str | None:
     """The stripped text under ``key``; ``None`` when absent, null or empty."""
     value = obj.get(key)
@@ -86,7 +73,10 @@ def get_text(obj: JSONObject, key: str, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _wrong(value, path, key, "must be a string")
-    return _checked(clean_text, value, key, path)
+    try:
+        return clean_text(value, key)
+    except ParseError as error:  # the check named the field by its key alone
+        raise ParseError(where(path, error.reason)) from None
 
 
 def get_id(obj: JSONObject, key: str, path: str) -> str | None:
@@ -96,7 +86,10 @@ def get_id(obj: JSONObject, key: str, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _wrong(value, path, key, "must be a string")
-    return _checked(identifier, value, key, path)
+    try:
+        return identifier(value, key)
+    except ParseError as error:  # the check named the field by its key alone
+        raise ParseError(where(path, error.reason)) from None
 
 
 def get_count(obj: JSONObject, key: str, path: str) -> int | None:
@@ -106,7 +99,10 @@ def get_count(obj: JSONObject, key: str, path: str) -> int | None:
         return None
     if not isinstance(value, (str, int)):
         raise _wrong(value, path, key, "must be a non-negative integer")
-    return _checked(count, value, key, path)
+    try:
+        return count(value, key)
+    except ParseError as error:  # the check named the field by its key alone
+        raise ParseError(where(path, error.reason)) from None
 
 
 def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
@@ -116,7 +112,10 @@ def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
         return None
     if not isinstance(value, (str, bool)):
         raise _wrong(value, path, key, "must be true or false")
-    return _checked(boolean, value, key, path)
+    try:
+        return boolean(value, key)
+    except ParseError as error:  # the check named the field by its key alone
+        raise ParseError(where(path, error.reason)) from None
 
 
 def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
@@ -126,4 +125,7 @@ def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise _wrong(value, path, key, "must be a string")
-    return _checked(parse_timestamp, value, key, path)
+    try:
+        return parse_timestamp(value, key)
+    except ParseError as error:  # the check named the field by its key alone
+        raise ParseError(where(path, error.reason)) from None

@@ -28,10 +28,14 @@ from datetime import datetime, timedelta, timezone
 from ..errors import ParseError
 from .values import clean_text
 
-_TIMESTAMP = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2})(?:(:[0-9]{2})(?:\.([0-9]{1,7}))?)?"
-    r"(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?"
+#: What is accepted (see above), ``%s`` standing for the offset's hours and minutes.
+_SHAPE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?"
+    r"(?:[Zz]|[+-]%s)?"
 )
+_TIMESTAMP = re.compile(_SHAPE % r"(?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?")
+#: Any two-digit offset: text only this matches has an impossible one (for the error).
+_ANY_OFFSET = re.compile(_SHAPE % r"[0-9]{2}(?::?[0-9]{2})?")
 _HOURS_OFFSET = re.compile(
     r"(?P<sign>[+-]?)(?P<hours>[0-9]{1,2})"
     r"(?:\.(?P<fraction>[0-9]{1,4})|:(?P<minutes>[0-9]{2}))?"
@@ -49,13 +53,12 @@ def parse_timestamp(
     text = clean_text(value, where)
     if text is None:
         return None
-    match = _TIMESTAMP.fullmatch(text)
-    if match is None:
+    if _TIMESTAMP.fullmatch(text) is None:
+        if _ANY_OFFSET.fullmatch(text) is not None:
+            raise ParseError(f"{where} has an impossible UTC offset")
         raise ParseError(f"{where} is not an ISO-8601 timestamp")
-    if match[5] and (int(match[6]) > 23 or int(match[7] or 0) > 59):
-        raise ParseError(f"{where} has an impossible UTC offset")
     try:
-        stamp = datetime.fromisoformat(_readable(match))
+        stamp = datetime.fromisoformat(_readable(text))
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=default_tz)
         if stamp.year in (1, 9999):  # stores keep UTC: only these years can fall outside it
@@ -67,21 +70,22 @@ def parse_timestamp(
 
 if sys.version_info >= (3, 11):
 
-    def _readable(match: re.Match[str]) -> str:
-        """The matched timestamp as ``datetime.fromisoformat`` reads it (only ``z`` differs)."""
-        return match.string.upper()
+    def _readable(text: str) -> str:
+        """An accepted timestamp as ``datetime.fromisoformat`` reads it (only ``z`` differs)."""
+        return text.upper()
 
 else:
+    _PARTS = re.compile(r"(.{16}(?::..)?)(?:\.([0-9]+))?([Zz])?(?:([+-]..):?(..)?)?")
 
-    def _readable(match: re.Match[str]) -> str:
-        """The matched timestamp as Python 3.10's ``fromisoformat`` reads it.
+    def _readable(text: str) -> str:
+        """An accepted timestamp as Python 3.10's ``fromisoformat`` reads it.
 
         That is six fractional digits and a ``±HH:MM`` offset.
         """
-        clock, seconds, fraction, utc, sign, hours, minutes = match.groups()
+        clock, fraction, utc, hours, minutes = _PARTS.findall(text)[0]
         fraction = f".{fraction[:6]:0<6}" if fraction else ""
-        zone = "+00:00" if utc else f"{sign}{hours}:{minutes or '00'}" if sign else ""
-        return f"{clock}{seconds or ''}{fraction}{zone}"
+        zone = "+00:00" if utc else f"{hours}:{minutes or '00'}" if hours else ""
+        return f"{clock}{fraction}{zone}"
 
 
 def parse_utc_offset(value: str | None, where: str) -> timezone | None:

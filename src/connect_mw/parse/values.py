@@ -29,19 +29,17 @@ _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
 
-def check_text(value: str, where: str) -> None:
-    """Reject text holding a NUL character or a lone surrogate."""
+def clean_text(value: str | None, where: str) -> str | None:
+    """The text stripped of surrounding whitespace, ``None`` when empty or absent.
+
+    Text holding a NUL character or a lone surrogate is rejected.
+    """
+    if value is None:
+        return None
     if "\x00" in value:
         raise ParseError(f"{where} contains a NUL character")
     if not value.isascii() and _SURROGATE.search(value):
         raise ParseError(f"{where} contains a lone surrogate")
-
-
-def clean_text(value: str | None, where: str) -> str | None:
-    """The text stripped of surrounding whitespace, ``None`` when empty or absent."""
-    if value is None:
-        return None
-    check_text(value, where)
     return value.strip() or None
 
 
