@@ -3,8 +3,8 @@
 Compares, on the project's JSON fixtures and the benchmark's 2.2 KB SIM body:
 
 * ``json.loads``: the stdlib, plain;
-* ``load_object``: today's strict loader (``json.loads`` with hooks rejecting duplicate
-  keys, ``NaN``, huge numbers);
+* ``load_object``: today's strict loader (a ``json.JSONDecoder`` built once, with hooks
+  rejecting duplicate keys, ``NaN``, huge numbers);
 * ``parse()``: today's whole JSON path, strict load plus mapping to the dataclass model;
 * ``orjson.loads``: a C decoder to dicts;
 * ``msgspec`` untyped: ``msgspec.json.decode`` to dicts;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,12 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect_mw.errors import ParseError
-from connect_mw.parse.timestamps import (
-    general_timestamp,
-    parse_timestamp,
-    parse_utc_offset,
-    quick_timestamp,
-)
+from connect_mw.parse.timestamps import parse_timestamp, parse_utc_offset
 
 UTC = timezone.utc
 FIELD = "JSON: data.envelopeSummary.sentDateTime"
@@ -198,49 +192,3 @@ def test_time_that_cannot_be_expressed_in_utc_is_rejected() -> None:
         parse_timestamp("0001-01-01T00:00:00+05:00", "generatedDateTime")
     with pytest.raises(ParseError, match="not a valid date"):
         parse_timestamp("9999-12-31T23:59:59-05:00", "generatedDateTime")
-
-
-_DIGITS = st.integers(min_value=0, max_value=99).map(lambda n: f"{n:02d}")
-_SHAPED = st.builds(
-    lambda year, month, day, sep, hour, minute, second, fraction, zone: (
-        f"{year:04d}-{month}-{day}{sep}{hour}:{minute}{second}{fraction}{zone}"
-    ),
-    st.integers(min_value=0, max_value=9999),
-    _DIGITS,
-    _DIGITS,
-    st.sampled_from(["T", "t", " "]),
-    _DIGITS,
-    _DIGITS,
-    st.one_of(st.just(""), _DIGITS.map(lambda d: f":{d}")),
-    st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,8}", fullmatch=True)),
-    st.one_of(
-        st.sampled_from(["", "Z", "z", "+00:00", "-00:00"]),
-        st.from_regex(r"[+-][0-9]{2}(:?[0-9]{2})?", fullmatch=True),
-    ),
-)
-
-
-@settings(max_examples=2000)
-@given(_SHAPED, st.sampled_from([UTC, offset(-7), offset(5, 30)]))
-def test_the_fast_path_agrees_with_the_general_parser(text: str, default: timezone) -> None:
-    """``quick_timestamp`` either declines or returns exactly what the general path returns."""
-    quick = quick_timestamp(text, default)
-    try:
-        general = general_timestamp(text, FIELD, default)
-    except ParseError:
-        assert quick is None
-        return
-    if quick is not None:
-        assert quick == general
-        assert general is not None
-        assert quick.utcoffset() == general.utcoffset()
-        assert (quick.tzinfo is UTC) == (general.tzinfo is UTC)
-
-
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="fromisoformat reads these from 3.11")
-def test_the_fast_path_takes_docusign_s_usual_shapes() -> None:
-    """The shapes Connect sends are read by the fast path on Python 3.11+."""
-    for text in ("2024-02-14T05:03:08.6759159Z", "2012-08-14T13:05:24.3296414-07:00"):
-        quick = quick_timestamp(text)
-        assert quick is not None
-        assert quick == general_timestamp(text, FIELD)

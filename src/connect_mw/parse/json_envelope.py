@@ -52,7 +52,7 @@ from .json_access import (
 from .json_load import JSONObject, plain
 from .lenient import STRICT, Leniency
 from .tabs import TabBudget, json_tabs
-from .values import check_text, clean_text, status_name
+from .values import clean_text, status_name
 
 _TIME_KEYS = {
     "created": "createdDateTime",
@@ -285,7 +285,7 @@ def _document(item: JSONObject, path: str, position: int) -> DocumentRef:
     encoded = (get_string(item, "PDFBytes", path) or "").strip()
     if not encoded.isascii():
         raise ParseError(f"{where(path, 'PDFBytes')} is not base64 text")
-    check_text(encoded, where(path, "PDFBytes"))
+    clean_text(encoded, where(path, "PDFBytes"))  # for its refusals (NUL)
     return DocumentRef(
         document_id=document_id,
         name=get_text(item, "name", path),

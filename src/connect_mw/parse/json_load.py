@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from typing import NoReturn
 
 from ..errors import ParseError
@@ -57,13 +58,7 @@ def load_object(body: bytes, *, keep_unreadable: bool = False) -> JSONObject:
     """
     text = _decode(body)
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_keys,
-            parse_constant=_reject_constant,
-            parse_int=_kept_int if keep_unreadable else _bounded_int,
-            parse_float=_kept_float if keep_unreadable else _finite_float,
-        )
+        value = (_LENIENT if keep_unreadable else _STRICT).decode(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"JSON: malformed: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -100,26 +95,40 @@ def _reject_constant(name: str) -> NoReturn:
     raise ParseError(f"JSON: {name} is not a valid JSON number")
 
 
-def _bounded_int(literal: str) -> int:
-    """Convert an integer literal of at most ``MAX_INT_DIGITS`` digits."""
+def _integer(literal: str, keep: bool) -> int | UnreadableNumber:
+    """An integer literal of at most ``MAX_INT_DIGITS`` digits (see :func:`_unreadable`)."""
     if len(literal.lstrip("-")) > MAX_INT_DIGITS:
-        raise ParseError(f"JSON: an integer has more than {MAX_INT_DIGITS} digits")
+        return _unreadable(literal, keep, f"an integer has more than {MAX_INT_DIGITS} digits")
     return int(literal)
 
 
-def _kept_int(literal: str) -> int | UnreadableNumber:
-    """:func:`_bounded_int`, or an :class:`UnreadableNumber` for too many digits."""
-    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
-        return UnreadableNumber(len(literal))
-    return int(literal)
-
-
-def _kept_float(literal: str) -> float | UnreadableNumber:
-    """:func:`_finite_float`, or an :class:`UnreadableNumber` for what it refuses."""
+def _float(literal: str, keep: bool) -> float | UnreadableNumber:
+    """A float literal that is not absurdly long and stays finite (see :func:`_unreadable`)."""
     if len(literal) > MAX_FLOAT_LENGTH:
-        return UnreadableNumber(len(literal))
+        return _unreadable(literal, keep, f"a number is longer than {MAX_FLOAT_LENGTH} characters")
     value = float(literal)
-    return value if math.isfinite(value) else UnreadableNumber(len(literal))
+    return value if math.isfinite(value) else _unreadable(literal, keep, "a number is too large")
+
+
+def _unreadable(literal: str, keep: bool, reason: str) -> UnreadableNumber:
+    """The number kept unread when ``keep``, else a ``ParseError`` for ``reason``."""
+    if keep:
+        return UnreadableNumber(len(literal))
+    raise ParseError(f"JSON: {reason}")
+
+
+def _decoder(keep: bool) -> json.JSONDecoder:
+    """A decoder with the refusals above, built once (``json.loads`` builds one per call)."""
+    return json.JSONDecoder(
+        object_pairs_hook=_unique_keys,
+        parse_constant=_reject_constant,
+        parse_int=partial(_integer, keep=keep),
+        parse_float=partial(_float, keep=keep),
+    )
+
+
+_STRICT = _decoder(keep=False)
+_LENIENT = _decoder(keep=True)
 
 
 def plain(value: object) -> object:
@@ -133,16 +142,6 @@ def plain(value: object) -> object:
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
-    return value
-
-
-def _finite_float(literal: str) -> float:
-    """Convert a float literal that is not absurdly long and stays finite."""
-    if len(literal) > MAX_FLOAT_LENGTH:
-        raise ParseError(f"JSON: a number is longer than {MAX_FLOAT_LENGTH} characters")
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ParseError("JSON: a number is too large")
     return value
 
 

@@ -29,38 +29,17 @@ _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
 
-def check_text(value: str, where: str) -> None:
-    """Reject text holding a NUL character or a lone surrogate."""
+def clean_text(value: str | None, where: str) -> str | None:
+    """The text stripped of surrounding whitespace, ``None`` when empty or absent.
+
+    Text holding a NUL character or a lone surrogate is rejected.
+    """
+    if value is None:
+        return None
     if "\x00" in value:
         raise ParseError(f"{where} contains a NUL character")
     if not value.isascii() and _SURROGATE.search(value):
         raise ParseError(f"{where} contains a lone surrogate")
-
-
-def plain_text(value: str) -> bool:
-    """Whether ``value`` needs no checking: ASCII without a NUL (no surrogate can hide there)."""
-    return value.isascii() and "\x00" not in value
-
-
-def plain_identifier(value: str) -> str | None:
-    """``identifier(value)`` for the common case, or ``None`` when the full check must decide.
-
-    ASCII text with no control character is exactly what ``isprintable`` accepts, so the
-    regular expression is spared for ids that are plainly fine.
-    """
-    if not value.isascii():
-        return None
-    text = value.strip()
-    if text and len(text) <= MAX_ID_LENGTH and text.isprintable():
-        return text
-    return None
-
-
-def clean_text(value: str | None, where: str) -> str | None:
-    """The text stripped of surrounding whitespace, ``None`` when empty or absent."""
-    if value is None:
-        return None
-    check_text(value, where)
     return value.strip() or None
 
 
@@ -71,7 +50,7 @@ def identifier(value: str | None, where: str) -> str | None:
         return None
     if len(text) > MAX_ID_LENGTH:
         raise ParseError(f"{where} is longer than {MAX_ID_LENGTH} characters")
-    if _CONTROL.search(text):
+    if not text.isprintable() and _CONTROL.search(text):  # the pattern only decides then
         raise ParseError(f"{where} contains control characters")
     return text
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ParseError
-from .values import clean_text, plain_text
+from .values import clean_text
 
 #: The namespace of DocuSign's ``DocuSignEnvelopeInformation`` documents.
 DOCUSIGN_NAMESPACE = "http://www.docusign.net/API/3.0"
@@ -78,8 +78,8 @@ def text(element: XmlElement | None, path: str) -> str | None:
 def child_text(parent: XmlElement, name: str, path: str) -> str | None:
     """The text of ``parent``'s one child called ``name`` (see ``child`` and ``text``).
 
-    The mapping's most frequent call: ``child`` and ``text`` inlined, labels built only
-    for text that needs checking.
+    The mapping's most frequent call: ``child`` and ``text`` inlined, the label built only
+    for text that fails its check.
     """
     index = parent.children
     found = index.get(name) if index is not None else None
@@ -95,6 +95,7 @@ def child_text(parent: XmlElement, name: str, path: str) -> str | None:
     value = element.text
     if value is None:
         return None
-    if plain_text(value):
-        return value.strip() or None
-    return clean_text(value, f"XML: {path}/{name}")
+    try:
+        return clean_text(value, name)
+    except ParseError as error:  # the check named the field by its name alone
+        raise ParseError(f"XML: {path}/{error.reason}") from None
