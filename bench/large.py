@@ -36,12 +36,14 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import backends  # noqa: E402
 import bodies  # noqa: E402
 
 CHUNK = 64 * 1024
 SIZES = (25_000_000, 50_000_000)
 KINDS = ("xml", "json")
-STORES = ("memory", "sqlite")
+STORES = ("memory", "sqlite")  # the default; redis and postgres on request (--stores)
+ALL_STORES = (*STORES, "redis", "postgres")
 TIMING_RUNS = 3
 
 
@@ -108,15 +110,23 @@ async def _post(app: Any, payload: bytes, headers: dict[str, str]) -> float:
     return float(answer["at"] - started)
 
 
-def _app(store: str, scratch: Path) -> Any:
+def _app(store: str, scratch: Path) -> tuple[Any, dict[str, Any]]:
+    """The middleware on a fresh ``store``, and what :func:`backends.cleanup` removes after."""
     from connect_mw import Receiver  # noqa: PLC0415
     from connect_mw.adapters.asgi import ConnectASGIMiddleware  # noqa: PLC0415
     from connect_mw.stores import SQLiteStore  # noqa: PLC0415
 
     logging.getLogger("connect_mw").setLevel(logging.WARNING)
-    chosen = SQLiteStore(scratch / "large.sqlite3") if store == "sqlite" else "memory://"
+    config: dict[str, Any] = {}
+    if store == "sqlite":
+        chosen: Any = SQLiteStore(scratch / "large.sqlite3")
+    elif store in ("redis", "postgres"):
+        config = backends.prepare(store, scratch)
+        chosen = config["store"]
+    else:
+        chosen = "memory://"
     receiver = Receiver(hmac_keys=bodies.KEY, store=chosen)
-    return ConnectASGIMiddleware(None, receiver=receiver, run_worker=False)
+    return ConnectASGIMiddleware(None, receiver=receiver, run_worker=False), config
 
 
 def _bare_parse(kind: str, payload: bytes) -> None:
@@ -130,11 +140,26 @@ def _bare_parse(kind: str, payload: bytes) -> None:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """One case, in this (fresh) process: see the module docstring."""
-    kind, concurrency = spec["kind"], spec["concurrency"]
+    kind = spec["kind"]
     payloads = [Path(name).read_bytes() for name in spec["files"]]
     signed = [(p, bodies.headers(kind, p)) for p in payloads]
     scratch = Path(spec["scratch"])
-    app = _app(spec["store"], scratch)
+    app, config = _app(spec["store"], scratch)
+    try:
+        return _measure(spec, app, signed, payloads)
+    finally:
+        app.receiver.store.close()
+        if config:
+            backends.cleanup(config)
+
+
+def _measure(
+    spec: dict[str, Any],
+    app: Any,
+    signed: list[tuple[bytes, dict[str, str]]],
+    payloads: list[bytes],
+) -> dict[str, Any]:
+    kind, concurrency = spec["kind"], spec["concurrency"]
     small = bodies.body(kind, 0, salt=99)
     asyncio.run(_post(app, small, bodies.headers(kind, small)))  # first use: schema, imports
 
@@ -236,7 +261,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="25 MB bodies only")
     parser.add_argument("--kinds", default=",".join(KINDS), help="xml,json (default both)")
-    parser.add_argument("--stores", default=",".join(STORES), help="memory,sqlite (default both)")
+    parser.add_argument(
+        "--stores",
+        default=",".join(STORES),
+        help=f"of {','.join(ALL_STORES)} (default: memory,sqlite)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
