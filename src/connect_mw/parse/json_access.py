@@ -12,12 +12,21 @@ JSON booleans.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from ..errors import ParseError
 from .json_load import JSONObject, UnreadableNumber
 from .timestamps import parse_timestamp
 from .values import boolean, clean_text, count, identifier
+
+_T = TypeVar("_T")
+#: The JSON types a getter accepts, and the error's words for any other.
+_Shape = tuple[type | tuple[type, ...], str]
+_STRING: _Shape = (str, "must be a string")
+_COUNT: _Shape = ((str, int), "must be a non-negative integer")
+_BOOLEAN: _Shape = ((str, bool), "must be true or false")
 
 
 def where(path: str, key: str) -> str:
@@ -66,66 +75,50 @@ def get_string(obj: JSONObject, key: str, path: str) -> str | None:
     raise _wrong(value, path, key, "must be a string")
 
 
-def get_text(obj: JSONObject, key: str, path: str) -> str | None:
-    """The stripped text under ``key``; ``None`` when absent, null or empty."""
+def _checked(
+    obj: JSONObject,
+    key: str,
+    path: str,
+    shape: _Shape,
+    check: Callable[[Any, str], _T | None],
+) -> _T | None:
+    """``check(value, key)`` of the value under ``key`` if of ``shape``; ``None`` if absent.
+
+    The check names the field by its key alone; a failing one gets the path put in front,
+    so the label is built only for an error.
+    """
     value = obj.get(key)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise _wrong(value, path, key, "must be a string")
+    kinds, expected = shape
+    if not isinstance(value, kinds):
+        raise _wrong(value, path, key, expected)
     try:
-        return clean_text(value, key)
-    except ParseError as error:  # the check named the field by its key alone
+        return check(value, key)
+    except ParseError as error:
         raise ParseError(where(path, error.reason)) from None
+
+
+def get_text(obj: JSONObject, key: str, path: str) -> str | None:
+    """The stripped text under ``key``; ``None`` when absent, null or empty."""
+    return _checked(obj, key, path, _STRING, clean_text)
 
 
 def get_id(obj: JSONObject, key: str, path: str) -> str | None:
     """The identifier under ``key`` (see ``values.identifier``)."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _wrong(value, path, key, "must be a string")
-    try:
-        return identifier(value, key)
-    except ParseError as error:  # the check named the field by its key alone
-        raise ParseError(where(path, error.reason)) from None
+    return _checked(obj, key, path, _STRING, identifier)
 
 
 def get_count(obj: JSONObject, key: str, path: str) -> int | None:
     """The non-negative integer under ``key``, given as a JSON integer or a digit string."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (str, int)):
-        raise _wrong(value, path, key, "must be a non-negative integer")
-    try:
-        return count(value, key)
-    except ParseError as error:  # the check named the field by its key alone
-        raise ParseError(where(path, error.reason)) from None
+    return _checked(obj, key, path, _COUNT, count)
 
 
 def get_boolean(obj: JSONObject, key: str, path: str) -> bool | None:
     """The boolean under ``key``, given as a JSON boolean or ``"true"``/``"false"``."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (str, bool)):
-        raise _wrong(value, path, key, "must be true or false")
-    try:
-        return boolean(value, key)
-    except ParseError as error:  # the check named the field by its key alone
-        raise ParseError(where(path, error.reason)) from None
+    return _checked(obj, key, path, _BOOLEAN, boolean)
 
 
 def get_time(obj: JSONObject, key: str, path: str) -> datetime | None:
     """The timestamp under ``key``; times without an offset are UTC."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _wrong(value, path, key, "must be a string")
-    try:
-        return parse_timestamp(value, key)
-    except ParseError as error:  # the check named the field by its key alone
-        raise ParseError(where(path, error.reason)) from None
+    return _checked(obj, key, path, _STRING, parse_timestamp)
