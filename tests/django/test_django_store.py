@@ -237,3 +237,17 @@ def test_probe_closes_the_connection_its_thread_opened(alias: str) -> None:
         connection_created.disconnect(created)
     assert opened, "the probe loaded from the database in its own thread"
     assert all(wrapper.connection is None for wrapper in opened)
+
+
+def test_bodies_on_postgresql_are_compressed_with_lz4() -> None:
+    # as PostgresStore's schema 3: pglz spent about 0.5 s of a 25 MB commit trying
+    alias = django_settings.postgres_alias()
+    if alias is None:
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1")
+    query = (
+        "SELECT attcompression::text FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attname = 'raw'"
+    )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(query, [Event._meta.db_table])
+        assert cursor.fetchone() == ("l",)
