@@ -424,7 +424,7 @@ def test_without_lz4_bodies_are_stored_uncompressed(schema: str) -> None:
         def transaction(self) -> Any:
             return self.conn.transaction()
 
-        def execute(self, query: sql.Composable) -> Any:
+        def execute(self, query: sql.Composed) -> Any:
             if "COMPRESSION lz4" in query.as_string(self.conn):
                 refuse = (
                     "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported'; END $$"
