@@ -106,6 +106,12 @@ class _Lifecycle:
     def _sort_key(self, status: str) -> tuple[bool, int, str]:
         return self.keys.get(status) or (True, -1, status)
 
+    def _time_key(self, point: Observation) -> tuple[datetime | None, tuple[bool, int, str]]:
+        return point.at, self._sort_key(point.status)
+
+    def _status_key(self, point: Observation) -> tuple[bool, int, str]:
+        return self._sort_key(point.status)
+
     def ordered(self, statuses: Iterable[str]) -> list[str]:
         """``statuses`` in lifecycle order, unknown ones last and alphabetical."""
         return sorted(statuses, key=self._sort_key)
@@ -120,16 +126,20 @@ class _Lifecycle:
         """
         if not points:
             return _Timeline((), {}, None, None)
-        distinct = set(points)
-        timed = sorted(
-            (p for p in distinct if p.at is not None),
-            key=lambda p: (p.at, self._sort_key(p.status)),
-        )
+        timed: list[Observation] = []
+        untimed: list[Observation] = []
+        for point in points:
+            (untimed if point.at is None else timed).append(point)
+        timed.sort(key=self._time_key)
         kept: list[Observation] = []
         episodes: dict[str, int] = {}
         allowed: frozenset[str] | None = None  # once sealed, the statuses that still count
         run_start = 0
+        previous = None
         for point in timed:
+            if point == previous:  # the same observation twice: sorted, they are neighbours
+                continue
+            previous = point
             status = point.status
             if allowed is not None and status not in allowed:
                 continue
@@ -144,9 +154,7 @@ class _Lifecycle:
             episodes[status] = episodes.get(status, 0) + 1
             allowed = self.sealed.get(status, allowed)
         current, current_at = _entered(kept)
-        untimed = sorted(
-            (p for p in distinct if p.at is None), key=lambda p: self._sort_key(p.status)
-        )
+        untimed = sorted({point.status: point for point in untimed}.values(), key=self._status_key)
         for point in untimed:
             status = point.status
             if allowed is not None and status not in allowed:
