@@ -139,7 +139,7 @@ def test_the_same_subject_from_another_issuer_is_refused(
     rogue = Authority("CN=Rogue CA,O=Rogue")
     with caplog.at_level(logging.WARNING, logger="connect_mw"):
         assert post(client, rogue.issue(), 1) == 401
-    (line,) = [r.getMessage() for r in caplog.records if "401" in r.getMessage()]
+    (line,) = [r.getMessage() for r in caplog.records if "rejected 401" in r.getMessage()]
     assert "issuer CN=Rogue CA,O=Rogue is not allowed" in line
     assert client.receiver.store.list_envelopes() == []
 
