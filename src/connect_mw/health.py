@@ -16,7 +16,6 @@ of starting another wait, so probes never pile up.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import anyio.to_thread
 from .effects import Effect, Steps, adrive, drive
 from .http import Response
 from .stores.api import Store
-from .stores.probe import PROBE_ENVELOPE, call_within  # the envelope Store.probe asks for
+from .stores.probe import PROBE_ENVELOPE, call_within, check_timeout
 
 __all__ = [
     "DEFAULT_READY_TIMEOUT",
@@ -88,8 +87,7 @@ class HealthCheck:
         healthz: str = HEALTHZ,
         readyz: str = READYZ,
     ) -> None:
-        if not (math.isfinite(timeout) and timeout > 0):  # NaN passes "timeout <= 0"
-            raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
+        check_timeout(timeout)
         self.store = store
         self.timeout = timeout
         self.probe = probe or (lambda: store.load(PROBE_ENVELOPE))

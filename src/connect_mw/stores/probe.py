@@ -16,7 +16,14 @@ from typing import Any, TypeVar, cast
 from ..errors import ConfigurationError, StoreUnavailable
 from ..redaction import redact
 
-__all__ = ["PROBE_ENVELOPE", "NoAnswer", "answer_within", "call_within", "one_line"]
+__all__ = [
+    "PROBE_ENVELOPE",
+    "NoAnswer",
+    "answer_within",
+    "call_within",
+    "check_timeout",
+    "one_line",
+]
 
 _R = TypeVar("_R")
 
@@ -28,6 +35,15 @@ def one_line(exc: BaseException) -> str:
     """``exc`` as one line without credentials: its type when it has no message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return redact(text)
+
+
+def check_timeout(timeout: float) -> None:
+    """``ValueError`` unless ``timeout`` is a positive, finite number of seconds.
+
+    NaN passes ``timeout <= 0`` and would switch the bound off.
+    """
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
 
 
 class NoAnswer(TimeoutError):
@@ -67,8 +83,7 @@ def answer_within(timeout: float, call: Callable[[], object]) -> None:
     :class:`~connect_mw.errors.ConfigurationError` it raised is re-raised as it is (the
     store answered: it is set up wrong).
     """
-    if not (math.isfinite(timeout) and timeout > 0):  # NaN passes "timeout <= 0"
-        raise ValueError(f"timeout must be a positive, finite number of seconds: {timeout!r}")
+    check_timeout(timeout)
     try:
         call_within(timeout, call)
     except NoAnswer as late:
