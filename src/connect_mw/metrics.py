@@ -22,6 +22,7 @@ import logging
 import threading
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("connect_mw.metrics")
@@ -44,18 +45,19 @@ def report_count(metrics: Metrics, name: str, **labels: str) -> None:
     backend must not turn a stored event into a 5xx (DocuSign would resend it) nor a
     processed event into a retry.
     """
-    try:
-        metrics.increment(name, **labels)
-    except Exception:
-        log.exception("%s.increment(%r) failed; the count is lost", type(metrics).__name__, name)
+    _guarded(metrics.increment, name, **labels)
 
 
 def report_time(metrics: Metrics, name: str, seconds: float) -> None:
     """``metrics.observe(name, seconds)``; what it raises is logged (see :func:`report_count`)."""
+    _guarded(metrics.observe, name, seconds)
+
+
+def _guarded(report: Callable[..., None], name: str, *args: Any, **labels: str) -> None:
     try:
-        metrics.observe(name, seconds)
+        report(name, *args, **labels)
     except Exception:
-        log.exception("%s.observe(%r) failed; the time is lost", type(metrics).__name__, name)
+        log.exception("%s(%r) failed; the report is lost", report.__qualname__, name)
 
 
 def _label_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
