@@ -98,23 +98,21 @@ class _Lifecycle:
         #: A sealing status and the statuses that still count after it: itself and ``after``.
         self.sealed = {seal: then | {seal} for seal, then in after.items()}
         self.ranks = {status: i for i, status in enumerate(order)}
-        self.keys = {status: (False, i, status) for i, status in enumerate(order)}
+        self.keys = {status: (i, status) for i, status in enumerate(order)}
 
     def rank(self, status: str) -> int:
         return self.ranks.get(status, -1)
 
-    def _sort_key(self, status: str) -> tuple[bool, int, str]:
-        return self.keys.get(status) or (True, -1, status)
+    def _order_key(self, status: str) -> tuple[int, str]:
+        """Lifecycle rank; unknown statuses after every known one, alphabetical."""
+        return self.keys.get(status) or (len(self.keys), status)
 
-    def _time_key(self, point: Observation) -> tuple[datetime | None, tuple[bool, int, str]]:
-        return point.at, self._sort_key(point.status)
-
-    def _status_key(self, point: Observation) -> tuple[bool, int, str]:
-        return self._sort_key(point.status)
+    def _time_key(self, point: Observation) -> tuple[datetime | None, tuple[int, str]]:
+        return point.at, self._order_key(point.status)
 
     def ordered(self, statuses: Iterable[str]) -> list[str]:
         """``statuses`` in lifecycle order, unknown ones last and alphabetical."""
-        return sorted(statuses, key=self._sort_key)
+        return sorted(statuses, key=self._order_key)
 
     def timeline(self, points: tuple[Observation, ...]) -> _Timeline:
         """The episodes and current status ``points`` show, and the points worth keeping.
@@ -153,8 +151,12 @@ class _Lifecycle:
             kept.append(point)
             episodes[status] = episodes.get(status, 0) + 1
             allowed = self.sealed.get(status, allowed)
-        current, current_at = _entered(kept)
-        untimed = sorted({point.status: point for point in untimed}.values(), key=self._status_key)
+        # the last run's status, and when it was entered: its first point's time
+        current, current_at = (kept[run_start].status, kept[run_start].at) if kept else (None, None)
+        untimed = sorted(
+            {point.status: point for point in untimed}.values(),
+            key=lambda point: self._order_key(point.status),
+        )
         for point in untimed:
             status = point.status
             if allowed is not None and status not in allowed:
@@ -169,19 +171,6 @@ class _Lifecycle:
         if current in self.after:
             return False
         return untimed in self.after or self.rank(untimed) > self.rank(current)
-
-
-def _entered(kept: list[Observation]) -> tuple[str | None, datetime | None]:
-    """The last run's status and its first observation's time: when it was entered."""
-    if not kept:
-        return None, None
-    status = kept[-1].status
-    first = kept[-1]
-    for point in reversed(kept):
-        if point.status != status:
-            break
-        first = point
-    return status, first.at
 
 
 #: Stand-ins for "nothing known yet": their ids are never used (the fold takes the
@@ -213,11 +202,6 @@ RECIPIENT_LIFECYCLE = _Lifecycle(
 )
 
 
-def envelope_evidence(notification: Notification) -> set[str]:
-    """Every envelope status the notification shows was reached."""
-    return {p.status for p in envelope_observations(notification)}
-
-
 def envelope_observations(notification: Notification) -> list[Observation]:
     """The envelope's current status at the message's time, and every per-status time."""
     n = notification
@@ -231,11 +215,6 @@ def envelope_observations(notification: Notification) -> list[Observation]:
         if n.times.status_changed is not None:
             seen.append(Observation(n.times.status_changed, n.status.value))
     return seen
-
-
-def recipient_evidence(recipient: Recipient) -> set[str]:
-    """Every recipient status the notification shows this recipient reached."""
-    return {p.status for p in recipient_observations(recipient, None)}
 
 
 def recipient_observations(recipient: Recipient, at: datetime | None) -> list[Observation]:
