@@ -170,8 +170,14 @@ def test_a_deadlocked_batch_is_written_again(store: PostgresStore, monkeypatch: 
 
 
 def wait_for_a_lock_wait(conn: psycopg.Connection[Any]) -> None:
-    """Return once another backend waits for a lock (the store's batch, here)."""
-    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    """Return once a backend waits for a lock ``conn`` holds (the store's batch, here).
+
+    Only a backend ``conn`` blocks counts: a lock wait elsewhere on a shared server (another
+    test run) would let the test take its second lock before the batch took its first.
+    """
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    )
     for _ in range(200):
         row = conn.execute(query).fetchone()
         if row is not None and row[0] > 0:
