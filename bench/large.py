@@ -16,6 +16,13 @@ as if just read from the socket. Measured:
   bodies already in memory (the "wire"); ``x body`` divides by the bytes received.
 
 Each case runs in a fresh process, so one case's freed memory cannot hide another's.
+
+Stores (``--stores``): ``memory``, ``sqlite`` (a file in the case's scratch directory),
+``redis`` and ``postgres`` (a key prefix, a schema: ``backends.py``), and ``django-sqlite``
+and ``django-postgres``: ``DjangoStore`` on Django configured in the child (this app only,
+``DEBUG`` off, migrated before measuring), its database a SQLite file in the scratch
+directory or PostgreSQL's ``test`` database with a fresh schema as its ``search_path``,
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -42,8 +49,8 @@ import bodies  # noqa: E402
 CHUNK = 64 * 1024
 SIZES = (25_000_000, 50_000_000)
 KINDS = ("xml", "json")
-STORES = ("memory", "sqlite")  # the default; redis and postgres on request (--stores)
-ALL_STORES = (*STORES, "redis", "postgres")
+STORES = ("memory", "sqlite")  # the default; the others on request (--stores)
+ALL_STORES = (*STORES, "redis", "postgres", "django-sqlite", "django-postgres")
 TIMING_RUNS = 3
 
 
@@ -123,10 +130,77 @@ def _app(store: str, scratch: Path) -> tuple[Any, dict[str, Any]]:
     elif store in ("redis", "postgres"):
         config = backends.prepare(store, scratch)
         chosen = config["store"]
+    elif store.startswith("django-"):
+        chosen, config = _django_store(store.removeprefix("django-"), scratch)
     else:
         chosen = "memory://"
     receiver = Receiver(hmac_keys=bodies.KEY, store=chosen)
     return ConnectASGIMiddleware(None, receiver=receiver, run_worker=False), config
+
+
+def _django_store(database: str, scratch: Path) -> tuple[Any, dict[str, Any]]:
+    """``DjangoStore`` on a freshly migrated ``sqlite`` file or ``postgres`` schema.
+
+    The configuration returned is what :func:`backends.cleanup` removes afterwards (the
+    schema; the SQLite file goes with the scratch directory).
+    """
+    import django  # noqa: PLC0415
+    from django.conf import settings  # noqa: PLC0415
+    from django.core.management import call_command  # noqa: PLC0415
+
+    config: dict[str, Any] = {}
+    default: dict[str, Any]
+    if database == "sqlite":
+        default = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(scratch / "django.sqlite3"),
+            "OPTIONS": {"timeout": 30},
+        }
+    elif database == "postgres":
+        import psycopg  # noqa: PLC0415
+
+        config = backends.prepare("postgres", scratch)
+        schema = config["store"].split("schema=", 1)[1]
+        with psycopg.connect(backends.POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        info = psycopg.conninfo.conninfo_to_dict(backends.POSTGRES_URL)
+        default = {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": info.get("host", "127.0.0.1"),
+            "PORT": info.get("port", ""),
+            "USER": info.get("user", ""),
+            "NAME": info.get("dbname", "test"),
+            "OPTIONS": {"options": f"-c search_path={schema}"},
+        }
+    else:
+        raise ValueError(f"unknown Django database {database!r}")
+    settings.configure(
+        SECRET_KEY="bench-only",
+        USE_TZ=True,
+        INSTALLED_APPS=["connect_mw.adapters.django"],
+        DATABASES={"default": default},
+    )
+    try:
+        django.setup()
+        call_command("migrate", verbosity=0)
+    except BaseException:
+        if config:  # the schema, when migrating it failed
+            from django.db import connections  # noqa: PLC0415
+
+            connections.close_all()
+            backends.cleanup(config)
+        raise
+    from connect_mw.adapters.django.store import DjangoStore  # noqa: PLC0415
+
+    return DjangoStore(), config
+
+
+def _close_django(store: Any) -> None:
+    """Close the connections ``store`` opened (in ``offload``'s thread), before cleanup."""
+    from django.db import connections  # noqa: PLC0415
+
+    asyncio.run(store.offload(connections.close_all))
+    connections.close_all()
 
 
 def _bare_parse(kind: str, payload: bytes) -> None:
@@ -149,6 +223,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         return _measure(spec, app, signed, payloads)
     finally:
         app.receiver.store.close()
+        if spec["store"].startswith("django-"):
+            _close_django(app.receiver.store)
         if config:
             backends.cleanup(config)
 
@@ -264,7 +340,7 @@ def main() -> int:
     parser.add_argument(
         "--stores",
         default=",".join(STORES),
-        help=f"of {','.join(ALL_STORES)} (default: memory,sqlite)",
+        help=f"of {','.join(ALL_STORES)} (default: {','.join(STORES)})",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
