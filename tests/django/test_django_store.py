@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,19 @@ def test_the_debug_query_log_keeps_the_insert_but_not_the_body(alias: str) -> No
     assert all(len(q["sql"]) < 10_000 for q in queries.captured_queries)
     stored = store.get_event("k1")
     assert stored is not None and stored.raw == body
+
+
+@pytest.mark.parametrize("alias", aliases())
+def test_binary_bodies_round_trip_and_leave_other_bytes_parameters_alone(alias: str) -> None:
+    # On PostgreSQL the body is bound by BytesPassThroughDumper, on the insert's cursor only.
+    store = empty_store(alias)
+    body = random.Random(0).randbytes(2_000_000) + bytes(range(256))
+    record_in(store, notification("e1", "completed"), body, "k1")
+    stored = store.get_event("k1")
+    assert stored is not None and stored.raw == body
+    with connections[alias].cursor() as cursor:  # Django's own cursor, bytes as before
+        cursor.execute("SELECT %s, %s", [b"\x00\xffab", "é\u20ac"])
+        assert tuple(cursor.fetchone()) == (b"\x00\xffab", "é\u20ac")
 
 
 def test_large_bodies_on_sqlite_go_to_the_tables_last_column() -> None:

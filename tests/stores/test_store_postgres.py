@@ -5,6 +5,7 @@ The public contract suite runs against it in ``test_store_contract.py``.
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from connect_mw.stores.api import (  # noqa: E402
 )
 from connect_mw.stores.group_commit import Pending  # noqa: E402
 from connect_mw.stores.postgres import SCHEMA_VERSION, PostgresStore  # noqa: E402
+from connect_mw.stores.psycopg_bytes import BytesPassThroughDumper  # noqa: E402
 from connect_mw.testing import notification  # noqa: E402
 from connect_mw.testing.builders import BASE_TIME  # noqa: E402
 from connect_mw.testing.store_contract import RAW, state_of, stored_event  # noqa: E402
@@ -169,6 +171,39 @@ def test_nul_in_folded_text_round_trips(store: PostgresStore) -> None:
     assert state is not None and state.subject == "a\x00b"
     event = store.get_event("k1")
     assert event is not None and event.raw == b"\x00raw\x00"
+
+
+def large_body(size: int, salt: int = 0) -> bytes:
+    """``size`` bytes of every value, NUL included, that lz4 cannot shrink."""
+    return random.Random(salt).randbytes(size - 256) + bytes(range(256))
+
+
+def test_large_bodies_round_trip_byte_for_byte(store: PostgresStore) -> None:
+    # Bound through BytesPassThroughDumper (no copy in psycopg): what is read back is the body.
+    bodies = {"one": large_body(3_000_000), "empty": b"", "small": b"\x00\xff"}
+    for key, body in bodies.items():
+        assert store.commit(stored_event(key, key, raw=body), state_of(key), 0) is Commit.INSERTED
+    batched = {f"b{i}": large_body(1_000_000, i) for i in range(3)}
+    batch = [Pending(stored_event(k, k, raw=raw), state_of(k), 0) for k, raw in batched.items()]
+    store._group.write(batch)  # one transaction, as concurrent commits share
+    assert [item.result() for item in batch] == [Commit.INSERTED] * 3
+    for key, body in {**bodies, **batched}.items():
+        event = store.get_event(key)
+        assert event is not None and event.raw == body and event.raw_size == len(body)
+
+
+def test_other_parameters_bind_as_before_on_the_stores_connections(store: PostgresStore) -> None:
+    body, auto = bytes(range(256)) * 4, psycopg.adapt.PyFormat.AUTO
+    with store._connection() as conn:
+        assert conn.adapters.get_dumper(bytes, auto) is BytesPassThroughDumper
+        row = conn.execute(
+            "SELECT %s::text, %s, %b, %t::bytea, %s, %s, length(%s)",
+            ("é\u20ac text", body, body, body, bytearray(body), memoryview(body)[8:16], body),
+        ).fetchone()
+    assert row == ("é\u20ac text", body, body, body, body, body[8:16], len(body))
+    with psycopg.connect(POSTGRES_DSN) as other:  # other connections keep psycopg's dumper
+        dumper = other.adapters.get_dumper(bytes, psycopg.adapt.PyFormat.BINARY)
+    assert dumper is not BytesPassThroughDumper
 
 
 def test_error_text_is_made_storable(store: PostgresStore) -> None:

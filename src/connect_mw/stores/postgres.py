@@ -50,6 +50,7 @@ from .api import (
 )
 from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending, remaining
+from .psycopg_bytes import register_bytes_dumper
 
 if TYPE_CHECKING:
     from ..queues.sql import SQLQueue
@@ -208,6 +209,7 @@ class PostgresStore(Store):
     # Connections and schema ------------------------------------------------------------
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        register_bytes_dumper(conn.adapters)  # the body to libpq without psycopg's copy
         conn.execute(
             "SELECT set_config('statement_timeout', %s, false)", (str(self.statement_timeout_ms),)
         )

@@ -13,9 +13,11 @@ prepares them, and the body handed over as the core gave it:
   place SQLite keeps a zeroblob's zeros out of memory), and the body written into it
   through incremental BLOB I/O (``Connection.blobopen``) straight from the caller's bytes,
   as ``SQLiteStore`` does; reads take ``body`` when it is set;
-* PostgreSQL with psycopg 3: bound server-side in binary format (``%b``), which psycopg
-  passes to libpq as it is (Django's default client-side binding would render it into the
-  statement as an escaped literal, two bodies more);
+* PostgreSQL with psycopg 3: bound server-side in binary format (``%b``; Django's default
+  client-side binding would render it into the statement as an escaped literal, two bodies
+  more), through :class:`~connect_mw.stores.psycopg_bytes.BytesPassThroughDumper` on this
+  cursor, which hands the caller's bytes to libpq without the copy psycopg's own binary
+  dumper makes (libpq still copies the message into its output buffer);
 * any other database: bound once.
 """
 
@@ -109,7 +111,10 @@ def _quiet_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]:
         if connection.vendor == "postgresql" and _psycopg3():
             from django.db.backends.postgresql.base import ServerBindingCursor  # noqa: PLC0415
 
+            from ...stores.psycopg_bytes import register_bytes_dumper  # noqa: PLC0415
+
             raw_cursor = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+            register_bytes_dumper(raw_cursor.adapters)  # the body without psycopg's copy
         else:
             raw_cursor = connection.create_cursor()
     with connection.make_cursor(raw_cursor) as cursor:
