@@ -5,70 +5,50 @@ That codec wrote a hand-built dict with ``json.dumps``: recipients under short k
 States stored before timelines, removals and rosters lack those keys; they load empty. A
 store keeps such text until the envelope's next commit rewrites it in today's layout
 (:func:`connect_mw.stores.codec.dump_state`).
+
+No second copy of the state's shape is kept here: the text is decoded to plain values, the
+few names and shapes that differ are renamed to today's, and msgspec converts the result
+into the model's Structs, checking it as it checks today's text.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from ..model import EnvelopeState, EnvelopeStatus, RecipientStatus
+from ..model import EnvelopeState
 
-
-class _ObservationV1(msgspec.Struct, array_like=True):
-    """A timeline point of the first layout: ``[time, status]``."""
-
-    at: datetime | None
-    status: str
-
-
-class _RecipientV1(
-    msgspec.Struct,
-    rename={"recipient_id": "id", "recipient_type": "type", "recipient_id_guid": "guid"},
-):
-    """A recipient of the first layout (short keys; fields added later may be missing)."""
-
-    recipient_id: str
-    recipient_type: str | None = None
-    email: str | None = None
-    name: str | None = None
-    routing_order: int | None = None
-    status: RecipientStatus | None = None
-    status_at: datetime | None = None
-    reached: frozenset[str] = frozenset()
-    removed_at: datetime | None = None
-    last_seen_at: datetime | None = None
-    identity_at: datetime | None = None
-    timeline: tuple[_ObservationV1, ...] = ()
-    recipient_id_guid: str | None = None
-
-
-class _StateV1(msgspec.Struct):
-    """A state of the first layout, which had the model's top-level keys."""
-
-    envelope_id: str
-    account_id: str | None = None
-    status: EnvelopeStatus | None = None
-    status_at: datetime | None = None
-    updated_at: datetime | None = None
-    subject: str | None = None
-    void_reason: str | None = None
-    decline_reason: str | None = None
-    reached: frozenset[str] = frozenset()
-    recipients: tuple[_RecipientV1, ...] = ()
-    event_count: int = 0
-    timeline: tuple[_ObservationV1, ...] = ()
-    roster: frozenset[str] | None = None
-    roster_at: datetime | None = None
-
-
-_DECODER = msgspec.json.Decoder(_StateV1)
+#: A recipient's short keys in the first layout, and the model's names for them.
+_RECIPIENT_KEYS = {"id": "recipient_id", "type": "recipient_type", "guid": "recipient_id_guid"}
 
 
 def load_state_v1(text: str | bytes) -> EnvelopeState:
     """A state stored in the first layout; ``msgspec.DecodeError`` if ``text`` is not one.
 
-    The model's Structs are built from the decoded ones' attributes, field by field.
+    A value of an unexpected shape is passed on unchanged, so that msgspec refuses it
+    (``msgspec.ValidationError``, a ``DecodeError``).
     """
-    return msgspec.convert(_DECODER.decode(text), EnvelopeState, from_attributes=True)
+    state = msgspec.json.decode(text)
+    if isinstance(state, dict):
+        _renamed_timeline(state)
+        recipients = state.get("recipients")
+        for recipient in recipients if isinstance(recipients, list) else ():
+            if isinstance(recipient, dict):
+                for short, name in _RECIPIENT_KEYS.items():
+                    if short in recipient:
+                        recipient[name] = recipient.pop(short)
+                _renamed_timeline(recipient)
+    return msgspec.convert(state, EnvelopeState)
+
+
+def _renamed_timeline(entity: dict[str, Any]) -> None:
+    """``entity``'s timeline points ``[time, status]`` as the model's ``{at, status}``."""
+    timeline = entity.get("timeline")
+    if isinstance(timeline, list):
+        entity["timeline"] = [
+            {"at": point[0], "status": point[1]}
+            if isinstance(point, list) and len(point) == 2
+            else point
+            for point in timeline
+        ]
