@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connect_mw.stores import ProcessingState, SQLiteStore, Store
+from connect_mw.stores import ProcessingState, SQLiteStore, Store, sql_store
 from connect_mw.stores.api import Progress, utcnow
 from connect_mw.testing.store_contract import state_of, stored_event
 from support.services import POSTGRES_DSN, postgres_namespace, require_module
@@ -28,8 +28,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_purge_runs_batch_after_batch(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = __import__(type(store).__module__, fromlist=["PURGE_BATCH"])
-    monkeypatch.setattr(module, "PURGE_BATCH", 2)
+    monkeypatch.setattr(sql_store, "PURGE_BATCH", 2)  # both stores purge through SQLStore
     for i in range(5):
         store.commit(stored_event(f"k{i}", f"e{i}"), state_of(f"e{i}"), 0)
         event = store.get_event(f"k{i}")

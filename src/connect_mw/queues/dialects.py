@@ -1,9 +1,10 @@
 """What differs between SQLite and PostgreSQL, for the SQL they share.
 
-The claim rules (:mod:`connect_mw.queues.sql`) and the stores' listings are written once,
-as templates: ``{events}`` and ``{envelopes}`` name the tables, any other ``{name}`` is a
-query parameter. A :class:`Dialect` renders them (table names, parameter style), encodes
-and decodes times, says how a claim locks an envelope, and makes text storable. Both stores
+The claim rules (:mod:`connect_mw.queues.sql`) and the stores' reads and updates
+(:mod:`connect_mw.stores.sql_store`) are written once, as templates: ``{events}``,
+``{envelopes}`` and ``{markers}`` name the tables, any other ``{name}`` is a query
+parameter. A :class:`Dialect` renders them (table names, parameter style), encodes and
+decodes times, says how a claim locks an envelope, and makes text storable. Both stores
 read event rows through :meth:`Dialect.event_from_row`, in :data:`EVENT_COLUMNS` order.
 """
 
@@ -60,8 +61,9 @@ class Dialect:
 
     events: str
     envelopes: str
+    markers: str
     param_style: str
-    dump_time: Callable[[datetime], Any]
+    dump_time: Callable[[datetime | None], Any]
     load_time: Callable[[Any], datetime | None]
     lock_envelope: str | None
     storable: Callable[[str], str]
@@ -72,6 +74,7 @@ class Dialect:
         return cls(
             events=f"{prefix}events",
             envelopes=f"{prefix}envelopes",
+            markers=f"{prefix}markers",
             param_style=":{}",
             dump_time=dump_time,
             load_time=load_time,
@@ -80,14 +83,16 @@ class Dialect:
         )
 
     @classmethod
-    def postgres(cls, events: str, envelopes: str) -> Dialect:
+    def postgres(cls, events: str, envelopes: str, markers: str) -> Dialect:
         """PostgreSQL: ``%(name)s`` parameters, ``timestamptz``, envelope row locks.
 
-        ``events`` and ``envelopes`` are the tables' quoted, schema-qualified names.
+        ``events``, ``envelopes`` and ``markers`` are the tables' quoted, schema-qualified
+        names.
         """
         return cls(
             events=events,
             envelopes=envelopes,
+            markers=markers,
             param_style="%({})s",
             dump_time=lambda value: value,
             load_time=_utc,
@@ -99,9 +104,8 @@ class Dialect:
 
     def render(self, template: str) -> str:
         """``template`` with table names and parameters in this dialect."""
-        return template.format_map(
-            _Render({"events": self.events, "envelopes": self.envelopes}, self.param_style)
-        )
+        tables = {"events": self.events, "envelopes": self.envelopes, "markers": self.markers}
+        return template.format_map(_Render(tables, self.param_style))
 
     def event_from_row(self, row: Row) -> StoredEvent:
         """A stored event from a row of :data:`EVENT_COLUMNS` (``raw`` left ``None``)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
 
@@ -16,7 +17,10 @@ from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
 from .codec_v1 import load_state_v1
 
 if TYPE_CHECKING:
-    from .api import StoredEvent
+    from .api import Progress, StoredEvent
+
+#: How an encoding writes a time (``None`` included): :func:`dump_time`, or as it is.
+TimeWriter = Callable[[datetime | None], Any]
 
 
 @overload
@@ -93,7 +97,18 @@ def load_state(text: str | bytes) -> EnvelopeState:
 
 def event_to_dict(event: StoredEvent) -> dict[str, Any]:
     """Every field of a stored event as JSON-ready values (``raw`` as base64, or ``None``)."""
-    lease = event.lease
+    return {
+        **event_fields(event),
+        "raw": None if event.raw is None else base64.b64encode(event.raw).decode("ascii"),
+        "sequence": event.sequence,
+    }
+
+
+def event_fields(event: StoredEvent, time: TimeWriter = dump_time) -> dict[str, Any]:
+    """A stored event's fields but ``raw`` and ``sequence``, times written by ``time``.
+
+    The names are those of :func:`event_to_dict` and of the SQL stores' columns.
+    """
     return {
         "key": event.key,
         "envelope_id": event.envelope_id,
@@ -101,19 +116,25 @@ def event_to_dict(event: StoredEvent) -> dict[str, Any]:
         "event": event.event,
         "status": None if event.status is None else event.status.value,
         "format": event.format.value,
-        "occurred_at": dump_time(event.occurred_at),
-        "received_at": dump_time(event.received_at),
+        "occurred_at": time(event.occurred_at),
+        "received_at": time(event.received_at),
         "raw_size": event.raw_size,
         "transitions": dump_transitions(event.transitions),
-        "processing": event.processing.value,
-        "error": event.error,
-        "attempts": event.attempts,
-        "next_attempt_at": dump_time(event.next_attempt_at),
+        **progress_fields(event.progress, time),
+    }
+
+
+def progress_fields(progress: Progress, time: TimeWriter = dump_time) -> dict[str, Any]:
+    """An event's processing fields (what ``Store.update_event`` replaces), as above."""
+    lease = progress.lease
+    return {
+        "processing": progress.processing.value,
+        "error": progress.error,
+        "attempts": progress.attempts,
+        "next_attempt_at": time(progress.next_attempt_at),
         "lease_worker": None if lease is None else lease.worker,
-        "lease_until": None if lease is None else dump_time(lease.until),
-        "raw": None if event.raw is None else base64.b64encode(event.raw).decode("ascii"),
-        "sequence": event.sequence,
-        "revision": event.revision,
+        "lease_until": None if lease is None else time(lease.until),
+        "revision": progress.revision,
     }
 
 

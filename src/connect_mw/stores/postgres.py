@@ -18,9 +18,8 @@ import dataclasses
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -31,29 +30,17 @@ from ..errors import ConfigurationError
 from ..queues.dialects import EVENT_COLUMNS, Dialect
 from .api import (
     EARLIEST,
-    Backlog,
     Commit,
-    EnvelopeQuery,
-    EnvelopeSearch,
     EnvelopeState,
-    EventQuery,
     ProcessingState,
-    Progress,
-    Snapshot,
-    Store,
     StoredEvent,
     StoreEncodingError,
     answer_within,
     dump_state,
-    load_state,
-    search_in_pages,
 )
-from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending, remaining
 from .psycopg_bytes import register_bytes_dumper
-
-if TYPE_CHECKING:
-    from ..queues.sql import SQLQueue
+from .sql_store import INSERTED, SQLStore, event_params
 
 #: 1: the first schema. 2: ``events.revision``, ``envelopes.version``, ``markers``, envelope
 #: listings paged by ``(updated_at, envelope_id)`` (no NULL ``updated_at`` any more). 3:
@@ -95,21 +82,10 @@ CREATE INDEX IF NOT EXISTS {ix_listed} ON {envelopes} (updated_at DESC, envelope
 CREATE INDEX IF NOT EXISTS {ix_status_listed} ON {envelopes} (status, updated_at DESC,
     envelope_id);
 """
-_INSERTED = (
-    "key, envelope_id, account_id, event, status, format, occurred_at, received_at, order_at, "
-    "raw, raw_size, transitions, processing, error, attempts, next_attempt_at, lease_worker, "
-    "lease_until, revision"
-)
-_VALUES = ", ".join(f"%({column})s" for column in _INSERTED.split(", "))
+_VALUES = ", ".join(f"%({column})s" for column in INSERTED.split(", "))
 _INSERT_EVENT = (
-    f"ins AS (INSERT INTO {{events}} ({_INSERTED}) VALUES ({_VALUES}) "
+    f"ins AS (INSERT INTO {{events}} ({INSERTED}, raw) VALUES ({_VALUES}, %(raw)s) "
     "ON CONFLICT (key) DO NOTHING RETURNING seq)"
-)
-#: Events one purge statement turns into tombstones.
-PURGE_BATCH = 1000
-_TOMBSTONE = (
-    "UPDATE {events} SET raw = '', processing = 'purged', next_attempt_at = NULL, "
-    "lease_worker = NULL, lease_until = NULL, revision = revision + 1 WHERE "
 )
 _COMMIT_RESULT = "SELECT (SELECT seq FROM ins), EXISTS (SELECT 1 FROM env)"
 _QUERIES = {
@@ -131,22 +107,11 @@ _QUERIES = {
     # An event about no envelope (a dead letter of an unparsed body): the event alone.
     "commit_alone": f"WITH {_INSERT_EVENT} SELECT (SELECT seq FROM ins), true",
     "undo_insert": "DELETE FROM {events} WHERE seq = %s",
-    "load": "SELECT state, version FROM {envelopes} WHERE envelope_id = %s",
     "get_event": f"SELECT {EVENT_COLUMNS}, raw FROM {{events}} WHERE key = %s",
-    "update_event": "UPDATE {events} SET processing = %s, error = %s, attempts = %s, "
-    "next_attempt_at = %s, lease_worker = %s, lease_until = %s, revision = %s "
-    "WHERE key = %s AND revision = %s",
-    # A tombstone (retention): the body goes, the key stays (see Store.update_event).
-    "tombstone_event": _TOMBSTONE + "key = %s AND revision = %s",
-    "purge": _TOMBSTONE + "seq IN (SELECT seq FROM {events} WHERE received_at < %s "
-    "AND processing IN ('processed', 'dead') LIMIT %s FOR UPDATE SKIP LOCKED)",
-    "read_marker": "SELECT value FROM {markers} WHERE name = %s",
-    "write_marker": "INSERT INTO {markers} (name, value) VALUES (%s, %s) "
-    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
 }
 
 
-class PostgresStore(Store):
+class PostgresStore(SQLStore):
     """A store in PostgreSQL; safe to share between threads and between processes.
 
     ``dsn`` is a libpq connection string or URI. Nothing connects until first use.
@@ -155,6 +120,9 @@ class PostgresStore(Store):
     ``pool_timeout`` in all) and ``statement_timeout_ms`` every statement, so an outage ends
     in an exception (and a 503) instead of a hung request.
     """
+
+    #: A purge leaves rows another transaction holds to the next purge.
+    _LOCK_ROWS = " FOR UPDATE SKIP LOCKED"
 
     def __init__(
         self,
@@ -177,6 +145,7 @@ class PostgresStore(Store):
         self._dialect = Dialect.postgres(
             events=_quoted(schema, table_prefix + "events"),
             envelopes=_quoted(schema, table_prefix + "envelopes"),
+            markers=_quoted(schema, table_prefix + "markers"),
         )
         self._pool = ConnectionPool(
             dsn,
@@ -192,7 +161,6 @@ class PostgresStore(Store):
         self._opened = self._ready = False
         # A commit waits at most pool_timeout in all, queued behind other batches included.
         self._group = GroupCommit(self._write_batch, timeout=pool_timeout)
-        self._queue: SQLQueue | None = None
 
     @classmethod
     def from_uri(cls, uri: str) -> PostgresStore:
@@ -229,8 +197,19 @@ class PostgresStore(Store):
 
     @contextmanager
     def _transaction(self, timeout: float | None = None) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection inside a transaction (see :meth:`_connection`)."""
         with self._connection(timeout) as conn, conn.transaction():
             yield conn
+
+    def _reading(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A pooled connection (autocommit: each statement its own transaction)."""
+        return self._connection()
+
+    _statement = _reading
+
+    def _storable(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` once sure PostgreSQL holds each text (no NUL, no lone surrogate)."""
+        return _storable(params)
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> bool:
         q = self._q
@@ -252,15 +231,7 @@ class PostgresStore(Store):
                 conn.execute(q["set_version"], (SCHEMA_VERSION,))
         return True
 
-    # The six primitives ----------------------------------------------------------------
-
-    def load(self, envelope_id: str) -> Snapshot | None:
-        """See :meth:`Store.load` (``None`` for an id PostgreSQL could not have stored)."""
-        if not _is_storable(envelope_id):
-            return None
-        with self._connection() as conn:
-            row = conn.execute(self._q["load"], (envelope_id,)).fetchone()
-        return None if row is None else Snapshot(load_state(row[0]), row[1])
+    # The six primitives: commit and get_event (the others are SQLStore's) -------------
 
     def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see ``docs/stores-postgres.md``).
@@ -320,7 +291,7 @@ class PostgresStore(Store):
 
     def _commit_one(self, conn: psycopg.Connection[Any], item: Pending) -> Commit:
         """Write one commit inside the open transaction (see the module docstring)."""
-        params = _commit_params(item.event, item.state, item.version)
+        params = _commit_params(item.event, item.state, item.version, self._dialect)
         if item.state is None:
             query = self._q["commit_alone"]
         else:
@@ -335,7 +306,7 @@ class PostgresStore(Store):
 
     def get_event(self, key: str) -> StoredEvent | None:
         """See :meth:`Store.get_event`."""
-        if not _is_storable(key):
+        if not self._holds(key):
             return None
         with self._connection() as conn:
             row = conn.execute(self._q["get_event"], (key,)).fetchone()
@@ -344,102 +315,6 @@ class PostgresStore(Store):
         event = self._dialect.event_from_row(row[:-1])
         purged = event.processing is ProcessingState.PURGED
         return dataclasses.replace(event, raw=None if purged else bytes(row[-1]))
-
-    def events(self, query: EventQuery) -> list[StoredEvent]:
-        """See :meth:`Store.events`."""
-        if query.envelope_id is not None and not _is_storable(query.envelope_id):
-            return []
-        statement, params = self._dialect.select_events(query)
-        with self._connection() as conn:
-            rows = conn.execute(statement, params).fetchall()
-        return [self._dialect.event_from_row(row) for row in rows]
-
-    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
-        """See :meth:`Store.envelopes`."""
-        statement, params = self._dialect.select_envelopes(query)
-        with self._connection() as conn:
-            rows = conn.execute(statement, params).fetchall()
-        return [load_state(row[0]) for row in rows]
-
-    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one conditional ``UPDATE``.
-
-        An error text PostgreSQL cannot hold is stored escaped (see :class:`Dialect`).
-        """
-        if not _is_storable(key):
-            return False
-        with self._connection() as conn:
-            if progress is None:
-                cursor = conn.execute(self._q["tombstone_event"], (key, revision))
-            else:
-                values = _progress_params(progress, self._dialect)
-                cursor = conn.execute(self._q["update_event"], (*values.values(), key, revision))
-            return cursor.rowcount > 0
-
-    # Beyond the six --------------------------------------------------------------------
-
-    def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per statement.
-
-        Rows another transaction holds are skipped (``SKIP LOCKED``): the next purge takes them.
-        """
-        purged = 0
-        while True:
-            with self._connection() as conn:
-                done = int(conn.execute(self._q["purge"], (before, PURGE_BATCH)).rowcount)
-            purged += done
-            if done < PURGE_BATCH:
-                return purged
-
-    # Overview queries -------------------------------------------------------------------
-
-    def envelope_counts(self) -> dict[str | None, int]:
-        """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
-        with self._connection() as conn:
-            rows = conn.execute(self._dialect.count_envelopes()).fetchall()
-        return {row[0]: int(row[1]) for row in rows}
-
-    def backlog(self) -> Backlog:
-        """See :meth:`Store.backlog`: one grouped ``SELECT`` on the processing index."""
-        with self._connection() as conn:
-            rows = conn.execute(self._dialect.select_backlog()).fetchall()
-        return self._dialect.backlog_from_rows(rows)
-
-    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
-        """See :meth:`Store.search_envelopes`: pages narrowed by ``LIKE`` on the state."""
-        text = self._dialect.search_text(query)
-
-        def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
-            statement, params = self._dialect.select_envelopes(listing, text)
-            with self._connection() as conn:
-                rows = conn.execute(statement, params).fetchall()
-            return [load_state(row[0]) for row in rows]
-
-        return search_in_pages(query, read)
-
-    def queue(self) -> SQLQueue:
-        """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""
-        from ..queues.sql import SQLQueue  # noqa: PLC0415 (queues build on stores)
-
-        with self._lock:
-            if self._queue is None:
-                self._queue = SQLQueue(
-                    self._dialect, transaction=self._transaction, statement=self._connection
-                )
-            return self._queue
-
-    def read_marker(self, name: str) -> str | None:
-        """See :meth:`Store.read_marker`."""
-        with self._connection() as conn:
-            row = conn.execute(self._q["read_marker"], (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def write_marker(self, name: str, value: str) -> None:
-        """See :meth:`Store.write_marker`."""
-        with self._connection() as conn:
-            conn.execute(
-                self._q["write_marker"], tuple(_storable({"name": name, "value": value}).values())
-            )
 
     def probe(self, timeout: float) -> None:
         """See :meth:`Store.probe`: one direct connection and ``SELECT 1``, not the pool.
@@ -488,15 +363,6 @@ def _quoted(*parts: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
 
 
-def _is_storable(text: str) -> bool:
-    """Whether PostgreSQL can hold ``text`` (no NUL, no lone surrogate)."""
-    try:
-        _storable({"text": text})
-    except StoreEncodingError:
-        return False
-    return True
-
-
 def _storable(params: dict[str, Any]) -> dict[str, Any]:
     """``params``, once sure PostgreSQL can store each text; else :class:`StoreEncodingError`."""
     for name, value in params.items():
@@ -528,46 +394,19 @@ def _compress_bodies(conn: psycopg.Connection[Any], names: dict[str, Any]) -> No
         conn.execute(plain.format(**names))
 
 
-def _commit_params(event: StoredEvent, state: EnvelopeState | None, version: int) -> dict[str, Any]:
+def _commit_params(
+    event: StoredEvent, state: EnvelopeState | None, version: int, dialect: Dialect
+) -> dict[str, Any]:
     """The parameters of the commit statements; :class:`StoreEncodingError` if unstorable."""
     if event.raw is None:
         raise ValueError(f"commit needs the raw body of event {event.key!r}")
-    params: dict[str, Any] = {
-        "key": event.key,
-        "envelope_id": event.envelope_id,
-        "account_id": event.account_id,
-        "event": event.event,
-        "status": None if event.status is None else event.status.value,
-        "format": event.format.value,
-        "occurred_at": event.occurred_at,
-        "received_at": event.received_at,
-        "order_at": event.order_at,
-        "raw": bytes(event.raw),
-        "raw_size": event.raw_size,
-        "transitions": dump_transitions(event.transitions),
-        **_progress_params(event.progress),
-        "version": version,
-    }
+    params = {**event_params(event, dialect), "raw": bytes(event.raw), "version": version}
     if state is not None:
         params["s_account"] = state.account_id
         params["s_status"] = None if state.status is None else state.status.value
         params["s_updated"] = state.updated_at or EARLIEST  # see Dialect.select_envelopes
         params["state"] = dump_state(state)  # JSON escapes NUL, not a lone surrogate
     return _storable(params)
-
-
-def _progress_params(progress: Progress, dialect: Dialect | None = None) -> dict[str, Any]:
-    """An event's processing fields; with ``dialect``, its error made storable."""
-    lease, error = progress.lease, progress.error
-    return {
-        "processing": progress.processing.value,
-        "error": error if dialect is None or error is None else dialect.storable(error),
-        "attempts": progress.attempts,
-        "next_attempt_at": progress.next_attempt_at,
-        "lease_worker": None if lease is None else lease.worker,
-        "lease_until": None if lease is None else lease.until,
-        "revision": progress.revision,
-    }
 
 
 def _one(row: tuple[Any, ...] | None) -> Any:

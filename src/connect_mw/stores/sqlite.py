@@ -50,34 +50,19 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..queues.dialects import EVENT_COLUMNS, Dialect
 from .api import (
-    Backlog,
     Commit,
-    EnvelopeQuery,
-    EnvelopeSearch,
     EnvelopeState,
-    EventQuery,
     ProcessingState,
-    Progress,
-    Snapshot,
-    Store,
     StoredEvent,
     dump_state,
-    dump_time,
-    load_state,
-    search_in_pages,
 )
-from .codec import dump_transitions
 from .group_commit import GroupCommit, Pending
+from .sql_store import INSERTED, SQLStore, event_params
 from .sqlite_checkpoint import Checkpointer
-
-if TYPE_CHECKING:
-    from ..queues.sql import SQLQueue
 
 # 2: index on connect_envelopes(updated_at). 3: connect_events.body, the last column (see
 # _commit_one). 4: connect_events.revision (before body: the table is rebuilt),
@@ -136,17 +121,15 @@ _EVENT_TABLE_COLUMNS = [
     line.split()[0] for line in _EVENTS_TABLE.splitlines()[2:-1] if line.strip()
 ]
 _INSERT_EVENT = (
-    "INSERT INTO connect_events (key, envelope_id, account_id, event, status, format, "
-    "occurred_at, received_at, order_at, raw_size, transitions, processing, error, attempts, "
-    "next_attempt_at, lease_worker, lease_until, revision, {columns}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {values}) "
+    f"INSERT INTO connect_events ({INSERTED}, {{columns}}) "
+    f"VALUES ({', '.join(':' + column for column in INSERTED.split(', '))}, {{values}}) "
     "ON CONFLICT (key) DO NOTHING"
 )
 #: The body bound into ``raw``; or room for it in ``body`` (``zeroblob(size)``, ``raw`` left
 #: empty), written afterwards through BLOB I/O. SQLite keeps a zeroblob's zeros out of the
 #: row it builds only when it is the row's last column, which ``body`` is.
-_INSERT_BOUND = _INSERT_EVENT.format(columns="raw", values="?")
-_INSERT_ROOM = _INSERT_EVENT.format(columns="raw, body", values="X'', zeroblob(?)")
+_INSERT_BOUND = _INSERT_EVENT.format(columns="raw", values=":raw")
+_INSERT_ROOM = _INSERT_EVENT.format(columns="raw, body", values="X'', zeroblob(:size)")
 _CREATE_ENVELOPE = (
     "INSERT INTO connect_envelopes (account_id, status, updated_at, state, envelope_id, "
     "version) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (envelope_id) DO NOTHING"
@@ -154,22 +137,6 @@ _CREATE_ENVELOPE = (
 _UPDATE_ENVELOPE = (
     "UPDATE connect_envelopes SET account_id = ?, status = ?, updated_at = ?, state = ?, "
     "version = version + 1 WHERE envelope_id = ? AND version = ?"
-)
-_UPDATE_EVENT = (
-    "UPDATE connect_events SET processing = ?, error = ?, attempts = ?, next_attempt_at = ?, "
-    "lease_worker = ?, lease_until = ?, revision = ? WHERE key = ? AND revision = ?"
-)
-#: A tombstone (retention): the body goes, the key stays (see :meth:`Store.update_event`).
-_TOMBSTONE = (
-    "UPDATE connect_events SET raw = X'', body = NULL, processing = 'purged', "
-    "next_attempt_at = NULL, lease_worker = NULL, lease_until = NULL, revision = revision + 1 "
-    "WHERE {where}"
-)
-#: Events one purge transaction turns into tombstones.
-PURGE_BATCH = 1000
-_PURGE_BATCH_WHERE = (
-    "seq IN (SELECT seq FROM connect_events WHERE received_at < ? "
-    "AND processing IN ('processed', 'dead') LIMIT ?)"
 )
 #: Default cap on the WAL, in bytes (``SQLiteStore(wal_limit=...)``).
 WAL_LIMIT = 64 * 2**20
@@ -185,7 +152,7 @@ BLOB_IO = sys.version_info >= (3, 11)
 _DIALECT = Dialect.sqlite()
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLStore):
     """A store in one SQLite file (``":memory:"`` for a private in-memory database).
 
     ``wal_limit`` (bytes) caps the WAL: checkpoints normally run on a thread of their own
@@ -193,6 +160,8 @@ class SQLiteStore(Store):
     background checkpoint fell behind) checkpoints itself, as SQLite does by default; the
     WAL file is also truncated back to this size when SQLite starts it over.
     """
+
+    _NO_BODY = "raw = X'', body = NULL"
 
     def __init__(
         self,
@@ -211,7 +180,7 @@ class SQLiteStore(Store):
         self._group = GroupCommit(self._write_batch)
         self._checkpointer: Checkpointer | None = None  # set up once the file is in WAL mode
         self._blob_io = BLOB_IO
-        self._queue: SQLQueue | None = None
+        self._dialect = _DIALECT
 
     # Connections ------------------------------------------------------------------
 
@@ -260,19 +229,11 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The shared connection, under the lock."""
         with self._lock:
             yield self._connection()
 
-    # The six primitives -----------------------------------------------------------
-
-    def load(self, envelope_id: str) -> Snapshot | None:
-        """See :meth:`Store.load`."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT state, version FROM connect_envelopes WHERE envelope_id = ?",
-                (envelope_id,),
-            ).fetchone()
-        return None if row is None else Snapshot(load_state(row[0]), int(row[1]))
+    # The six primitives: commit and get_event (the others are SQLStore's) -------------
 
     def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see the module docstring).
@@ -301,10 +262,8 @@ class SQLiteStore(Store):
         """Insert the event if its key is new, then the state if the version is unchanged."""
         event, raw = item.event, _raw(item.event)
         blob = self._blob_io and len(raw) >= BLOB_IO_MIN  # else sqlite3 binds a copy of raw
-        inserted = conn.execute(
-            _INSERT_ROOM if blob else _INSERT_BOUND,
-            (*_event_values(event), len(raw) if blob else raw),
-        )
+        params = {**event_params(event, _DIALECT), "raw": raw, "size": len(raw)}
+        inserted = conn.execute(_INSERT_ROOM if blob else _INSERT_BOUND, params)
         if not inserted.rowcount:  # the key is stored (maybe for another envelope)
             return Commit.DUPLICATE
         if item.state is not None and not _save_state(
@@ -326,98 +285,6 @@ class SQLiteStore(Store):
             return None
         event = _DIALECT.event_from_row(row[:-2])
         return dataclasses.replace(event, raw=None if _purged(event) else _body(row))
-
-    def events(self, query: EventQuery) -> list[StoredEvent]:
-        """See :meth:`Store.events`."""
-        statement, params = _DIALECT.select_events(query)
-        with self._reading() as conn:
-            rows = conn.execute(statement, params).fetchall()
-        return [_DIALECT.event_from_row(row) for row in rows]
-
-    def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
-        """See :meth:`Store.envelopes`."""
-        statement, params = _DIALECT.select_envelopes(query)
-        with self._reading() as conn:
-            rows = conn.execute(statement, params).fetchall()
-        return [load_state(row[0]) for row in rows]
-
-    def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
-        """See :meth:`Store.update_event`: one conditional ``UPDATE``."""
-        with self._transaction() as conn:
-            if progress is None:
-                where = "key = ? AND revision = ?"
-                cursor = conn.execute(_TOMBSTONE.format(where=where), (key, revision))
-            else:
-                cursor = conn.execute(_UPDATE_EVENT, (*_progress_values(progress), key, revision))
-            return cursor.rowcount > 0
-
-    # Beyond the six ---------------------------------------------------------------
-
-    def purge(self, before: datetime) -> int:
-        """See :meth:`Store.purge`: ``UPDATE`` to tombstones, :data:`PURGE_BATCH` per transaction.
-
-        Short transactions keep the write lock free for commits in between, however much
-        there is to purge (the first purge of a store kept for months).
-        """
-        statement = _TOMBSTONE.format(where=_PURGE_BATCH_WHERE)
-        purged = 0
-        while True:
-            with self._transaction() as conn:
-                done = int(conn.execute(statement, (dump_time(before), PURGE_BATCH)).rowcount)
-            purged += done
-            if done < PURGE_BATCH:
-                return purged
-
-    # Overview queries -------------------------------------------------------------------
-
-    def envelope_counts(self) -> dict[str | None, int]:
-        """See :meth:`Store.envelope_counts`: one grouped ``SELECT``."""
-        with self._reading() as conn:
-            rows = conn.execute(_DIALECT.count_envelopes()).fetchall()
-        return {row[0]: int(row[1]) for row in rows}
-
-    def backlog(self) -> Backlog:
-        """See :meth:`Store.backlog`: one grouped ``SELECT`` on the processing index."""
-        with self._reading() as conn:
-            rows = conn.execute(_DIALECT.select_backlog()).fetchall()
-        return _DIALECT.backlog_from_rows(rows)
-
-    def search_envelopes(self, query: EnvelopeSearch) -> list[EnvelopeState]:
-        """See :meth:`Store.search_envelopes`: pages narrowed by ``LIKE`` on the state."""
-        text = _DIALECT.search_text(query)
-
-        def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
-            statement, params = _DIALECT.select_envelopes(listing, text)
-            with self._reading() as conn:
-                rows = conn.execute(statement, params).fetchall()
-            return [load_state(row[0]) for row in rows]
-
-        return search_in_pages(query, read)
-
-    def queue(self) -> SQLQueue:
-        """The store's :class:`~connect_mw.queues.sql.SQLQueue` (one per store)."""
-        from ..queues.sql import SQLQueue  # noqa: PLC0415 (queues build on stores)
-
-        with self._lock:
-            if self._queue is None:
-                self._queue = SQLQueue(_DIALECT, transaction=self._transaction)
-            return self._queue
-
-    def read_marker(self, name: str) -> str | None:
-        """See :meth:`Store.read_marker`."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT value FROM connect_markers WHERE name = ?", (name,))
-            found = row.fetchone()
-        return None if found is None else str(found[0])
-
-    def write_marker(self, name: str, value: str) -> None:
-        """See :meth:`Store.write_marker`."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO connect_markers (name, value) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
 
     def close(self) -> None:
         """Stop the checkpoint thread, then close the connection (once a commit in flight ends)."""
@@ -487,39 +354,6 @@ def _raw(event: StoredEvent) -> bytes:
     if event.raw is None:
         raise ValueError(f"commit needs the raw body of event {event.key!r}")
     return event.raw
-
-
-def _event_values(event: StoredEvent) -> tuple[object, ...]:
-    """The bound values of ``_INSERT_EVENT`` but the body's."""
-    occurred, received = dump_time(event.occurred_at), dump_time(event.received_at)
-    return (
-        event.key,
-        event.envelope_id,
-        event.account_id,
-        event.event,
-        None if event.status is None else event.status.value,
-        event.format.value,
-        occurred,
-        received,
-        occurred or received,
-        event.raw_size,
-        dump_transitions(event.transitions),
-        *_progress_values(event.progress),
-    )
-
-
-def _progress_values(progress: Progress) -> tuple[object, ...]:
-    """``processing, error, attempts, next_attempt_at, lease_worker, lease_until, revision``."""
-    lease = progress.lease
-    return (
-        progress.processing.value,
-        progress.error,
-        progress.attempts,
-        dump_time(progress.next_attempt_at),
-        None if lease is None else lease.worker,
-        None if lease is None else dump_time(lease.until),
-        progress.revision,
-    )
 
 
 def _purged(event: StoredEvent) -> bool:
