@@ -34,6 +34,7 @@ from connect_mw.stores.api import (
     event_from_dict,
     event_to_dict,
     load_state,
+    load_states,
     tombstone,
 )
 
@@ -107,10 +108,10 @@ class JsonFileStore(Store):
         return query.select([event_from_dict(row, with_raw=False) for row in rows])
 
     def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
-        """Selected envelope states, most recently updated first."""
+        """Selected envelope states, most recently updated first (a damaged one left out)."""
         with self._data() as data:
-            rows = list(data["envelopes"].values())
-        return query.select([load_state(row["state"]) for row in rows])
+            rows = [(envelope_id, row["state"]) for envelope_id, row in data["envelopes"].items()]
+        return query.select(load_states(rows))
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
         """Compare-and-set the processing fields, or make the event a tombstone."""

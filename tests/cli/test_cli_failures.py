@@ -132,10 +132,8 @@ def test_status_on_a_missing_database_says_so(
     assert not (tmp_path / "missing.db").exists()
 
 
-@pytest.mark.parametrize("command", ["envelopes", "status"])
-def test_a_stored_state_that_does_not_decode_is_one_line(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _damaged_store(tmp_path: Path) -> tuple[Path, str]:
+    """A SQLite file holding one envelope whose stored state does not decode."""
     from connect_mw import Receiver
     from support.deliveries import signed_request, sim_body
     from support.stored_state import overwrite_sqlite
@@ -146,8 +144,24 @@ def test_a_stored_state_that_does_not_decode_is_one_line(
     assert Receiver(hmac_keys=KEY, store=store).handle(signed_request(sim_body())).status == 200
     overwrite_sqlite(store, envelope, '{"envelope_id": 7}')
     store.close()
-    args = [command, envelope] if command == "status" else [command]
-    assert main([*args, "--store", f"sqlite:///{path}"]) == 1
+    return path, envelope
+
+
+def test_a_stored_state_that_does_not_decode_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, envelope = _damaged_store(tmp_path)
+    assert main(["status", envelope, "--store", f"sqlite:///{path}"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "StoreEncodingError" in err and "does not decode" in err
+
+
+def test_a_listing_leaves_a_state_that_does_not_decode_out_with_one_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    path, envelope = _damaged_store(tmp_path)
+    assert main(["envelopes", "--store", f"sqlite:///{path}"]) == 0
+    assert envelope not in capsys.readouterr().out
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and envelope in warnings[0] and "does not decode" in warnings[0]

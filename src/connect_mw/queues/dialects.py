@@ -166,7 +166,7 @@ class Dialect:
     def select_envelopes(
         self, query: EnvelopeQuery, text: str | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """The ``SELECT state`` answering ``query``, and its parameters.
+        """The ``SELECT envelope_id, state`` answering ``query``, and its parameters.
 
         The stores keep an envelope without ``updated_at`` as :data:`EARLIEST` in the
         ``updated_at`` column, so one keyset condition pages every envelope. With ``text``
@@ -187,7 +187,7 @@ class Dialect:
             params["after_at"] = self.listed_at(query.after[0])
             params["after_id"] = query.after[1]
         template = (
-            f"SELECT state FROM {{envelopes}} WHERE {' AND '.join(where)} "
+            f"SELECT envelope_id, state FROM {{envelopes}} WHERE {' AND '.join(where)} "
             "ORDER BY updated_at DESC, envelope_id LIMIT {limit}"
         )
         return self.render(template), params

@@ -10,7 +10,8 @@ through :meth:`Store.update_event`, a compare-and-set of one event's processing 
 
 Encodings for stores that keep text: :func:`dump_state` / :func:`load_state` (an envelope
 state as JSON text, through msgspec; :class:`StoreEncodingError` for a state that cannot be
-written or stored text that does not decode), :func:`event_to_dict` /
+written or stored text that does not decode), :func:`load_states` and :func:`read_envelopes`
+(listings: a state that does not decode is left out and logged), :func:`event_to_dict` /
 :func:`event_from_dict` (every field of an event as JSON-ready values), :func:`dump_time` /
 :func:`load_time` (a UTC time as sortable text).
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -46,6 +47,7 @@ from .codec import (
     event_from_dict,
     event_to_dict,
     load_state,
+    load_states,
     load_time,
 )
 from .probe import PROBE_ENVELOPE, answer_within
@@ -79,7 +81,9 @@ __all__ = [
     "event_from_dict",
     "event_to_dict",
     "load_state",
+    "load_states",
     "load_time",
+    "read_envelopes",
     "search_in_pages",
     "tombstone",
     "utcnow",
@@ -622,6 +626,27 @@ def search_in_pages(
         if len(found) >= query.limit or len(page) < SCAN_PAGE:
             return found[: query.limit]
         after = envelope_position(page[-1])
+
+
+def read_envelopes(
+    query: EnvelopeQuery, read: Callable[[EnvelopeQuery], Sequence[tuple[str, str | bytes]]]
+) -> list[EnvelopeState]:
+    """Answer ``query`` from the rows ``(envelope_id, state text)`` that ``read`` selects.
+
+    A state that does not decode is left out (:func:`load_states` logs it), and the page is
+    read again, longer, so that it falls short of ``query.limit`` only at the listing's end,
+    where paging callers (:func:`search_in_pages`, the dashboard) stop. Rows already read
+    are not decoded twice; a write between the two reads may list an envelope twice or miss
+    one, as a write between two pages may.
+    """
+    found: list[EnvelopeState] = []
+    limit, done = query.limit, 0
+    while True:
+        rows = read(dataclasses.replace(query, limit=limit))
+        found += load_states(rows[done:])
+        if len(found) >= query.limit or len(rows) < limit:
+            return found[: query.limit]
+        done, limit = len(rows), limit + query.limit - len(found)
 
 
 def _every_envelope(store: Store) -> Iterator[EnvelopeState]:

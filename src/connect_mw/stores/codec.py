@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
 
+from ..display import display
 from ..model import EnvelopeState, EnvelopeStatus, PayloadFormat, Transition
 from .codec_v1 import load_state_v1
 
 if TYPE_CHECKING:
     from .api import Progress, StoredEvent
 
+log = logging.getLogger("connect_mw")
 #: How an encoding writes a time (``None`` included): :func:`dump_time`, or as it is.
 TimeWriter = Callable[[datetime | None], Any]
 
@@ -93,6 +96,22 @@ def load_state(text: str | bytes) -> EnvelopeState:
             raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise StoreEncodingError(f"stored state does not decode: {exc}") from exc
+
+
+def load_states(rows: Iterable[tuple[str, str | bytes]]) -> list[EnvelopeState]:
+    """The states of a listing's rows ``(envelope_id, stored state text)``, in row order.
+
+    A state that does not decode is left out, with one WARNING naming its envelope, so
+    that one damaged row does not hide every other envelope; :func:`load_state` of it
+    alone (``Store.load``) still raises :class:`StoreEncodingError`.
+    """
+    states: list[EnvelopeState] = []
+    for envelope_id, text in rows:
+        try:
+            states.append(load_state(text))
+        except StoreEncodingError as exc:
+            log.warning("envelope %s left out of a listing: %s", display(envelope_id), exc)
+    return states
 
 
 def event_to_dict(event: StoredEvent) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from .api import (
     StoredEvent,
     dump_state,
     load_state,
+    read_envelopes,
 )
 from .codec import dump_transitions, load_transitions
 
@@ -316,6 +317,10 @@ class RedisStore(Store):
         if query.limit < 1:
             return []
         self._upgrade_envelope_indexes()
+        return read_envelopes(query, self._envelope_rows)
+
+    def _envelope_rows(self, query: EnvelopeQuery) -> list[tuple[str, str]]:
+        """The ``(envelope_id, state)`` rows of a listing (an index entry without one: none)."""
         index = "updated" if query.status is None else "updated:" + query.status
         start = b"-" if query.after is None else b"(" + _updated_member(*query.after)
         members = cast(
@@ -325,7 +330,8 @@ class RedisStore(Store):
         pipe = self._client.pipeline(transaction=False)
         for member in members:
             pipe.hget(self.prefix.encode() + b"env:" + member[18:], "state")
-        return [load_state(_str(state)) for state in pipe.execute() if state is not None]
+        states = zip(members, pipe.execute(), strict=True)
+        return [(_str(m[18:]), _str(state)) for m, state in states if state is not None]
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
         """See :meth:`Store.update_event`: compare-and-set on ``rev`` (absent in older data: 0).

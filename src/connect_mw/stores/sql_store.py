@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import functools
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from .api import (
     StoredEvent,
     StoreEncodingError,
     load_state,
+    read_envelopes,
     search_in_pages,
 )
 from .codec import event_fields, progress_fields
@@ -135,10 +137,13 @@ class SQLStore(Store):
 
     def _envelopes(self, query: EnvelopeQuery, text: str | None = None) -> list[EnvelopeState]:
         """The envelopes ``query`` selects; with ``text``, only states that contain it."""
-        statement, params = self._dialect.select_envelopes(query, text)
-        with self._reading() as conn:
-            rows = conn.execute(statement, params).fetchall()
-        return [load_state(row[0]) for row in rows]
+
+        def read(listing: EnvelopeQuery) -> Sequence[tuple[str, str]]:
+            statement, params = self._dialect.select_envelopes(listing, text)
+            with self._reading() as conn:
+                return conn.execute(statement, params).fetchall()
+
+        return read_envelopes(query, read)
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
         """See :meth:`Store.update_event`: one conditional ``UPDATE``.

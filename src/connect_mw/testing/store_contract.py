@@ -16,6 +16,7 @@ queue over your store (:class:`~connect_mw.testing.queue_contract.QueueContract`
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta, timezone
@@ -34,6 +35,7 @@ from ..stores.api import (
     PURGEABLE,
     Commit,
     EnvelopeQuery,
+    EnvelopeSearch,
     EventQuery,
     Lease,
     ProcessingState,
@@ -238,12 +240,32 @@ class StoreContract(QueueContract, OverviewContract):
         self.overwrite_state(store, "e1", text)
         with pytest.raises(StoreEncodingError):
             store.load("e1")
-        with pytest.raises(StoreEncodingError):
-            store.envelopes(EnvelopeQuery())
+        assert store.envelopes(EnvelopeQuery()) == []  # left out, see the test below
         later = notification("e1", "delivered", at=BASE_TIME + timedelta(minutes=1))
         with pytest.raises(StoreEncodingError):
             self.record(store, later, key="k2")
         assert store.get_event("k2") is None
+
+    def test_a_damaged_state_is_left_out_of_listings_with_a_warning(
+        self, store: Store, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        for i in (1, 2, 3):  # e3 was updated last: listed first
+            at = BASE_TIME + timedelta(minutes=i)
+            self.record(store, notification(f"e{i}", at=at, subject=f"s{i}"), key=f"k{i}")
+        self.overwrite_state(store, "e2", "{not json")
+        with caplog.at_level(logging.WARNING, logger="connect_mw"):
+            listed = [state.envelope_id for state in store.envelopes(EnvelopeQuery())]
+        assert listed == ["e3", "e1"]
+        damaged = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(damaged) == 1 and "e2" in damaged[0].getMessage()
+        # A page short of the damaged state reads on: only the listing's end is short.
+        assert [s.envelope_id for s in store.envelopes(EnvelopeQuery(limit=2))] == ["e3", "e1"]
+        found = store.search_envelopes(EnvelopeSearch("e"))
+        assert [state.envelope_id for state in found] == ["e3", "e1"]
+        # A count kept by the database includes it; the default, which reads states, cannot.
+        assert store.envelope_counts() in ({"sent": 3}, {"sent": 2})
+        with pytest.raises(StoreEncodingError):  # the envelope itself is still an error
+            store.load("e2")
 
     def test_sequence_grows_with_each_commit(self, store: Store) -> None:
         for i in range(3):

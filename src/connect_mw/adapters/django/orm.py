@@ -179,8 +179,8 @@ def select_events(alias: str, query: EventQuery) -> QuerySet[Event]:
 
 def select_envelopes(
     alias: str, query: EnvelopeQuery, text: str | None = None
-) -> QuerySet[Envelope, str]:
-    """The ``state`` texts ``query`` selects: ``updated_at`` descending (``NULL`` last), id.
+) -> QuerySet[Envelope, tuple[str, str]]:
+    """The ``(envelope_id, state)`` rows ``query`` selects: ``updated_at`` descending, id.
 
     With ``text``, only states that contain it (ignoring ASCII case).
     """
@@ -193,7 +193,9 @@ def select_envelopes(
         envelopes = envelopes.filter(_after_envelope(*query.after))
     # Descending with NULLs last: an envelope without ``updated_at`` is the earliest.
     newest = envelopes.order_by(F("updated_at").desc(nulls_last=True), "envelope_id")
-    page: QuerySet[Envelope, str] = newest.values_list("state", flat=True)[: query.limit]
+    page: QuerySet[Envelope, tuple[str, str]] = newest.values_list("envelope_id", "state")[
+        : query.limit
+    ]
     return page
 
 

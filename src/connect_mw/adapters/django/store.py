@@ -38,6 +38,7 @@ from ...stores.api import (
     StoredEvent,
     answer_within,
     load_state,
+    read_envelopes,
     search_in_pages,
 )
 from ...stores.probe import PROBE_ENVELOPE
@@ -130,7 +131,7 @@ class DjangoStore(Store):
 
     def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
         """See :meth:`Store.envelopes`: ``updated_at`` descending, then id; keyset pages."""
-        return [load_state(text) for text in orm.select_envelopes(self._alias(), query)]
+        return read_envelopes(query, lambda q: list(orm.select_envelopes(self._alias(), q)))
 
     def update_event(self, key: str, revision: int, progress: Progress | None) -> bool:
         """See :meth:`Store.update_event`: one ``UPDATE … WHERE revision``."""
@@ -165,7 +166,7 @@ class DjangoStore(Store):
         text, alias = Dialect.search_text(query), self._alias()
 
         def read(listing: EnvelopeQuery) -> list[EnvelopeState]:
-            return [load_state(state) for state in orm.select_envelopes(alias, listing, text)]
+            return read_envelopes(listing, lambda q: list(orm.select_envelopes(alias, q, text)))
 
         return search_in_pages(query, read)
 
