@@ -30,6 +30,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -509,7 +510,7 @@ class Store(abc.ABC):
         stores with a query language override it with one grouped count.
         """
         counts: dict[str | None, int] = {}
-        for state in _every_envelope(self):
+        for state in _in_pages(self.envelopes, EnvelopeQuery(limit=SCAN_PAGE)):
             status = None if state.status is None else state.status.value
             counts[status] = counts.get(status, 0) + 1
         return counts
@@ -616,16 +617,8 @@ def search_in_pages(
     ``read`` answers an :class:`EnvelopeQuery` with (at least) every envelope of that page
     that matches ``query`` — a plain listing, or one a store narrowed for the text.
     """
-    if query.limit < 1:
-        return []
-    found: list[EnvelopeState] = []
-    after = query.after
-    while True:
-        page = read(query.listing(after, SCAN_PAGE))
-        found.extend(state for state in page if query.found_in(state))
-        if len(found) >= query.limit or len(page) < SCAN_PAGE:
-            return found[: query.limit]
-        after = envelope_position(page[-1])
+    pages = _in_pages(read, query.listing(query.after, SCAN_PAGE))
+    return list(itertools.islice((s for s in pages if query.found_in(s)), max(0, query.limit)))
 
 
 def read_envelopes(
@@ -649,11 +642,13 @@ def read_envelopes(
         done, limit = len(rows), limit + query.limit - len(found)
 
 
-def _every_envelope(store: Store) -> Iterator[EnvelopeState]:
-    after: tuple[datetime | None, str] | None = None
+def _in_pages(
+    read: Callable[[EnvelopeQuery], list[EnvelopeState]], listing: EnvelopeQuery
+) -> Iterator[EnvelopeState]:
+    """Every envelope ``listing`` selects from its ``after`` on, read a page at a time."""
     while True:
-        page = store.envelopes(EnvelopeQuery(after=after, limit=SCAN_PAGE))
+        page = read(listing)
         yield from page
-        if len(page) < SCAN_PAGE:
+        if len(page) < listing.limit:
             return
-        after = envelope_position(page[-1])
+        listing = dataclasses.replace(listing, after=envelope_position(page[-1]))
