@@ -215,15 +215,8 @@ class SQLiteStore(SQLStore):
     @contextmanager
     def _transaction(self, written: Callable[[], int] = lambda: 0) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction; ``written()`` estimates the bytes it wrote."""
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, _immediate(self._connection()) as conn:
+            yield conn
         if self._checkpointer is not None:
             self._checkpointer.wrote(_RECORD_OVERHEAD + written())
 
@@ -296,17 +289,24 @@ class SQLiteStore(SQLStore):
                 self._conn = None
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the file's schema up to ``SCHEMA_VERSION``, in one transaction."""
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction on ``conn``: committed at the end, or rolled back."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            _upgrade(conn)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file's schema up to ``SCHEMA_VERSION``, in one transaction."""
+    with _immediate(conn):
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            _upgrade(conn)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
