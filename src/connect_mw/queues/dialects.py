@@ -108,7 +108,10 @@ class Dialect:
         return template.format_map(_Render(tables, self.param_style))
 
     def event_from_row(self, row: Row) -> StoredEvent:
-        """A stored event from a row of :data:`EVENT_COLUMNS` (``raw`` left ``None``)."""
+        """A stored event from a row of :data:`EVENT_COLUMNS` (``raw`` left ``None``).
+
+        Columns after those (a body the store reads too) are not looked at.
+        """
         key, envelope_id, account_id, event, status, fmt, occurred_at, received_at = row[:8]
         raw_size, transitions, processing, error, attempts, next_attempt = row[8:14]
         worker, until, seq, revision = row[14:18]

@@ -14,7 +14,6 @@ See ``docs/stores-postgres.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 from collections.abc import Iterator
@@ -27,12 +26,11 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from ..errors import ConfigurationError
-from ..queues.dialects import EVENT_COLUMNS, Dialect
+from ..queues.dialects import Dialect
 from .api import (
     EARLIEST,
     Commit,
     EnvelopeState,
-    ProcessingState,
     StoredEvent,
     StoreEncodingError,
     answer_within,
@@ -107,7 +105,6 @@ _QUERIES = {
     # An event about no envelope (a dead letter of an unparsed body): the event alone.
     "commit_alone": f"WITH {_INSERT_EVENT} SELECT (SELECT seq FROM ins), true",
     "undo_insert": "DELETE FROM {events} WHERE seq = %s",
-    "get_event": f"SELECT {EVENT_COLUMNS}, raw FROM {{events}} WHERE key = %s",
 }
 
 
@@ -231,7 +228,7 @@ class PostgresStore(SQLStore):
                 conn.execute(q["set_version"], (SCHEMA_VERSION,))
         return True
 
-    # The six primitives: commit and get_event (the others are SQLStore's) -------------
+    # The six primitives: commit (the others are SQLStore's) --------------------------------
 
     def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see ``docs/stores-postgres.md``).
@@ -303,18 +300,6 @@ class PostgresStore(SQLStore):
             conn.execute(self._q["undo_insert"], (seq,))
             return Commit.CONFLICT
         return Commit.INSERTED
-
-    def get_event(self, key: str) -> StoredEvent | None:
-        """See :meth:`Store.get_event`."""
-        if not self._holds(key):
-            return None
-        with self._connection() as conn:
-            row = conn.execute(self._q["get_event"], (key,)).fetchone()
-        if row is None:
-            return None
-        event = self._dialect.event_from_row(row[:-1])
-        purged = event.processing is ProcessingState.PURGED
-        return dataclasses.replace(event, raw=None if purged else bytes(row[-1]))
 
     def probe(self, timeout: float) -> None:
         """See :meth:`Store.probe`: one direct connection and ``SELECT 1``, not the pool.

@@ -14,18 +14,21 @@ claim rules checked (:mod:`connect_mw.queues.sql`).
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..queues.dialects import EVENT_COLUMNS
 from .api import (
     Backlog,
     EnvelopeQuery,
     EnvelopeSearch,
     EnvelopeState,
     EventQuery,
+    ProcessingState,
     Progress,
     Snapshot,
     Store,
@@ -38,7 +41,7 @@ from .api import (
 from .codec import event_fields, progress_fields
 
 if TYPE_CHECKING:
-    from ..queues.dialects import Dialect
+    from ..queues.dialects import Dialect, Row
     from ..queues.sql import Connection, SQLQueue
 
 #: Events one purge statement turns into tombstones.
@@ -78,8 +81,8 @@ class SQLStore(Store):
     #: Guards the creation of the store's one queue (the subclass's own lock).
     _lock: AbstractContextManager[Any]
     _queue: SQLQueue | None = None
-    #: What a tombstone's body columns are set to.
-    _NO_BODY = "raw = ''"
+    #: The columns an event's body is read from (see :meth:`_body`), and set to in a tombstone.
+    _BODY_COLUMNS, _NO_BODY = "raw", "raw = ''"
     #: How a purge batch treats rows another transaction holds (SQLite: there are none).
     _LOCK_ROWS = ""
 
@@ -99,6 +102,10 @@ class SQLStore(Store):
         """``params`` once sure the database holds each text, else :class:`StoreEncodingError`."""
         return params
 
+    def _body(self, row: Row) -> bytes:
+        """The body of a :meth:`get_event` row, which ends in :attr:`_BODY_COLUMNS`."""
+        return bytes(row[-1])
+
     def _holds(self, text: str) -> bool:
         """Whether the database can hold ``text``: an id it cannot hold was never stored."""
         try:
@@ -107,7 +114,7 @@ class SQLStore(Store):
             return False
         return True
 
-    # The six primitives (commit and get_event: the subclass's) ---------------------------
+    # The six primitives (commit: the subclass's) ------------------------------------------
 
     def load(self, envelope_id: str) -> Snapshot | None:
         """See :meth:`Store.load` (``None`` for an id the database could not have stored)."""
@@ -121,6 +128,20 @@ class SQLStore(Store):
     def _select_state(self) -> str:
         """The ``SELECT`` of :meth:`load` (every request's), rendered once."""
         return self._dialect.render(_SELECT_STATE)
+
+    def get_event(self, key: str) -> StoredEvent | None:
+        """See :meth:`Store.get_event`."""
+        if not self._holds(key):
+            return None
+        columns = f"{EVENT_COLUMNS}, {self._BODY_COLUMNS}"
+        statement = self._dialect.render(f"SELECT {columns} FROM {{events}} WHERE key = {{key}}")
+        with self._reading() as conn:
+            row = conn.execute(statement, {"key": key}).fetchone()
+        if row is None:
+            return None
+        event = self._dialect.event_from_row(row)  # the body columns after those: not read
+        purged = event.processing is ProcessingState.PURGED
+        return dataclasses.replace(event, raw=None if purged else self._body(row))
 
     def events(self, query: EventQuery) -> list[StoredEvent]:
         """See :meth:`Store.events`."""

@@ -44,7 +44,6 @@ Large bodies stay cheap on the request path:
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import sys
 import threading
@@ -52,11 +51,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..queues.dialects import EVENT_COLUMNS, Dialect
+from ..queues.dialects import Dialect, Row
 from .api import (
     Commit,
     EnvelopeState,
-    ProcessingState,
     StoredEvent,
     dump_state,
 )
@@ -161,7 +159,7 @@ class SQLiteStore(SQLStore):
     WAL file is also truncated back to this size when SQLite starts it over.
     """
 
-    _NO_BODY = "raw = X'', body = NULL"
+    _BODY_COLUMNS, _NO_BODY = "raw, body", "raw = X'', body = NULL"
 
     def __init__(
         self,
@@ -226,7 +224,13 @@ class SQLiteStore(SQLStore):
         with self._lock:
             yield self._connection()
 
-    # The six primitives: commit and get_event (the others are SQLStore's) -------------
+    def _body(self, row: Row) -> bytes:
+        """``body`` when it holds the event's body (BLOB I/O), else ``raw``."""
+        value = row[-1] if row[-1] is not None else row[-2]
+        assert isinstance(value, bytes)  # sqlite3 reads a BLOB as bytes
+        return value
+
+    # The six primitives: commit (the others are SQLStore's) --------------------------------
 
     def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
         """See :meth:`Store.commit`; through group commit (see the module docstring).
@@ -267,17 +271,6 @@ class SQLiteStore(SQLStore):
         if blob:
             _write_blob(conn, inserted.lastrowid, raw)
         return Commit.INSERTED
-
-    def get_event(self, key: str) -> StoredEvent | None:
-        """See :meth:`Store.get_event`."""
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {EVENT_COLUMNS}, raw, body FROM connect_events WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None:
-            return None
-        event = _DIALECT.event_from_row(row[:-2])
-        return dataclasses.replace(event, raw=None if _purged(event) else _body(row))
 
     def close(self) -> None:
         """Stop the checkpoint thread, then close the connection (once a commit in flight ends)."""
@@ -354,18 +347,6 @@ def _raw(event: StoredEvent) -> bytes:
     if event.raw is None:
         raise ValueError(f"commit needs the raw body of event {event.key!r}")
     return event.raw
-
-
-def _purged(event: StoredEvent) -> bool:
-    return event.processing is ProcessingState.PURGED
-
-
-def _body(row: tuple[object, ...]) -> bytes:
-    """The body of a row ending in ``raw, body``: ``body`` when it holds it, else ``raw``."""
-    raw, body = row[-2], row[-1]
-    value = body if body is not None else raw
-    assert isinstance(value, bytes)  # sqlite3 reads a BLOB as bytes
-    return value
 
 
 def _body_bytes(batch: list[Pending]) -> int:
