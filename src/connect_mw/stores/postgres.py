@@ -228,17 +228,7 @@ class PostgresStore(SQLStore):
                 conn.execute(q["set_version"], (SCHEMA_VERSION,))
         return True
 
-    # The six primitives: commit (the others are SQLStore's) --------------------------------
-
-    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
-        """See :meth:`Store.commit`; through group commit (see ``docs/stores-postgres.md``).
-
-        Raises :class:`StoreEncodingError`, writing nothing, for text PostgreSQL cannot store.
-        Concurrent calls share one transaction and one commit (should one fail, the batch is
-        written again with a savepoint per call, so it fails alone); each returns once that
-        commit is done.
-        """
-        return self._group.submit(Pending(event, state, version))
+    # Commit (through SQLStore.commit and group commit; see docs/stores-postgres.md) -----
 
     def _write_batch(self, batch: list[Pending]) -> None:
         """Commit ``batch`` in one transaction; again, whole, if PostgreSQL saw a deadlock."""

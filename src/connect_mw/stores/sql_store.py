@@ -3,12 +3,13 @@
 Both keep the same tables and run the same SQL on them, rendered for each database by a
 :class:`~connect_mw.queues.dialects.Dialect`: the reads, the compare-and-set of an event's
 processing fields, purging to tombstones, the markers, and the work queue
-(:class:`~connect_mw.queues.sql.SQLQueue`). This base class holds that code once; each
-store keeps what differs: its connections (:meth:`SQLStore._reading`,
-:meth:`SQLStore._transaction`, :meth:`SQLStore._statement`), its schema, ``commit`` and
-``get_event`` (how it writes and reads bodies), and what its database cannot hold
-(:meth:`SQLStore._storable`). Not a public extension point: a third database would need its
-claim rules checked (:mod:`connect_mw.queues.sql`).
+(:class:`~connect_mw.queues.sql.SQLQueue`); both commit through group commit. This base
+class holds that code once; each store keeps what differs: its connections
+(:meth:`SQLStore._reading`, :meth:`SQLStore._transaction`, :meth:`SQLStore._statement`),
+its schema, how it writes a batch of commits (``_write_batch``) and reads a body
+(:meth:`SQLStore._body`), and what its database cannot hold (:meth:`SQLStore._storable`).
+Not a public extension point: a third database would need its claim rules checked
+(:mod:`connect_mw.queues.sql`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..queues.dialects import EVENT_COLUMNS
 from .api import (
     Backlog,
+    Commit,
     EnvelopeQuery,
     EnvelopeSearch,
     EnvelopeState,
@@ -39,6 +41,7 @@ from .api import (
     search_in_pages,
 )
 from .codec import event_fields, progress_fields
+from .group_commit import GroupCommit, Pending
 
 if TYPE_CHECKING:
     from ..queues.dialects import Dialect, Row
@@ -81,6 +84,8 @@ class SQLStore(Store):
     #: Guards the creation of the store's one queue (the subclass's own lock).
     _lock: AbstractContextManager[Any]
     _queue: SQLQueue | None = None
+    #: Queues the commits for the subclass's ``_write_batch`` (see :mod:`.group_commit`).
+    _group: GroupCommit
     #: The columns an event's body is read from (see :meth:`_body`), and set to in a tombstone.
     _BODY_COLUMNS, _NO_BODY = "raw", "raw = ''"
     #: How a purge batch treats rows another transaction holds (SQLite: there are none).
@@ -114,7 +119,17 @@ class SQLStore(Store):
             return False
         return True
 
-    # The six primitives (commit: the subclass's) ------------------------------------------
+    # The six primitives ------------------------------------------------------------------
+
+    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
+        """See :meth:`Store.commit`: through group commit (:mod:`.group_commit`).
+
+        Concurrent calls share one transaction and one commit, written by the store's
+        ``_write_batch`` (a failing call fails alone); each returns once the commit holding
+        its write is done (fsynced, for a durable SQLite store). Text the database cannot
+        hold raises :class:`StoreEncodingError`, writing nothing.
+        """
+        return self._group.submit(Pending(event, state, version))
 
     def load(self, envelope_id: str) -> Snapshot | None:
         """See :meth:`Store.load` (``None`` for an id the database could not have stored)."""

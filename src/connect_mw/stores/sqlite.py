@@ -230,15 +230,7 @@ class SQLiteStore(SQLStore):
         assert isinstance(value, bytes)  # sqlite3 reads a BLOB as bytes
         return value
 
-    # The six primitives: commit (the others are SQLStore's) --------------------------------
-
-    def commit(self, event: StoredEvent, state: EnvelopeState | None, version: int) -> Commit:
-        """See :meth:`Store.commit`; through group commit (see the module docstring).
-
-        Returns once the transaction holding this commit is committed (fsynced when
-        durable).
-        """
-        return self._group.submit(Pending(event, state, version))
+    # Commit (through SQLStore.commit and group commit) ----------------------------------
 
     def _write_batch(self, batch: list[Pending]) -> None:
         """Commit ``batch`` in one transaction, each commit in a savepoint of its own."""
