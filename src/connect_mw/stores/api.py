@@ -161,6 +161,10 @@ class Progress:
     revision: int = 0
 
 
+#: The fields :class:`Progress` and :class:`StoredEvent` share.
+_PROGRESS_FIELDS = tuple(field.name for field in dataclasses.fields(Progress))
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """One recorded delivery.
@@ -203,26 +207,12 @@ class StoredEvent:
     @property
     def progress(self) -> Progress:
         """The processing fields, as :meth:`Store.update_event` takes them."""
-        return Progress(
-            self.processing,
-            self.attempts,
-            self.next_attempt_at,
-            self.lease,
-            self.error,
-            self.revision,
-        )
+        return Progress(**{name: getattr(self, name) for name in _PROGRESS_FIELDS})
 
     def with_progress(self, progress: Progress) -> StoredEvent:
         """A copy with ``progress``'s processing fields."""
-        return dataclasses.replace(
-            self,
-            processing=progress.processing,
-            attempts=progress.attempts,
-            next_attempt_at=progress.next_attempt_at,
-            lease=progress.lease,
-            error=progress.error,
-            revision=progress.revision,
-        )
+        changes = {name: getattr(progress, name) for name in _PROGRESS_FIELDS}
+        return dataclasses.replace(self, **changes)
 
     def leased_at(self, now: datetime) -> bool:
         """Whether a worker holds a live lease on the event at ``now``."""

@@ -54,9 +54,7 @@ class CommitTimeout(TimeoutError):
 def remaining(batch: Sequence[Pending]) -> float | None:
     """Seconds left until the earliest deadline in ``batch`` (never negative; ``None``: none)."""
     deadlines = [item.deadline for item in batch if item.deadline is not None]
-    if not deadlines:
-        return None
-    return max(0.0, min(deadlines) - time.monotonic())
+    return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
 
 class GroupCommit:

@@ -80,10 +80,9 @@ class MemoryStore(Store):
             event = self._events.get(key)
             if event is None or event.revision != revision:
                 return False
-            if progress is None:
-                self._events[key] = tombstone(event)
-            else:
-                self._events[key] = event.with_progress(progress)
+            self._events[key] = (
+                tombstone(event) if progress is None else event.with_progress(progress)
+            )
             return True
 
     def read_marker(self, name: str) -> str | None:

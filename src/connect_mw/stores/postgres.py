@@ -37,7 +37,7 @@ from .api import (
     dump_state,
 )
 from .group_commit import GroupCommit, Pending, remaining
-from .psycopg_bytes import register_bytes_dumper
+from .psycopg_bytes import BytesPassThroughDumper
 from .sql_store import INSERTED, SQLStore, event_params
 
 #: 1: the first schema. 2: ``events.revision``, ``envelopes.version``, ``markers``, envelope
@@ -174,7 +174,7 @@ class PostgresStore(SQLStore):
     # Connections and schema ------------------------------------------------------------
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        register_bytes_dumper(conn.adapters)  # the body to libpq without psycopg's copy
+        conn.adapters.register_dumper(bytes, BytesPassThroughDumper)  # no copy in psycopg
         conn.execute(
             "SELECT set_config('statement_timeout', %s, false)", (str(self.statement_timeout_ms),)
         )
@@ -215,7 +215,8 @@ class PostgresStore(SQLStore):
             if not conn.execute(q["has_schema"], (self.schema,)).fetchone():
                 conn.execute(q["create_schema"])
             conn.execute(q["create_version"])
-            version = _one(conn.execute(q["version"]).fetchone()) or 0
+            found = conn.execute(q["version"]).fetchone()  # no row before the first upgrade
+            version = found[0] if found and found[0] else 0
             if version > SCHEMA_VERSION:
                 raise ConfigurationError(
                     f"schema {self.schema!r} is at version {version}; this connect-mw "
@@ -382,11 +383,6 @@ def _commit_params(
         params["s_updated"] = state.updated_at or EARLIEST  # see Dialect.select_envelopes
         params["state"] = dump_state(state)  # JSON escapes NUL, not a lone surrogate
     return _storable(params)
-
-
-def _one(row: tuple[Any, ...] | None) -> Any:
-    """The first column of ``row``, ``None`` without a row."""
-    return None if row is None else row[0]
 
 
 def _row(row: tuple[Any, ...] | None) -> tuple[Any, ...]:

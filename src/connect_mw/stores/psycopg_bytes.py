@@ -16,14 +16,19 @@ the stores bind nothing else in binary, and a ``memoryview`` need not be contigu
 from __future__ import annotations
 
 from psycopg import postgres
-from psycopg.adapt import AdaptersMap, Buffer, Dumper
+from psycopg.adapt import Buffer, Dumper
 from psycopg.pq import Format
 
 _BYTEA_OID = postgres.types["bytea"].oid
 
 
 class BytesPassThroughDumper(Dumper):
-    """``bytes`` as ``bytea`` in binary format, the object itself (see the module)."""
+    """``bytes`` as ``bytea`` in binary format, the object itself (see the module).
+
+    Register it on a connection's or a cursor's map, ``adapters.register_dumper(bytes,
+    BytesPassThroughDumper)`` (psycopg copies a map on its first change: the global one is
+    untouched); ``%s`` and ``%b`` then take it, ``%t`` still binds text.
+    """
 
     format = Format.BINARY
     oid = _BYTEA_OID
@@ -31,13 +36,3 @@ class BytesPassThroughDumper(Dumper):
     def dump(self, obj: Buffer) -> Buffer | None:
         """``obj`` itself: libpq reads it where it is."""
         return obj
-
-
-def register_bytes_dumper(adapters: AdaptersMap) -> None:
-    """Bind ``bytes`` through :class:`BytesPassThroughDumper` in ``adapters``.
-
-    ``adapters`` is a connection's or a cursor's map (psycopg copies a map on its first
-    change, so the global one is untouched). ``%s`` and ``%b`` placeholders both take it
-    (the dumper registered last is the automatic one); ``%t`` still binds text.
-    """
-    adapters.register_dumper(bytes, BytesPassThroughDumper)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -305,12 +306,7 @@ class RedisStore(Store):
         """
         if query.limit is not None and query.limit < 1:
             return []
-        found: list[StoredEvent] = []
-        for event in self._matching(query):
-            found.append(event)
-            if len(found) == query.limit:
-                break
-        return found
+        return list(itertools.islice(self._matching(query), query.limit))
 
     def envelopes(self, query: EnvelopeQuery) -> list[EnvelopeState]:
         """See :meth:`Store.envelopes`: one range read of a lexicographic index."""
@@ -699,11 +695,6 @@ def _indexes(query: EventQuery) -> list[str]:
 
 
 def _chunks(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    chunk: list[bytes] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    rest = iter(items)
+    return iter(lambda: list(itertools.islice(rest, size)), [])

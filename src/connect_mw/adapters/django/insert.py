@@ -111,10 +111,10 @@ def _quiet_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]:
         if connection.vendor == "postgresql" and _psycopg3():
             from django.db.backends.postgresql.base import ServerBindingCursor  # noqa: PLC0415
 
-            from ...stores.psycopg_bytes import register_bytes_dumper  # noqa: PLC0415
+            from ...stores.psycopg_bytes import BytesPassThroughDumper  # noqa: PLC0415
 
             raw_cursor = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
-            register_bytes_dumper(raw_cursor.adapters)  # the body without psycopg's copy
+            raw_cursor.adapters.register_dumper(bytes, BytesPassThroughDumper)  # no copy
         else:
             raw_cursor = connection.create_cursor()
     with connection.make_cursor(raw_cursor) as cursor:
