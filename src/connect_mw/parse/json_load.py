@@ -25,6 +25,7 @@ from functools import partial
 from typing import NoReturn
 
 from ..errors import ParseError
+from .json_bulk import MIN_BODY, load_sliced
 
 #: Most digits an integer literal may have.
 MAX_INT_DIGITS = 30
@@ -54,11 +55,19 @@ def load_object(body: bytes, *, keep_unreadable: bool = False) -> JSONObject:
     """Decode ``body`` and parse it as one JSON object.
 
     With ``keep_unreadable`` a number too large to read becomes an :class:`UnreadableNumber`
-    instead of failing the whole body.
+    instead of failing the whole body. A large body's long ``PDFBytes`` values are cut out
+    before the load and put back after it (:mod:`.json_bulk`), to the same object.
     """
+    load = partial(_load, decoder=_LENIENT if keep_unreadable else _STRICT)
+    sliced = load_sliced(body, load) if len(body) >= MIN_BODY else None
+    return load(body) if sliced is None else sliced
+
+
+def _load(body: bytes, decoder: json.JSONDecoder) -> JSONObject:
+    """``body`` decoded by ``decoder``, every failure a ``ParseError``."""
     text = _decode(body)
     try:
-        value = (_LENIENT if keep_unreadable else _STRICT).decode(text)
+        value = decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"JSON: malformed: {exc.msg} at line {exc.lineno}, column {exc.colno}"
