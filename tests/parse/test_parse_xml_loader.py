@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import importlib
 import re
-import time
 import tracemalloc
 from pyexpat import ErrorString
 from typing import Any
@@ -313,11 +312,9 @@ def test_dtds_are_refused_in_every_encoding(text: str, encoding: str) -> None:
         payload = b"\xff\xfe" + (declaration + body).encode(encoding)
     else:
         payload = (declaration + body).encode(encoding)
-    started = time.perf_counter()
     with pytest.raises(ParseError) as caught:
         parse(payload, "text/xml")
     assert caught.value.reason == DTD
-    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
@@ -327,10 +324,13 @@ def test_dtds_are_refused_in_utf32_text(text: str) -> None:
 
 
 def test_the_dtd_handlers_refuse_on_their_own() -> None:
+    parser = loader._parser()
     with pytest.raises(ParseError, match="entity declarations are not allowed"):
-        loader._forbid_entity("e", 0, "x", None, None, None, None)
+        parser.EntityDeclHandler("e", 0, "x", None, None, None, None)
+    with pytest.raises(ParseError, match="entity declarations are not allowed"):
+        parser.UnparsedEntityDeclHandler("e", None, "x", None, "n")
     with pytest.raises(ParseError, match="external references are not allowed"):
-        loader._forbid_external("e", None, "file:///etc/passwd", None)
+        parser.ExternalEntityRefHandler("e", None, "file:///etc/passwd", None)
 
 
 def test_deep_nesting_is_refused_before_the_tree_grows() -> None:
@@ -362,14 +362,3 @@ def test_undeclared_entities_are_not_well_formed() -> None:
     body = envelope("<Subject>&nope;</Subject>").encode()
     with pytest.raises(ParseError, match="XML: not well-formed: undefined entity"):
         parse(body, "text/xml")
-
-
-def test_element_names_remembered_between_bodies_are_bounded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(loader, "_NAMES", {})
-    many = "".join(f"<n{index}/>" for index in range(loader._NAME_CACHE_SIZE + 100))
-    long_name = "x" * (loader._NAME_CACHE_LENGTH + 1)
-    parse(envelope(f"{many}<{long_name}/>").encode(), "text/xml")
-    assert len(loader._NAMES) == loader._NAME_CACHE_SIZE
-    assert long_name not in loader._NAMES

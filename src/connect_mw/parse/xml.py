@@ -42,15 +42,13 @@ from .lenient import Leniency
 from .tabs import TabBudget, xml_tabs
 from .timestamps import parse_timestamp, parse_utc_offset
 from .values import boolean, count, identifier, required_identifier, status_name
-from .xml_load import load
+from .xml_load import BULKY, load
 from .xml_tree import XmlElement, child, child_text, children, text
 
 _ROOT = "DocuSignEnvelopeInformation"
 _ENVELOPE = "EnvelopeStatus"
 _RECIPIENTS = f"{_ENVELOPE}/RecipientStatuses"
 _DOCUMENTS = "DocumentPDFs"
-#: Elements whose text may be megabytes long (base64 documents).
-_BULKY = frozenset({"PDFBytes"})
 _T = TypeVar("_T")
 
 
@@ -60,7 +58,7 @@ def parse_xml(document: bytes | str, raw_size: int, lenient: Leniency) -> Notifi
     ``raw_size`` is the length of the body as received, kept on the notification;
     secondary fields of an unexpected shape are left empty and noted in ``lenient``.
     """
-    root = child(load(document, _BULKY), _ROOT, "")
+    root = child(load(document, BULKY), _ROOT, "")
     if root is None:
         raise ParseError(f"XML: root element must be {_ROOT} in the DocuSign namespace")
     envelope = child(root, _ENVELOPE, _ROOT)

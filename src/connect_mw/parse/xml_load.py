@@ -35,6 +35,8 @@ from .xml_tree import DOCUSIGN_NAMESPACE, XmlElement
 
 #: Deepest element nesting accepted (real Connect documents need about ten levels).
 MAX_DEPTH = 64
+#: The elements the parser and the raw view load as bulky (base64 documents).
+BULKY = frozenset({"PDFBytes"})
 
 _SEPARATOR = "}"
 _DOCUSIGN = DOCUSIGN_NAMESPACE + _SEPARATOR
@@ -49,11 +51,6 @@ _SPACE = re.compile(b"[ \t\n]*")
 _TRIM_LIMIT = 64
 #: A whole start tag: quoted attribute values may hold ``>``; nothing else in a tag may.
 _START_TAG = re.compile(rb"""<[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
-#: Longest element name remembered between bodies, and how many names are.
-_NAME_CACHE_LENGTH = 128
-_NAME_CACHE_SIZE = 4096
-_NAMES: dict[str, str | None] = {}
-_UNKNOWN = ""
 
 
 class _NotLiteral(Exception):
@@ -106,10 +103,9 @@ def _parser() -> XMLParserType:
     """A namespace-aware expat parser with every DTD feature refused."""
     parser = ParserCreate(None, _SEPARATOR)
     parser.buffer_text = True
-    parser.StartDoctypeDeclHandler = _forbid_dtd
-    parser.EntityDeclHandler = _forbid_entity
-    parser.UnparsedEntityDeclHandler = _forbid_entity
-    parser.ExternalEntityRefHandler = _forbid_external
+    parser.StartDoctypeDeclHandler = _refusal("document type declarations (DTDs)")
+    parser.EntityDeclHandler = parser.UnparsedEntityDeclHandler = _refusal("entity declarations")
+    parser.ExternalEntityRefHandler = _refusal("external references")
     return parser
 
 
@@ -120,34 +116,21 @@ def _describe(exc: ExpatError) -> str:
 
 
 def _local_name(name: str) -> str | None:
-    """Expat's ``namespace}local`` name as a local name; ``None`` for a foreign namespace.
-
-    Short names are remembered (``_NAMES``, bounded) for the next bodies.
-    """
+    """Expat's ``namespace}local`` name as a local name; ``None`` for a foreign namespace."""
     if _SEPARATOR not in name:
-        local = name
-    elif name.startswith(_DOCUSIGN):
-        local = name[len(_DOCUSIGN) :]
-    else:
-        local = None
-    if len(name) <= _NAME_CACHE_LENGTH and len(_NAMES) < _NAME_CACHE_SIZE:
-        _NAMES[name] = local
-    return local
+        return name
+    if name.startswith(_DOCUSIGN):
+        return name[len(_DOCUSIGN) :]
+    return None
 
 
-def _forbid_dtd(*_: object) -> NoReturn:
-    """Expat handler: any document type declaration stops the parse."""
-    raise ParseError("XML: document type declarations (DTDs) are not allowed")
+def _refusal(what: str) -> Callable[..., NoReturn]:
+    """An expat handler that stops the parse: ``what`` is not allowed."""
 
+    def refuse(*_: object) -> NoReturn:
+        raise ParseError(f"XML: {what} are not allowed")
 
-def _forbid_entity(*_: object) -> NoReturn:
-    """Expat handler: any entity declaration stops the parse."""
-    raise ParseError("XML: entity declarations are not allowed")
-
-
-def _forbid_external(*_: object) -> NoReturn:
-    """Expat handler: any external reference stops the parse."""
-    raise ParseError("XML: external references are not allowed")
+    return refuse
 
 
 class _Tree:
@@ -182,7 +165,7 @@ class _Tree:
         """Install the element and text handlers; return what reinstalls them."""
         stack = [self.document]
         text: list[str] = []
-        clear, push, pop, known = text.clear, stack.append, stack.pop, _NAMES.get
+        clear, push, pop = text.clear, stack.append, stack.pop
 
         def start(name: str, attributes: dict[str, str]) -> None:
             if len(stack) > MAX_DEPTH:
@@ -194,9 +177,7 @@ class _Tree:
             push(element)
             if attributes:
                 element.nil = attributes.get(_XSI_NIL, "").strip().lower() in _TRUE
-            local = known(name, _UNKNOWN)
-            if local is _UNKNOWN:
-                local = _local_name(name)
+            local = _local_name(name)
             if local is None:
                 return
             index = parent.children
@@ -266,19 +247,16 @@ def _trimmed(body: bytes, start: int, end: int) -> tuple[int, int]:
     """``body[start:end]`` without the spaces, tabs and line feeds around it (mostly).
 
     ``text`` strips them anyway; trimming the bytes saves a second copy of the text.
-    Trailing whitespace is trimmed up to ``_TRIM_LIMIT`` bytes (Python loop); the rest, if
-    any, is left for ``text``.
+    Trailing whitespace is trimmed in the last ``_TRIM_LIMIT`` bytes only (a short copy);
+    any before them is left for ``text``.
     """
     if end <= start:
         return start, start
     leading = _SPACE.match(body, start, end)
     if leading is not None:  # always: the pattern matches the empty string
         start = leading.end()
-    for _ in range(_TRIM_LIMIT):
-        if end <= start or body[end - 1] not in _SPACE_BYTES:
-            break
-        end -= 1
-    return start, end
+    tail = body[max(start, end - _TRIM_LIMIT) : end]
+    return start, end - len(tail) + len(tail.rstrip(_SPACE_BYTES))
 
 
 def _start_held(name: str, attributes: dict[str, str]) -> NoReturn:

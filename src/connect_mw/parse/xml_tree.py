@@ -76,26 +76,5 @@ def text(element: XmlElement | None, path: str) -> str | None:
 
 
 def child_text(parent: XmlElement, name: str, path: str) -> str | None:
-    """The text of ``parent``'s one child called ``name`` (see ``child`` and ``text``).
-
-    The mapping's most frequent call: ``child`` and ``text`` inlined, the label built only
-    for text that fails its check.
-    """
-    index = parent.children
-    found = index.get(name) if index is not None else None
-    if found is None:
-        return None
-    if len(found) > 1:
-        raise ParseError(f"XML: {path}/{name} appears {len(found)} times (ambiguous)")
-    element = found[0]
-    if element.nil:
-        return None
-    if element.size:
-        raise ParseError(f"XML: {path}/{name} must hold text, not elements")
-    value = element.text
-    if value is None:
-        return None
-    try:
-        return clean_text(value, name)
-    except ParseError as error:  # the check named the field by its name alone
-        raise ParseError(f"XML: {path}/{error.reason}") from None
+    """The text of ``parent``'s one child called ``name`` (see ``child`` and ``text``)."""
+    return text(child(parent, name, path), f"{path}/{name}")

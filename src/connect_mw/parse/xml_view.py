@@ -13,11 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .xml_load import load
+from .xml_load import BULKY, load
 from .xml_tree import XmlElement
-
-#: Elements whose text may be megabytes long: read as the parser reads them.
-BULKY = frozenset({"PDFBytes"})
 
 
 class XmlView(Mapping[str, Any]):
