@@ -227,7 +227,7 @@ def _aggregate(top: JSONObject, raw_size: int, lenient: Leniency) -> Notificatio
         )
     if missing:
         raise ParseError(f"JSON: envelope object without 'event' is missing '{missing[0]}'")
-    status = read_status(top, "")  # the event is derived from it: strict
+    status = read_status(top, "", EnvelopeStatus)  # the event is derived from it: strict
     parts = read_envelope(top, "", lenient)
     envelope_id = required_identifier(parts.envelope_id, "JSON: envelopeId")
     if status is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ParseError
 from ..model import (
@@ -54,6 +54,7 @@ from .lenient import STRICT, Leniency
 from .tabs import TabBudget, json_tabs
 from .values import clean_text, status_name
 
+_Status = TypeVar("_Status", EnvelopeStatus, RecipientStatus)
 _TIME_KEYS = {
     "created": "createdDateTime",
     "sent": "sentDateTime",
@@ -93,7 +94,7 @@ def read_envelope(envelope: JSONObject, path: str, lenient: Leniency = STRICT) -
     times = {f: lenient.read(get_time, envelope, k, path) for f, k in _TIME_KEYS.items()}
     return EnvelopeParts(
         envelope_id=get_id(envelope, "envelopeId", path),
-        status=lenient.read(read_status, envelope, path),
+        status=lenient.read(read_status, envelope, path, EnvelopeStatus),
         subject=lenient.read(get_text, envelope, "emailSubject", path),
         sender=lenient.read(_sender, envelope, path),
         times=EnvelopeTimes(**times),
@@ -107,10 +108,10 @@ def read_envelope(envelope: JSONObject, path: str, lenient: Leniency = STRICT) -
     )
 
 
-def read_status(envelope: JSONObject, path: str) -> EnvelopeStatus | None:
-    """The envelope object's ``status``, lower-cased into the open enum."""
-    status = status_name(get_string(envelope, "status", path), where(path, "status"))
-    return EnvelopeStatus(status) if status is not None else None
+def read_status(obj: JSONObject, path: str, kind: type[_Status]) -> _Status | None:
+    """The envelope's or recipient's ``status``, lower-cased into the open enum ``kind``."""
+    status = status_name(get_string(obj, "status", path), where(path, "status"))
+    return kind(status) if status is not None else None
 
 
 def _extras(envelope: JSONObject) -> Mapping[str, Any]:
@@ -218,7 +219,7 @@ def _recipient(
     return Recipient(
         recipient_id=recipient_id,
         recipient_type=recipient_type,
-        status=read(_recipient_status, item, path),
+        status=read(read_status, item, path, RecipientStatus),
         email=email,
         name=name,
         routing_order=order,
@@ -233,12 +234,6 @@ def _recipient(
         custom_fields=read(_recipient_custom_fields, item, path) or (),
         tabs=tabs,
     )
-
-
-def _recipient_status(item: JSONObject, path: str) -> RecipientStatus | None:
-    """A recipient's ``status``, lower-cased into the open enum."""
-    status = status_name(get_string(item, "status", path), where(path, "status"))
-    return RecipientStatus(status) if status is not None else None
 
 
 def _recipient_custom_fields(item: JSONObject, path: str) -> tuple[CustomField, ...]:
