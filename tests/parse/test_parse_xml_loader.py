@@ -323,14 +323,19 @@ def test_dtds_are_refused_in_utf32_text(text: str) -> None:
         parse(text.encode("utf-32"), "text/xml")
 
 
-def test_the_dtd_handlers_refuse_on_their_own() -> None:
-    parser = loader._parser()
-    with pytest.raises(ParseError, match="entity declarations are not allowed"):
-        parser.EntityDeclHandler("e", 0, "x", None, None, None, None)
-    with pytest.raises(ParseError, match="entity declarations are not allowed"):
-        parser.UnparsedEntityDeclHandler("e", None, "x", None, "n")
-    with pytest.raises(ParseError, match="external references are not allowed"):
-        parser.ExternalEntityRefHandler("e", None, "file:///etc/passwd", None)
+@pytest.mark.parametrize(
+    ("handler", "arguments", "refusal"),
+    [
+        ("EntityDeclHandler", ("e", 0, "x", None, None, None, None), "entity declarations"),
+        ("UnparsedEntityDeclHandler", ("e", None, "x", None, "n"), "entity declarations"),
+        ("ExternalEntityRefHandler", ("e", None, "file:///x", None), "external references"),
+    ],
+)
+def test_the_dtd_handlers_refuse_on_their_own(
+    handler: str, arguments: tuple[Any, ...], refusal: str
+) -> None:
+    with pytest.raises(ParseError, match=f"{refusal} are not allowed"):
+        getattr(loader._parser(), handler)(*arguments)
 
 
 def test_deep_nesting_is_refused_before_the_tree_grows() -> None:
