@@ -58,9 +58,9 @@ def load_object(body: bytes, *, keep_unreadable: bool = False) -> JSONObject:
     instead of failing the whole body. A large body's long ``PDFBytes`` values are cut out
     before the load and put back after it (:mod:`.json_bulk`), to the same object.
     """
-    load = partial(_load, decoder=_LENIENT if keep_unreadable else _STRICT)
-    sliced = load_sliced(body, load) if len(body) >= MIN_BODY else None
-    return load(body) if sliced is None else sliced
+    decoder = _LENIENT if keep_unreadable else _STRICT
+    sliced = load_sliced(body, partial(_load, decoder=decoder)) if len(body) >= MIN_BODY else None
+    return _load(body, decoder) if sliced is None else sliced
 
 
 def _load(body: bytes, decoder: json.JSONDecoder) -> JSONObject:
