@@ -102,7 +102,9 @@ def test_every_chunk_of_a_long_value_is_checked(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_refused_body_keeps_the_whole_loads_message() -> None:
-    body = b'{"PDFBytes": "QUJD", "PDFBytes": "REVG"}' + b" " * json_bulk.MIN_BODY
+    value = b"QUJD" * (json_bulk.MIN_VALUE // 4)  # long enough to be cut
+    body = b'{"PDFBytes": "%s", "PDFBytes": "%s"}' % (value, value)
+    body += b" " * json_bulk.MIN_BODY
     with pytest.raises(ParseError, match="the same key twice"):
         load_object(body)
 
